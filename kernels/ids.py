@@ -1,0 +1,45 @@
+"""Integer ids and array layouts shared by the host (swarm) and the kernels.
+
+A launch carries one landscape family id and one optimizer kind id, so every trajectory of a
+launch (and every GPU warp) takes the same branch; everything numeric travels in arrays.
+"""
+
+# landscape families
+RASTRIGIN, ACKLEY, GRIEWANK, LEVY, STYBLINSKI_TANG, HIMMELBLAU, DOUBLE_WELL, GAUSSIAN_PEAKS = range(8)
+
+# optimizer kinds
+SGD, MOMENTUM, NESTEROV, ADAGRAD, RMSPROP, ADAM = range(6)
+
+# columns of the per-configuration hyperparameter row ``hp[c, :]``
+HP_LR = 0        # learning rate
+HP_A = 1         # momentum (Momentum, Nesterov) | alpha (RMSprop) | b1 (Adam)
+HP_B = 2         # b2 (Adam)
+HP_EPS = 3       # eps (Adagrad, RMSprop, Adam)
+HP_S0 = 4        # initial accumulator (Adagrad)
+HP_BIAS = 5      # 1.0: bias-corrected moments (Adam, RMSprop)
+HP_EPS_IN = 6    # 1.0: eps inside the square root
+HP_CENTERED = 7  # 1.0: centered RMSprop
+HP_SIGMA = 8     # std of the additive Gaussian gradient noise
+HP_SIZE = 9
+
+# header of the per-instance landscape parameter row ``lp[i, :]``
+LP_FSTAR = 0          # exact global minimum value f*
+LP_POLISH_STEPS = 1   # normalised gradient steps before labelling a point
+LP_POLISH_H = 2       # length of one polish step
+LP_QUANT = 3          # lattice spacing used to label a polished point (non-separable families)
+LP_ROTATED = 4        # 1.0 when the instance carries a rotation matrix
+LP_HEAD = 8           # family parameters start here
+
+# start kinds (per-instance start parameters ``sp[i, 2, dim]``)
+START_UNIFORM = 0     # sp[i, 0] = lower corner, sp[i, 1] = upper corner
+START_GAUSSIAN = 1    # sp[i, 0] = mean, sp[i, 1] = standard deviation per coordinate (0: a point)
+
+# scratch rows of the per-trajectory work array ``w[NSCRATCH, dim]``
+W_X, W_G, W_Z, W_GZ, W_S1, W_S2, W_S3, W_P = range(8)
+NSCRATCH = 8
+
+# outcome labels
+DIVERGED = -1      # basin label of a diverged trajectory
+NEVER = -1         # hit step of a trajectory that never hit the global target
+
+LP_NGLOBAL = 5        # labels 0 … n_global−1 are global basins (Himmelblau: 4)

@@ -1,0 +1,83 @@
+"""Counter-based random numbers: Philox4x32-10 (Salmon et al., SC'11, "Parallel random numbers:
+as easy as 1, 2, 3") and Box–Muller normals.
+
+A normal is a pure function of (seed, counter): the counter is (coordinate block, step, start
+index, instance index), the key is the 64-bit seed. Results therefore do not depend on thread
+count, chunking or backend. Each 32-bit word is held in a uint64 so that the 32×32-bit products
+are exact on every target; all constants are ``np.uint64`` because in njit ``u64 + 1`` silently
+becomes int64 (and later shifts sign-extend).
+"""
+import math
+
+import numpy as np
+
+M0 = np.uint64(0xD2511F53)
+M1 = np.uint64(0xCD9E8D57)
+W0 = np.uint64(0x9E3779B9)
+W1 = np.uint64(0xBB67AE85)
+MASK32 = np.uint64(0xFFFFFFFF)
+S32 = np.uint64(32)
+S5 = np.uint64(5)
+S6 = np.uint64(6)
+S8 = np.uint64(8)
+S26 = np.uint64(26)
+
+
+def make(jit, F):
+    """Compile the generator for one target (``jit``) and working float type ``F``."""
+    two_pi = F(2.0 * math.pi)
+    half = F(0.5)
+    m2 = F(-2.0)
+    is64 = np.dtype(F).itemsize == 8
+    inv53 = F(2.0 ** -53)
+    inv24 = F(2.0 ** -24)
+
+    @jit
+    def philox4x32(c0, c1, c2, c3, k0, k1):
+        """Ten Philox rounds on a 4-word counter with a 2-word key (uint64 holding uint32)."""
+        for _ in range(10):
+            p0 = M0 * c0
+            p1 = M1 * c2
+            c0, c1, c2, c3 = (p1 >> S32) ^ c1 ^ k0, p1 & MASK32, (p0 >> S32) ^ c3 ^ k1, p0 & MASK32
+            k0 = (k0 + W0) & MASK32
+            k1 = (k1 + W1) & MASK32
+        return c0, c1, c2, c3
+
+    if is64:
+        @jit
+        def uniforms(r0, r1, r2, r3):
+            """Two uniforms in (0, 1) with 53 random bits each."""
+            u1 = (F((r0 >> S5) << S26 | (r1 >> S6)) + half) * inv53
+            u2 = (F((r2 >> S5) << S26 | (r3 >> S6)) + half) * inv53
+            return u1, u2
+    else:
+        @jit
+        def uniforms(r0, r1, r2, r3):
+            """Two uniforms in (0, 1) with 24 random bits each."""
+            u1 = (F(r0 >> S8) + half) * inv24
+            u2 = (F(r2 >> S8) + half) * inv24
+            return u1, u2
+
+    @jit
+    def normal2(k0, k1, block, step, start, instance):
+        """Two independent standard normals for counter (block, step, start, instance)."""
+        r0, r1, r2, r3 = philox4x32(np.uint64(block), np.uint64(step), np.uint64(start),
+                                    np.uint64(instance), k0, k1)
+        u1, u2 = uniforms(r0, r1, r2, r3)
+        rad = math.sqrt(m2 * math.log(u1))
+        th = two_pi * u2
+        return rad * math.cos(th), rad * math.sin(th)
+
+    @jit
+    def uniform2(k0, k1, block, step, start, instance):
+        r0, r1, r2, r3 = philox4x32(np.uint64(block), np.uint64(step), np.uint64(start),
+                                    np.uint64(instance), k0, k1)
+        return uniforms(r0, r1, r2, r3)
+
+    return philox4x32, normal2, uniform2
+
+
+def split_seed(seed):
+    """The 64-bit seed as the two 32-bit key words (uint64 each)."""
+    seed = int(seed)
+    return np.uint64(seed & 0xFFFFFFFF), np.uint64((seed >> 32) & 0xFFFFFFFF)

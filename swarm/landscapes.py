@@ -1,0 +1,498 @@
+"""Landscape families whose global minimum is known exactly.
+
+A *family* (a frozen, validated dataclass) describes a distribution of random landscapes; its
+instance ``k`` for a given ``seed`` is a pure function of (family parameters, seed, k):
+``family.instance(seed, k)``. An :class:`Instance` knows its exact global minimum ``x_star``,
+``f_star`` (and, for Himmelblau, all four global minima), its local minima (``minima``; ``None``
+where only a rule is known, see ``minima_rule``), its domain (for uniform starts), the box whose
+exit counts as divergence, and offers NumPy-vectorised ``f``, ``grad`` and ``basin`` over points
+of shape ``(n, dim)`` — evaluated by the same compiled code the kernels run.
+
+Families (``../shared/reference/landscapes.md``): :func:`gaussian_peaks` (Gallagher-style
+max-set of Gaussians), :func:`rastrigin`, :func:`ackley`, :func:`griewank`, :func:`levy`,
+:func:`styblinski_tang` (randomly shifted, optionally rotated), :func:`himmelblau` (four global
+minima) and :func:`double_well` (the validation landscape with an exact first-passage theory).
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from scipy.stats import special_ortho_group
+
+from swarm import _validate as V
+from swarm.kernels import ids
+
+MAX_LISTED_MINIMA = 20_000
+_SHIFTED = {
+    "rastrigin": ids.RASTRIGIN, "ackley": ids.ACKLEY, "griewank": ids.GRIEWANK, "levy": ids.LEVY,
+    "styblinski_tang": ids.STYBLINSKI_TANG, "himmelblau": ids.HIMMELBLAU,
+}
+# standard domain half-width, minimiser of h, polish (steps, step length) and label lattice
+_HALF_WIDTH = {"rastrigin": 5.12, "ackley": 32.768, "griewank": 600.0, "levy": 10.0,
+               "styblinski_tang": 5.0, "himmelblau": 5.0}
+_POLISH = {"ackley": (150, 0.02), "griewank": (500, 0.1), "himmelblau": (600, 0.01)}
+_QUANT = {"ackley": 1.0, "griewank": 2.0 * math.pi}
+HIMMELBLAU_MINIMA = np.array([[3.0, 2.0], [-2.805118086952745, 3.131312518250573],
+                              [-3.779310253377747, -3.283185991286170],
+                              [3.584428340330492, -1.848126526964404]])
+# Styblinski–Tang: the negative root of 2z³ − 16z + 2.5 (its global coordinate)
+ST_ZSTAR = float(min(np.roots([2.0, 0.0, -16.0, 2.5]).real))
+
+
+def _kernels():
+    from swarm.kernels import cpu     # compiled on first use
+    return cpu
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """One landscape: packed kernel parameters plus everything known about its minima."""
+    family: "Family"
+    seed: int
+    index: int
+    params: np.ndarray        # kernel row lp (float64)
+    domain: np.ndarray        # (2, dim) box for uniform starts
+    box: np.ndarray           # (2, dim) leaving it counts as divergence
+    global_minima: np.ndarray  # (n_global, dim); labels 0 … n_global−1 are global
+    minima: np.ndarray | None  # (n, dim) all local minima, global ones first, or None
+    minima_rule: str
+
+    @property
+    def dim(self):
+        return self.family.dim
+
+    @property
+    def fid(self):
+        return self.family.fid
+
+    @property
+    def x_star(self):
+        return self.global_minima[0].copy()
+
+    @property
+    def f_star(self):
+        return float(self.params[ids.LP_FSTAR])
+
+    @property
+    def n_global(self):
+        return len(self.global_minima)
+
+    def _points(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        one = x.ndim == 1
+        x = np.atleast_2d(x)
+        if x.shape[1] != self.dim:
+            raise ValueError(f"x must have shape (n, {self.dim}), got {x.shape}")
+        return np.ascontiguousarray(x), one
+
+    def value_and_grad(self, x):
+        x, one = self._points(x)
+        f = np.empty(len(x))
+        g = np.empty_like(x)
+        _kernels().evaluate(self.fid, self.params, x, f, g)
+        return (f[0], g[0]) if one else (f, g)
+
+    def f(self, x):
+        """f at the rows of x (shape (n, dim), or one point (dim,))."""
+        return self.value_and_grad(x)[0]
+
+    def grad(self, x):
+        """∇f at the rows of x."""
+        return self.value_and_grad(x)[1]
+
+    def basin(self, x):
+        """Basin labels (int64) of the rows of x: 0 … n_global−1 are the global basin(s)."""
+        x, one = self._points(x)
+        out = np.empty(len(x), dtype=np.int64)
+        tab, ctype, gk = self.family.tables
+        _kernels().label(self.fid, self.params, tab, ctype, gk, x, out)
+        return out[0] if one else out
+
+    def __repr__(self):
+        return (f"Instance({self.family.name}, dim={self.dim}, seed={self.seed}, "
+                f"index={self.index}, f_star={self.f_star:.10g})")
+
+
+@dataclass(frozen=True)
+class Family:
+    """Common behaviour of the families; subclasses fill ``_build``."""
+
+    @property
+    def fid(self) -> int:
+        raise NotImplementedError
+
+    def _rng(self, seed, index):
+        seed = V.integer("seed", seed, low=0, high=2 ** 64 - 1)
+        index = V.integer("instance index", index, low=0, high=2 ** 32 - 1)
+        return np.random.default_rng([seed, index, self.fid])
+
+    def instance(self, seed: int, index: int) -> Instance:
+        """Instance ``index`` of this family under ``seed`` (a pure function of both)."""
+        rng = self._rng(seed, index)
+        return self._build(rng, int(seed), int(index))
+
+    def instances(self, seed: int, n: int) -> list[Instance]:
+        return [self.instance(seed, k) for k in range(n)]
+
+    def header(self, fstar, n_global, rotated=False):
+        h = np.zeros(ids.LP_HEAD)
+        h[ids.LP_FSTAR] = fstar
+        steps, step = _POLISH.get(self.name, (0, 0.0))
+        h[ids.LP_POLISH_STEPS] = steps
+        h[ids.LP_POLISH_H] = step
+        h[ids.LP_QUANT] = _QUANT.get(self.name, 1.0)
+        h[ids.LP_ROTATED] = float(rotated)
+        h[ids.LP_NGLOBAL] = n_global
+        return h
+
+    @cached_property
+    def tables(self):
+        """Per-coordinate 1-D basin boundaries (tab, ctype, gk) for the separable families."""
+        return np.full((1, 1), np.inf), np.zeros(self.dim, np.int64), np.zeros(1, np.int64)
+
+    def to_dict(self):
+        return {"name": self.name, **dataclasses.asdict(self)}
+
+
+def _canonical_partials(fid, dim, params, coord, z):
+    """∂h/∂z_coord along the z_coord axis (other coordinates 0), from the kernels' own code."""
+    X = np.zeros((len(z), dim))
+    X[:, coord] = z
+    f = np.empty(len(z))
+    g = np.empty_like(X)
+    _kernels().evaluate(fid, params, X, f, g)
+    return g[:, coord]
+
+
+def _maxima_1d(dfun, lo, hi, step):
+    """Local maxima of a 1-D function in [lo, hi] from its derivative (sign change + → −),
+    refined by vectorised bisection."""
+    z = np.arange(lo, hi + step, step)
+    d = dfun(z)
+    idx = np.nonzero((d[:-1] > 0) & (d[1:] <= 0))[0]
+    a, b = z[idx], z[idx + 1]
+    for _ in range(60):
+        m = 0.5 * (a + b)
+        pos = dfun(m) > 0
+        a = np.where(pos, m, a)
+        b = np.where(pos, b, m)
+    return 0.5 * (a + b)
+
+
+def _minima_1d(dfun, lo, hi, step):
+    return _maxima_1d(lambda z: -dfun(z), lo, hi, step)
+
+
+@dataclass(frozen=True)
+class Shifted(Family):
+    """``f(x) = h(R (x − s))``: a classic function, shifted so that its minimiser
+    ``x* = s + Rᵀ z*`` lies uniformly in ``shift × domain``, and optionally rotated (a Haar
+    random rotation R)."""
+    name: str
+    dim: int
+    rotate: bool = False
+    shift: float = 0.8
+    bound: float = 4.0
+
+    def __post_init__(self):
+        V.choice("landscape", self.name, _SHIFTED)
+        if self.name == "himmelblau":
+            if self.dim != 2:
+                raise ValueError(f"dim must be 2 for himmelblau, got {self.dim!r}")
+        V.integer("dim", self.dim, low=1, high=1024)
+        V.flag("rotate", self.rotate)
+        V.real("shift", self.shift, low=0.0, high=1.0)
+        V.real("bound", self.bound, low=1.0)
+
+    @property
+    def fid(self):
+        return _SHIFTED[self.name]
+
+    @property
+    def half_width(self):
+        return _HALF_WIDTH[self.name]
+
+    @property
+    def z_star(self):
+        if self.name == "himmelblau":
+            return HIMMELBLAU_MINIMA[0]
+        return np.full(self.dim, ST_ZSTAR if self.name == "styblinski_tang" else 0.0)
+
+    def _canonical(self):
+        """Parameters of the unshifted, unrotated instance (for tabulating h)."""
+        d = self.dim
+        p = np.zeros(ids.LP_HEAD + d + d * d + (8 if self.name == "himmelblau" else 0))
+        p[ids.LP_HEAD + d:ids.LP_HEAD + d + d * d] = np.eye(d).ravel()
+        if self.name == "himmelblau":
+            p[ids.LP_HEAD + d + d * d:] = HIMMELBLAU_MINIMA.ravel()
+        return p
+
+    def _types(self):
+        """Separable families: (dimension of the tabulating instance, its coordinate of each
+        1-D type, the type of every coordinate). Levy has first / middle / last terms."""
+        d = self.dim
+        if self.name != "levy":
+            return 1, [0], np.zeros(d, dtype=np.int64)
+        td = min(d, 3)
+        ctype = np.full(d, 1 if td == 3 else 0, dtype=np.int64)
+        ctype[0] = 0
+        ctype[d - 1] = td - 1
+        return td, list(range(td)), ctype
+
+    def _partial(self, td, c):
+        canon = Shifted(self.name, td)._canonical()
+        return lambda z: _canonical_partials(self.fid, td, canon, c, z)
+
+    @cached_property
+    def tables(self):
+        if self.name not in ("rastrigin", "styblinski_tang", "levy"):
+            return super().tables
+        td, coords, ctype = self._types()
+        zr = math.sqrt(self.dim) * (self.bound + 1.0) * self.half_width + 1.0
+        # Rastrigin has no maxima beyond |z| ≈ 31.4; Levy's period in z is 4
+        zr, step = (min(zr, 40.0), 1e-3) if self.name != "levy" else (min(zr, 1000.0), 1e-2)
+        rows = [_maxima_1d(self._partial(td, c), -zr, zr, step) for c in coords]
+        tab = np.full((len(rows), max(1, max(len(r) for r in rows))), np.inf)
+        for k, r in enumerate(rows):
+            tab[k, :len(r)] = r
+        zs = self.z_star[0]
+        gk = np.array([np.searchsorted(r, zs) for r in rows], dtype=np.int64)
+        return tab, ctype, gk
+
+    @cached_property
+    def _minima_z(self):
+        """Candidate local minima of h in z (separable families, and Himmelblau): the product
+        of the 1-D minima, or None when there are too many to list."""
+        if self.name == "himmelblau":
+            return HIMMELBLAU_MINIMA.copy()
+        if self.name not in ("rastrigin", "styblinski_tang", "levy"):
+            return None
+        td, coords, ctype = self._types()
+        zr = math.sqrt(self.dim) * 2.0 * self.half_width + 1.0
+        if self.name == "rastrigin":
+            zr = min(zr, 40.0)
+        per_type = [_minima_1d(self._partial(td, c), -zr, zr, 1e-3) for c in coords]
+        if math.prod(len(per_type[t]) for t in ctype) > MAX_LISTED_MINIMA:
+            return None
+        return np.array(list(itertools.product(*(per_type[t] for t in ctype))))
+
+    def _build(self, rng, seed, index):
+        d = self.dim
+        hw = self.half_width
+        R = special_ortho_group.rvs(d, random_state=rng) if (self.rotate and d > 1) else np.eye(d)
+        if self.rotate and d == 1:
+            R = np.array([[rng.choice([-1.0, 1.0])]])
+        xstar = rng.uniform(-self.shift * hw, self.shift * hw, d)
+        zs = self.z_star
+        s = xstar - R.T @ zs
+        head = self.header(0.0, 4 if self.name == "himmelblau" else 1, self.rotate)
+        extra = HIMMELBLAU_MINIMA.ravel() if self.name == "himmelblau" else np.zeros(0)
+        params = np.concatenate([head, s, R.ravel(), extra])
+        fstar = 0.0
+        if self.name == "styblinski_tang":
+            fstar = d * 0.5 * (ST_ZSTAR ** 4 - 16.0 * ST_ZSTAR ** 2 + 5.0 * ST_ZSTAR)
+        params[ids.LP_FSTAR] = fstar
+        domain = np.array([np.full(d, -hw), np.full(d, hw)])
+        mz = self._minima_z
+        minima = None
+        if mz is not None:
+            minima = s + mz @ R                             # x = s + Rᵀ z, row-wise
+            inside = np.all((minima >= domain[0]) & (minima <= domain[1]), axis=1)
+            if self.name != "himmelblau":
+                minima = minima[inside]
+                order = np.argsort(np.linalg.norm(minima - xstar, axis=1))
+                minima = minima[order]
+                minima[0] = xstar                           # the exact global minimiser
+        gmin = minima.copy() if self.name == "himmelblau" else xstar[None, :]
+        rule = {"rastrigin": "a minimum near every integer point of z = R(x − s)",
+                "ackley": "minima near the integer lattice of z = R(x − s)",
+                "griewank": "minima near zᵢ = 2π√i·kᵢ, z = R(x − s)",
+                "levy": "per-coordinate minima of the separable Levy terms",
+                "styblinski_tang": "2^dim minima: each zᵢ at −2.903534 or +2.746803",
+                "himmelblau": "four global minima"}[self.name]
+        return Instance(self, seed, index, params, domain, self.bound * domain, gmin, minima,
+                        rule)
+
+
+def _checked_dim(dim):
+    return V.integer("dim", dim, low=1, high=1024)
+
+
+def rastrigin(dim: int = 2, *, rotate: bool = False, shift: float = 0.8, bound: float = 4.0):
+    """Rastrigin, ``10d + Σ(zᵢ² − 10 cos 2πzᵢ)``, domain [−5.12, 5.12]^d: a local minimum near
+    every integer point; basins labelled exactly (separable in z)."""
+    return Shifted("rastrigin", _checked_dim(dim), rotate, shift, bound)
+
+
+def ackley(dim: int = 2, *, rotate: bool = False, shift: float = 0.8, bound: float = 4.0):
+    """Ackley, domain [−32.768, 32.768]^d; basins labelled by polish + integer lattice."""
+    return Shifted("ackley", _checked_dim(dim), rotate, shift, bound)
+
+
+def griewank(dim: int = 2, *, rotate: bool = False, shift: float = 0.8, bound: float = 4.0):
+    """Griewank, domain [−600, 600]^d; basins labelled by polish + lattice zᵢ ≈ 2π√i·kᵢ."""
+    return Shifted("griewank", _checked_dim(dim), rotate, shift, bound)
+
+
+def levy(dim: int = 2, *, rotate: bool = False, shift: float = 0.8, bound: float = 4.0):
+    """Levy (standard form, minimum moved to z = 0), domain [−10, 10]^d; separable, exact labels."""
+    return Shifted("levy", _checked_dim(dim), rotate, shift, bound)
+
+
+def styblinski_tang(dim: int = 2, *, rotate: bool = False, shift: float = 0.8,
+                    bound: float = 4.0):
+    """Styblinski–Tang, ``½Σ(zᵢ⁴ − 16zᵢ² + 5zᵢ)``, domain [−5, 5]^d: exactly 2^d minima,
+    f* = −39.16616570·d (the often-quoted −39.16599·d is wrong)."""
+    return Shifted("styblinski_tang", _checked_dim(dim), rotate, shift, bound)
+
+
+def himmelblau(*, rotate: bool = False, shift: float = 0.2, bound: float = 4.0):
+    """Himmelblau (2-D), four global minima (all f = 0): success is any of them, and the end
+    basin label (0 … 3) records which."""
+    return Shifted("himmelblau", 2, rotate, shift, bound)
+
+
+@dataclass(frozen=True)
+class DoubleWell(Family):
+    """``U(x) = x₁⁴/4 − x₁²/2 + c·x₁ + ½ Σ_{i≥2} xᵢ²``: minima at the outer roots of
+    ``x³ − x + c``, saddle at the middle root; for ``c ≠ 0`` one well is strictly lower
+    (``c > 0``: the left one). Deterministic (no random shift): the landscape of the
+    first-passage-time validation."""
+    dim: int = 1
+    tilt: float = 0.1
+    half_width: float = 2.0
+    bound: float = 4.0
+    name: str = "double_well"
+
+    def __post_init__(self):
+        _checked_dim(self.dim)
+        c_max = 2.0 / (3.0 * math.sqrt(3.0))
+        V.real("tilt", self.tilt, low=-c_max, high=c_max, low_open=True, high_open=True)
+        if self.tilt == 0:
+            raise ValueError("tilt must be non-zero, in (-0.3849, 0) or (0, 0.3849): a strictly "
+                             "lower well makes the global minimum unique")
+        V.real("half_width", self.half_width, low=0.0, low_open=True)
+        V.real("bound", self.bound, low=1.0)
+
+    @property
+    def fid(self):
+        return ids.DOUBLE_WELL
+
+    @property
+    def roots(self):
+        """(left minimum, saddle, right minimum) in x₁."""
+        r = np.sort(np.roots([1.0, 0.0, -1.0, self.tilt]).real)
+        return r[0], r[1], r[2]
+
+    def potential(self, x1):
+        return 0.25 * x1 ** 4 - 0.5 * x1 ** 2 + self.tilt * x1
+
+    @cached_property
+    def tables(self):
+        tab = np.array([[self.roots[1]], [np.inf]])
+        ctype = np.ones(self.dim, dtype=np.int64)
+        ctype[0] = 0
+        return tab, ctype, np.array([0 if self.tilt >= 0 else 1, 0], dtype=np.int64)
+
+    def _build(self, rng, seed, index):
+        d = self.dim
+        left, _, right = self.roots
+        mins = [left, right] if self.tilt >= 0 else [right, left]
+        minima = np.zeros((2, d))
+        minima[:, 0] = mins
+        head = self.header(self.potential(mins[0]), 1)
+        params = np.concatenate([head, [self.tilt]])
+        domain = np.array([np.full(d, -self.half_width), np.full(d, self.half_width)])
+        return Instance(self, seed, index, params, domain, self.bound * domain, minima[:1],
+                        minima, "the two outer roots of x³ − x + c")
+
+
+def double_well(dim: int = 1, tilt: float = 0.1, *, half_width: float = 2.0, bound: float = 4.0):
+    """The tilted double well (validation landscape); see :class:`DoubleWell`."""
+    return DoubleWell(dim, tilt, half_width, bound)
+
+
+@dataclass(frozen=True)
+class GaussianPeaks(Family):
+    """Max-set of Gaussians (Gallagher & Yuan 2006; BBOB f21/f22 without T_osz and penalty):
+
+    ``f(x) = −maxₖ wₖ exp(−½ (x − cₖ)ᵀ Aₖ (x − cₖ))``,  ``Aₖ = Rᵀ diag(λₖ) R``.
+
+    Heights: ``w₀ = 10`` (the global peak), the others evenly spaced in [1.1, 9.1]; so the global
+    minimum is exactly ``x* = c₀``, ``f* = −10``. Conditioning as BBOB: ``λₖ = diag(Λ^{αₖ})/(αₖ^{¼}·D)``
+    with ``Λ^α`` entries ``α^{½(i−1)/(D−1)}`` randomly permuted, ``α₀ = cond``, the others a random
+    permutation of ``{cond^{2j/(peaks−2)}, j = 0 … peaks−2}`` (BBOB f21 with cond = 1000). Centres uniform in
+    ``[−5, 5]^D`` (the global one in ``[−4, 4]^D``); one random rotation R per instance.
+    Local minima: the centres not dominated by another peak.
+    """
+    dim: int = 2
+    peaks: int = 21
+    cond: float = 1000.0
+    rotate: bool = True
+    half_width: float = 5.0
+    bound: float = 4.0
+    name: str = "gaussian_peaks"
+
+    def __post_init__(self):
+        _checked_dim(self.dim)
+        V.integer("peaks", self.peaks, low=1, high=10_000)
+        V.real("cond", self.cond, low=1.0)
+        V.flag("rotate", self.rotate)
+        V.real("half_width", self.half_width, low=0.0, low_open=True)
+        V.real("bound", self.bound, low=1.0)
+
+    @property
+    def fid(self):
+        return ids.GAUSSIAN_PEAKS
+
+    def _build(self, rng, seed, index):
+        d, P, hw = self.dim, self.peaks, self.half_width
+        R = special_ortho_group.rvs(d, random_state=rng) if (self.rotate and d > 1) else np.eye(d)
+        w = np.concatenate([[10.0], np.linspace(1.1, 9.1, P - 1) if P > 2 else [1.1] * (P - 1)])
+        centres = rng.uniform(-hw, hw, (P, d))
+        centres[0] = rng.uniform(-0.8 * hw, 0.8 * hw, d)
+        grid = self.cond ** (2.0 * np.arange(P - 1) / max(P - 2, 1))
+        alphas = np.concatenate([[self.cond], rng.permutation(grid)])
+        expo = 0.5 * np.arange(d) / max(d - 1, 1)
+        lam = np.empty((P, d))
+        for k in range(P):
+            lam[k] = rng.permutation(alphas[k] ** expo) / (alphas[k] ** 0.25 * d)
+        rc = centres @ R.T
+        peak_rows = np.concatenate([np.log(w)[:, None], rc, lam], axis=1)
+        head = self.header(-10.0, 1, self.rotate)
+        params = np.concatenate([head, [P], R.ravel(), peak_rows.ravel()])
+        # a centre is a local minimum iff no other peak is higher there (log domain)
+        diff = rc[None, :, :] - rc[:, None, :]                 # [at k, peak j]
+        lv = np.log(w)[None, :] - 0.5 * np.einsum("jd,kjd->kj", lam, diff ** 2)
+        keep = [k for k in range(P) if np.all(np.delete(lv[k], k) < np.log(w[k]))]
+        minima = centres[keep]
+        domain = np.array([np.full(d, -hw), np.full(d, hw)])
+        return Instance(self, seed, index, params, domain, self.bound * domain, centres[:1],
+                        minima, "the peak centres not dominated by a higher peak")
+
+
+def gaussian_peaks(dim: int = 2, peaks: int = 21, *, cond: float = 1000.0, rotate: bool = True,
+                   half_width: float = 5.0, bound: float = 4.0):
+    """Random max-set of Gaussians; see :class:`GaussianPeaks`."""
+    return GaussianPeaks(dim, peaks, cond, rotate, half_width, bound)
+
+
+FAMILIES = {"rastrigin": rastrigin, "ackley": ackley, "griewank": griewank, "levy": levy,
+            "styblinski_tang": styblinski_tang, "himmelblau": himmelblau,
+            "double_well": double_well, "gaussian_peaks": gaussian_peaks}
+
+
+def from_dict(d: dict) -> Family:
+    """Rebuild a family from :meth:`Family.to_dict` (used by ``swarm.load``)."""
+    d = dict(d)
+    name = d.pop("name")
+    V.choice("landscape", name, FAMILIES)
+    if name in _SHIFTED:
+        return Shifted(name=name, **{k: v for k, v in d.items() if k != "name"})
+    d.pop("name", None)
+    return {"double_well": DoubleWell, "gaussian_peaks": GaussianPeaks}[name](**d)

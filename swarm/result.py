@@ -1,0 +1,199 @@
+"""Results: per-trajectory outcomes plus how they were made, with save/load and a summary.
+
+Outcome arrays (one entry per trajectory, ordered arm-major, then instance, then start):
+``start_basin``, ``end_basin`` (``-1``: diverged), ``hit_step`` (first step at the global
+target, ``-1``: never), ``best_f``, ``final_f``, ``diverged``. An *arm* is one optimizer
+configuration at one noise level. Derived, per trajectory: ``success`` (ended in a global
+basin), ``escaped`` (ended in a basin other than its start basin), ``escaped_to_global``
+(started outside the global basin and ended in it).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from swarm import stats
+
+OUTCOME_BYTES = 8 * 5 + 1
+FIELDS = ("start_basin", "end_basin", "hit_step", "best_f", "final_f", "diverged")
+FORMAT = 1
+
+
+def _git_commit():
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=here, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def provenance(backend, timings, threads, chunk_size):
+    import numba
+    import scipy
+    from swarm import __version__
+    return {"backend": backend, "device": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "threads": threads or numba.get_num_threads(),
+            "chunk_size": chunk_size, "timings": timings,
+            "versions": {"swarm": __version__, "numba": numba.__version__,
+                         "numpy": np.__version__, "scipy": scipy.__version__,
+                         "python": sys.version.split()[0]},
+            "git_commit": _git_commit(), "platform": platform.platform(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def outcome_hash(outcomes) -> str:
+    """SHA-256 over the outcome arrays (names, dtypes, bytes): equal hash ⇔ equal outcomes."""
+    h = hashlib.sha256()
+    for k in FIELDS:
+        a = np.ascontiguousarray(outcomes[k])
+        h.update(k.encode())
+        h.update(str(a.dtype).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class Result:
+    spec: dict
+    arms: list
+    outcomes: dict
+    n_global: np.ndarray
+    provenance: dict = field(default_factory=dict)
+
+    # ---- shape of the outcome arrays
+    @property
+    def instances(self):
+        return self.spec["instances"]
+
+    @property
+    def starts(self):
+        return self.spec["starts"]
+
+    def arm_slice(self, a):
+        n = self.instances * self.starts
+        return slice(a * n, (a + 1) * n)
+
+    def arm(self, a) -> dict:
+        """Outcomes of arm ``a`` reshaped to (instances, starts), plus derived flags."""
+        s = self.arm_slice(a)
+        shape = (self.instances, self.starts)
+        o = {k: v[s].reshape(shape) for k, v in self.outcomes.items()}
+        ng = self.n_global[:, None]
+        o["success"] = (o["end_basin"] >= 0) & (o["end_basin"] < ng)
+        start_global = (o["start_basin"] >= 0) & (o["start_basin"] < ng)
+        o["escaped"] = ~o["diverged"] & (o["start_basin"] != o["end_basin"])
+        o["escaped_to_global"] = ~start_global & o["success"]
+        o["started_global"] = start_global
+        return o
+
+    @property
+    def hash(self):
+        return outcome_hash(self.outcomes)
+
+    # ---- summaries
+    def table(self, confidence=0.95) -> list[dict]:
+        """One row per arm: P(global) with Wilson interval, P(escape), P(escape → global),
+        first-hit statistics and divergence counts."""
+        rows = []
+        steps = self.spec["steps"]
+        for a, meta in enumerate(self.arms):
+            o = self.arm(a)
+            n = o["success"].size
+            p = stats.proportion(int(o["success"].sum()), n, confidence)
+            nonglobal = int((~o["started_global"]).sum())
+            esc_g = stats.proportion(int(o["escaped_to_global"].sum()), nonglobal, confidence)
+            hits = stats.hit_time_summary(o["hit_step"].ravel(), steps, n_resamples=200)
+            rows.append({**meta, "n": n, "p_global": p.estimate, "p_global_low": p.low,
+                         "p_global_high": p.high,
+                         "p_escape": float(o["escaped"].mean()),
+                         "p_escape_to_global": esc_g.estimate,
+                         "p_hit": hits.hits / n, "median_hit_step": hits.median,
+                         "diverged": int(o["diverged"].sum())})
+        return rows
+
+    def summary(self, confidence=0.95) -> str:
+        """A plain-text table, one line per arm."""
+        rows = self.table(confidence)
+        hyper = [k for k in rows[0] if k not in ("label", "kind", "n", "noise") and
+                 not k.startswith(("p_", "median", "diverged"))] if rows else []
+        varying = [k for k in hyper if len({str(r.get(k)) for r in rows}) > 1
+                   or any(r["kind"] != rows[0]["kind"] for r in rows)]
+        lines = []
+        spec = self.spec
+        lines.append(f"{spec['landscape']['name']} (dim {spec['landscape']['dim']}): "
+                     f"{spec['instances']} instances × {spec['starts']} starts, {spec['steps']} "
+                     f"steps, noise σ = {', '.join(f'{s:g}' for s in spec['noise'])}, seed "
+                     f"{spec['seed']}, {spec['dtype']}")
+        head = (f"{'optimizer':<34} {'P(global) [' + f'{confidence:.0%}' + ' CI]':>27} "
+                f"{'P(escape)':>9} {'esc→global':>10} {'P(hit)':>7} {'med hit':>8} "
+                f"{'diverged':>8}")
+        lines.append(head)
+        lines.append("-" * len(head))
+        for r in rows:
+            params = ", ".join(f"{k}={r[k]:g}" if isinstance(r[k], float) else f"{k}={r[k]}"
+                               for k in ("lr", "momentum", "alpha", "b1", "b2")
+                               if k in r and k in varying + ["lr"])
+            if len(spec["noise"]) > 1:
+                params += f", σ={r['noise']:g}"
+            name = f"{r['label']}({params})"
+            ci = f"{r['p_global']:.4f} [{r['p_global_low']:.4f}, {r['p_global_high']:.4f}]"
+            med = "-" if not np.isfinite(r["median_hit_step"]) else f"{r['median_hit_step']:.0f}"
+            lines.append(f"{name:<34} {ci:>27} {r['p_escape']:>9.4f} "
+                         f"{r['p_escape_to_global']:>10.4f} {r['p_hit']:>7.4f} {med:>8} "
+                         f"{r['diverged']:>8d}")
+        return "\n".join(lines)
+
+    # ---- persistence
+    def save(self, directory) -> Path:
+        """Write ``outcomes.npz`` and ``manifest.json`` (spec, arms, provenance, outcome hash)."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(d / "outcomes.npz", n_global=self.n_global, **self.outcomes)
+        manifest = {"format": FORMAT, "spec": self.spec, "arms": self.arms,
+                    "provenance": self.provenance, "outcome_hash": self.hash}
+        (d / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_jsonable))
+        return d
+
+
+def _jsonable(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {o!r}")
+
+
+def load(directory) -> Result:
+    """Read a result written by :meth:`Result.save`; refuses files whose hash does not match."""
+    d = Path(directory)
+    try:
+        manifest = json.loads((d / "manifest.json").read_text())
+        with np.load(d / "outcomes.npz") as z:
+            outcomes = {k: z[k] for k in FIELDS}
+            n_global = z["n_global"]
+    except FileNotFoundError as e:
+        raise ValueError(f"{d} is not a swarm result directory: {e.filename} is missing") from e
+    except (KeyError, json.JSONDecodeError, OSError, ValueError) as e:
+        raise ValueError(f"{d}: damaged result files ({e})") from e
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"{d}: result format {manifest.get('format')!r}, expected {FORMAT}")
+    res = Result(manifest["spec"], manifest["arms"], outcomes, n_global, manifest["provenance"])
+    if res.hash != manifest["outcome_hash"]:
+        raise ValueError(f"{d}: outcomes.npz does not match the outcome hash in manifest.json "
+                         f"(truncated or modified)")
+    return res

@@ -1,0 +1,89 @@
+"""Where trajectories start. A start rule is packed per landscape instance into the kernel's
+start parameters; the start point itself is drawn in the kernel from Philox at step 0 of the
+trajectory's counter, so it depends only on (seed, instance, start index) — every optimizer
+compared in a study starts from the same points.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from swarm import _validate as V
+from swarm.kernels import ids
+
+
+@dataclass(frozen=True)
+class Start:
+    kind: str                      # "uniform" | "gaussian" | "point" | "minimum"
+    a: tuple | None = None         # low / mean / point (None: the instance's domain)
+    b: tuple | float | None = None  # high / standard deviation
+    k: int = 0                     # which listed minimum (kind "minimum")
+
+    def pack(self, inst) -> tuple[int, np.ndarray]:
+        """(start kind id, sp of shape (2, dim)) for one instance."""
+        d = inst.dim
+        sp = np.zeros((2, d))
+        if self.kind == "uniform":
+            sp[0] = inst.domain[0] if self.a is None else V.vector("start.low", self.a, d)
+            sp[1] = inst.domain[1] if self.b is None else V.vector("start.high", self.b, d)
+            if np.any(sp[1] < sp[0]):
+                raise ValueError(f"start.high must be ≥ start.low in every coordinate, got "
+                                 f"low={sp[0].tolist()}, high={sp[1].tolist()}")
+            return ids.START_UNIFORM, sp
+        if self.kind == "minimum":
+            if inst.minima is None:
+                raise ValueError(f"start.at_minimum needs listed minima; {inst.family.name} "
+                                 f"(dim={d}) lists none ({inst.minima_rule})")
+            if not 0 <= self.k < len(inst.minima):
+                raise ValueError(f"start.at_minimum k must be in [0, {len(inst.minima) - 1}] "
+                                 f"for {inst!r}, got {self.k}")
+            sp[0] = inst.minima[self.k]
+        else:
+            sp[0] = V.vector("start.point" if self.kind == "point" else "start.mean", self.a, d)
+        sp[1] = 0.0 if self.b is None else V.vector("start.sd", self.b, d)
+        if np.any(sp[1] < 0):
+            raise ValueError(f"start.sd must be ≥ 0, got {self.b!r}")
+        return ids.START_GAUSSIAN, sp
+
+    def to_dict(self):
+        return {"kind": self.kind, "a": self.a, "b": self.b, "k": self.k}
+
+
+def _tuple(v):
+    if v is None:
+        return None
+    a = np.asarray(v, dtype=np.float64)
+    return float(a) if a.ndim == 0 else tuple(a.tolist())
+
+
+def uniform(low=None, high=None) -> Start:
+    """Uniform in the box [low, high] (default: the instance's domain)."""
+    return Start("uniform", _tuple(low), _tuple(high))
+
+
+def gaussian(mu, sd) -> Start:
+    """Gaussian around ``mu`` with standard deviation ``sd`` (scalar or per coordinate)."""
+    V.real("start.sd", float(np.min(sd)), low=0.0)
+    return Start("gaussian", _tuple(mu), _tuple(sd))
+
+
+def point(x) -> Start:
+    """Every trajectory starts at ``x``."""
+    return Start("point", _tuple(x))
+
+
+def at_minimum(k: int = 0, sd: float = 0.0) -> Start:
+    """At the instance's listed minimum ``k`` (0 is the global one; ``instance.minima``), with
+    optional Gaussian spread ``sd``."""
+    V.integer("start.at_minimum k", k, low=0)
+    V.real("start.sd", sd, low=0.0)
+    return Start("minimum", None, float(sd), int(k))
+
+
+def from_dict(d):
+    V.choice("start.kind", d.get("kind"), {"uniform", "gaussian", "point", "minimum"})
+    a = d.get("a")
+    b = d.get("b")
+    return Start(d["kind"], tuple(a) if isinstance(a, list) else a,
+                 tuple(b) if isinstance(b, list) else b, int(d.get("k", 0)))

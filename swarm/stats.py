@@ -1,0 +1,680 @@
+"""Statistics for success rates and hitting times of optimizer trajectories.
+
+This module is pure NumPy/SciPy and works on plain numbers and arrays; it has
+no dependency on the rest of :mod:`swarm`.  Every function validates its
+inputs and raises :class:`ValueError` whose message names the offending
+argument and the allowed values, e.g. ``confidence must be in (0, 1), got 1.5``.
+Results are frozen dataclasses (named, immutable, like ``scipy.stats``
+results).  Randomised procedures (the bootstraps) take a ``seed`` that is
+passed to :func:`numpy.random.default_rng`, so equal seeds give equal results.
+
+Contents
+--------
+proportion(successes, n, confidence=0.95, method="wilson") -> Proportion
+    Binomial success rate with a Wilson (1927) score or Clopper & Pearson
+    (1934) exact interval.
+wilson_interval(k, n, confidence=0.95) -> (low, high)
+clopper_pearson_interval(k, n, confidence=0.95) -> (low, high)
+    Vectorised versions of the two intervals, for tables.
+cluster_bootstrap(successes_per_cluster, n_per_cluster, confidence=0.95,
+                  n_resamples=2000, seed=0) -> ClusterProportion
+    Success rate pooled over clusters (landscape instances) with a cluster
+    (case-resampling) bootstrap percentile interval; use it when runs on the
+    same landscape are correlated.
+mcnemar(a, b) -> McNemarResult
+    Exact McNemar (1947) test for paired success/failure outcomes of two
+    optimizers on the same keys (landscape, start, seed).
+holm(pvalues) -> ndarray
+    Holm (1979) step-down adjusted p-values (family-wise error control).
+hit_time_summary(hit_steps, max_steps, *, never=-1, confidence=0.95,
+                 n_resamples=2000, seed=0) -> HitTimes
+    First-hit-time summary: success count, median hitting time with a
+    bootstrap interval, the aRT / ERT of Hansen et al. (COCO), and an ECDF.
+
+Conventions
+-----------
+* ``n == 0`` in :func:`proportion` / the interval helpers: the estimate is
+  ``nan`` and the interval is the whole parameter space ``(0, 1)`` -- no data,
+  no information, and the interval still trivially covers the truth.
+* Confidence intervals are two-sided with equal tail probabilities
+  ``(1 - confidence) / 2``.
+* Hitting times are step counts: a hit step ``s`` means the target was first
+  reached after ``s`` steps (``0``: the start point already hit), so that run
+  cost ``s`` steps; a run that never hit carries the sentinel ``never`` and
+  cost the full budget ``max_steps``.
+
+References
+----------
+E. B. Wilson (1927). Probable inference, the law of succession, and
+    statistical inference. JASA 22(158), 209-212.
+C. J. Clopper, E. S. Pearson (1934). The use of confidence or fiducial limits
+    illustrated in the case of the binomial. Biometrika 26(4), 404-413.
+Q. McNemar (1947). Note on the sampling error of the difference between
+    correlated proportions or percentages. Psychometrika 12(2), 153-157.
+S. Holm (1979). A simple sequentially rejective multiple test procedure.
+    Scandinavian Journal of Statistics 6(2), 65-70.
+B. Efron, R. J. Tibshirani (1993). An Introduction to the Bootstrap. Chapman &
+    Hall (percentile interval; resampling of clusters, ch. 8 / Davison &
+    Hinkley 1997, sec. 3.8).
+N. Hansen, A. Auger, D. Brockhoff, T. Tusar (2022). Anytime performance
+    assessment in blackbox optimization benchmarking. IEEE TEVC 26(6),
+    1293-1305; and N. Hansen et al. (2021), COCO: a platform for comparing
+    continuous optimizers in a black-box setting, Optim. Methods Softw. 36(1)
+    (average running time, aRT).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats as _sps
+
+__all__ = [
+    "Proportion",
+    "ClusterProportion",
+    "McNemarResult",
+    "HitTimes",
+    "proportion",
+    "wilson_interval",
+    "clopper_pearson_interval",
+    "cluster_bootstrap",
+    "mcnemar",
+    "holm",
+    "hit_time_summary",
+]
+
+PROPORTION_METHODS = ("wilson", "clopper-pearson")
+
+# Upper bound on the number of array elements one bootstrap chunk materialises.
+_CHUNK_ELEMENTS = 4_000_000
+
+
+# --------------------------------------------------------------------------
+# result types
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """A binomial success rate with a two-sided confidence interval.
+
+    Attributes
+    ----------
+    successes, n : int
+        Number of successes and of trials.
+    estimate : float
+        ``successes / n`` (``nan`` when ``n == 0``).
+    low, high : float
+        Interval bounds, ``0 <= low <= high <= 1``; ``(0, 1)`` when ``n == 0``.
+    confidence : float
+        Nominal two-sided coverage, e.g. ``0.95``.
+    method : str
+        ``"wilson"``, ``"clopper-pearson"`` or ``"cluster-bootstrap"``.
+    """
+
+    successes: int
+    n: int
+    estimate: float
+    low: float
+    high: float
+    confidence: float
+    method: str
+
+
+@dataclass(frozen=True)
+class ClusterProportion(Proportion):
+    """A :class:`Proportion` from :func:`cluster_bootstrap`.
+
+    Extra attributes: ``n_clusters`` (number of clusters) and ``n_resamples``
+    (bootstrap replicates).  ``successes`` and ``n`` are the pooled totals and
+    ``method`` is ``"cluster-bootstrap"``.
+    """
+
+    n_clusters: int
+    n_resamples: int
+
+
+@dataclass(frozen=True)
+class McNemarResult:
+    """Exact McNemar test of paired binary outcomes ``a`` vs ``b``.
+
+    Attributes
+    ----------
+    n : int
+        Number of pairs.
+    n01 : int
+        Discordant pairs where ``a`` fails and ``b`` succeeds.
+    n10 : int
+        Discordant pairs where ``a`` succeeds and ``b`` fails.
+    statistic : int
+        ``min(n01, n10)``, the smaller discordant count (symmetric in a, b).
+    pvalue : float
+        Exact two-sided p-value, ``binomtest(n10, n01 + n10, 0.5)``, i.e.
+        ``min(1, 2 * P[X <= statistic])`` with ``X ~ Binomial(n01 + n10, 1/2)``;
+        ``1.0`` when there are no discordant pairs.
+    difference : float
+        ``mean(a) - mean(b) == (n10 - n01) / n``, the difference in success
+        rates.
+    """
+
+    n: int
+    n01: int
+    n10: int
+    statistic: int
+    pvalue: float
+    difference: float
+
+
+@dataclass(frozen=True)
+class HitTimes:
+    """Summary of first-hit steps of ``n`` runs; see :func:`hit_time_summary`.
+
+    Attributes
+    ----------
+    n : int
+        Number of runs.
+    hits : int
+        Runs that hit the target within the budget.
+    median : float
+        ECDF (lower) median of the hit step over *all* runs, counting a run
+        that never hit as ``+inf``: the smallest observed step ``t`` with
+        ``ecdf(t) >= 0.5``.  ``nan`` when fewer than half of the runs hit
+        (the median lies beyond the budget and is not estimable).
+    median_low, median_high : float
+        Bootstrap percentile interval for that median, same ``+inf``
+        convention, so either bound may be ``inf``.
+    ert : float
+        Expected running time / aRT (COCO): total steps spent by all runs
+        (hit step for a hit, ``max_steps`` for a miss) divided by ``hits``;
+        ``inf`` when ``hits == 0``.
+    success_rate : float
+        ``hits / n``.
+    max_steps : int
+        Step budget of one run.
+    confidence : float
+        Nominal coverage of the median interval.
+    hit_steps : ndarray
+        Read-only sorted hit steps of the runs that hit (length ``hits``);
+        used by :meth:`ecdf`.
+    """
+
+    n: int
+    hits: int
+    median: float
+    median_low: float
+    median_high: float
+    ert: float
+    success_rate: float
+    max_steps: int
+    confidence: float
+    hit_steps: np.ndarray = field(repr=False, compare=False)
+
+    def ecdf(self, steps_grid):
+        """Fraction of *all* runs that hit at or before each step of the grid.
+
+        ``ecdf(t) = #{runs with hit step <= t} / n``; runs that never hit never
+        count, so the curve plateaus at ``success_rate``.  Returns an array
+        shaped like ``steps_grid`` (a NumPy scalar for a scalar grid).
+        """
+        grid = np.asarray(steps_grid, dtype=float)
+        if np.isnan(grid).any():
+            raise ValueError("steps_grid must not contain nan")
+        counts = np.searchsorted(self.hit_steps, grid, side="right")
+        return (counts / self.n)[()]
+
+
+# --------------------------------------------------------------------------
+# validation helpers
+# --------------------------------------------------------------------------
+
+
+def _check_confidence(confidence) -> float:
+    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real):
+        raise ValueError(f"confidence must be a real number in (0, 1), got {confidence!r}")
+    confidence = float(confidence)
+    if not 0.0 < confidence < 1.0:  # also rejects nan
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    return confidence
+
+
+def _check_int(value, name: str, minimum: int | None = None) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _int_array(values, name: str) -> np.ndarray:
+    """Array of integer values (integral floats allowed) as int64."""
+    arr = np.asarray(values)
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise ValueError(f"{name} must be an array of integers, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise ValueError(f"{name} must contain only integer values")
+    return arr.astype(np.int64)
+
+
+def _bool_array(values, name: str) -> np.ndarray:
+    """1-D boolean array; integer/float inputs must be 0/1."""
+    arr = np.asarray(values)
+    if arr.dtype != bool:
+        if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+            raise ValueError(f"{name} must be a boolean array, got dtype {arr.dtype}")
+        if not np.all((arr == 0) | (arr == 1)):
+            raise ValueError(f"{name} must contain only booleans (or 0/1)")
+        arr = arr == 1
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-dimensional, got shape {arr.shape}")
+    return arr
+
+
+def _check_counts(k, n, k_name="k", n_name="n"):
+    k = _int_array(k, k_name)
+    n = _int_array(n, n_name)
+    try:
+        k, n = np.broadcast_arrays(k, n)
+    except ValueError:
+        raise ValueError(
+            f"{k_name} and {n_name} must broadcast together, got shapes "
+            f"{np.shape(k)} and {np.shape(n)}"
+        ) from None
+    if np.any(n < 0):
+        raise ValueError(f"{n_name} must be >= 0")
+    if np.any(k < 0) or np.any(k > n):
+        raise ValueError(f"{k_name} must satisfy 0 <= {k_name} <= {n_name}")
+    return k, n
+
+
+# --------------------------------------------------------------------------
+# binomial proportions
+# --------------------------------------------------------------------------
+
+
+def wilson_interval(k, n, confidence=0.95):
+    """Vectorised Wilson (1927) score interval for a binomial proportion.
+
+    With ``p = k / n`` and ``z = Phi^{-1}((1 + confidence) / 2)``::
+
+        centre = (k + z**2 / 2) / (n + z**2)
+        half   = z / (n + z**2) * sqrt(k * (n - k) / n + z**2 / 4)
+        (low, high) = (centre - half, centre + half)
+
+    (clipped to [0, 1] against rounding; exactly 0 at ``k == 0`` and 1 at
+    ``k == n``).  Elements with ``n == 0`` give ``(0, 1)``.  ``k`` and ``n``
+    broadcast; returns ``(low, high)`` as float arrays (NumPy scalars for
+    scalar input).
+    """
+    confidence = _check_confidence(confidence)
+    k, n = _check_counts(k, n)
+    z = _sps.norm.ppf(0.5 + confidence / 2.0)
+    kf = k.astype(float)
+    nf = n.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = nf + z * z
+        centre = (kf + z * z / 2.0) / denom
+        half = z / denom * np.sqrt(kf * (nf - kf) / nf + z * z / 4.0)
+        low = np.clip(centre - half, 0.0, 1.0)
+        high = np.clip(centre + half, 0.0, 1.0)
+    low = np.where(k == 0, 0.0, low)
+    high = np.where(k == n, 1.0, high)
+    empty = n == 0
+    low = np.where(empty, 0.0, low)
+    high = np.where(empty, 1.0, high)
+    return low[()], high[()]
+
+
+def clopper_pearson_interval(k, n, confidence=0.95):
+    """Vectorised Clopper & Pearson (1934) exact interval.
+
+    With ``alpha = 1 - confidence``::
+
+        low  = Beta(alpha/2;     k,     n - k + 1)   (0 if k == 0)
+        high = Beta(1 - alpha/2; k + 1, n - k)       (1 if k == n)
+
+    where ``Beta(q; a, b)`` is the beta quantile function.  Guaranteed
+    coverage >= ``confidence`` for every true p (conservative).  Elements with
+    ``n == 0`` give ``(0, 1)``.  Returns ``(low, high)`` like
+    :func:`wilson_interval`.
+    """
+    confidence = _check_confidence(confidence)
+    k, n = _check_counts(k, n)
+    alpha = 1.0 - confidence
+    kf = k.astype(float)
+    nf = n.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low = _sps.beta.ppf(alpha / 2.0, kf, nf - kf + 1.0)
+        high = _sps.beta.ppf(1.0 - alpha / 2.0, kf + 1.0, nf - kf)
+    low = np.where(k == 0, 0.0, low)
+    high = np.where(k == n, 1.0, high)
+    return np.asarray(low, dtype=float)[()], np.asarray(high, dtype=float)[()]
+
+
+def proportion(successes, n, confidence=0.95, method="wilson") -> Proportion:
+    """Success rate ``successes / n`` with a two-sided confidence interval.
+
+    Parameters
+    ----------
+    successes, n : int
+        ``0 <= successes <= n``.
+    confidence : float in (0, 1)
+    method : {"wilson", "clopper-pearson"}
+        ``"wilson"``: Wilson (1927) score interval (see
+        :func:`wilson_interval` for the formula), good average coverage even
+        for p near 0 or 1.  ``"clopper-pearson"``: the exact interval of
+        Clopper & Pearson (1934) from beta quantiles, coverage >= nominal for
+        every p.  Both are computed by
+        ``scipy.stats.binomtest(successes, n).proportion_ci``.
+
+    ``n == 0`` gives ``estimate = nan`` and the uninformative interval
+    ``(0.0, 1.0)``.
+    """
+    successes = _check_int(successes, "successes", 0)
+    n = _check_int(n, "n", 0)
+    if successes > n:
+        raise ValueError(f"successes must be <= n, got successes={successes}, n={n}")
+    confidence = _check_confidence(confidence)
+    if method not in PROPORTION_METHODS:
+        raise ValueError(f"method must be one of {PROPORTION_METHODS}, got {method!r}")
+    if n == 0:
+        return Proportion(0, 0, math.nan, 0.0, 1.0, confidence, method)
+    scipy_method = "wilson" if method == "wilson" else "exact"
+    ci = _sps.binomtest(successes, n).proportion_ci(confidence, method=scipy_method)
+    return Proportion(
+        successes=successes,
+        n=n,
+        estimate=successes / n,
+        low=float(ci.low),
+        high=float(ci.high),
+        confidence=confidence,
+        method=method,
+    )
+
+
+# --------------------------------------------------------------------------
+# cluster bootstrap
+# --------------------------------------------------------------------------
+
+
+def _chunks(n_resamples: int, width: int):
+    """Yield sizes of resample chunks holding at most ~_CHUNK_ELEMENTS items."""
+    step = max(1, _CHUNK_ELEMENTS // max(1, width))
+    done = 0
+    while done < n_resamples:
+        size = min(step, n_resamples - done)
+        yield size
+        done += size
+
+
+def cluster_bootstrap(
+    successes_per_cluster,
+    n_per_cluster,
+    confidence=0.95,
+    n_resamples=2000,
+    seed=0,
+) -> ClusterProportion:
+    """Pooled success rate with a cluster-bootstrap percentile interval.
+
+    Runs on the same landscape instance are correlated, so the binomial
+    intervals of :func:`proportion` are too narrow when instances differ.
+    Here the ``C`` clusters (instances) are the resampling unit: each of
+    ``n_resamples`` replicates draws ``C`` clusters with replacement and
+    computes the ratio estimator ``sum(s*) / sum(n*)``; the interval is the
+    ``(alpha/2, 1 - alpha/2)`` percentile interval of the replicates
+    (Efron & Tibshirani 1993; Davison & Hinkley 1997, sec. 3.8).  The point
+    estimate is the pooled ``sum(s) / sum(n)``.
+
+    Parameters
+    ----------
+    successes_per_cluster, n_per_cluster : 1-D integer arrays, same length C
+        Successes and runs per cluster; ``n_per_cluster >= 1`` and
+        ``0 <= successes_per_cluster <= n_per_cluster``.  ``C >= 2`` (with one
+        cluster there is nothing to resample: use :func:`proportion`).
+    confidence : float in (0, 1)
+    n_resamples : int >= 1
+    seed : anything :func:`numpy.random.default_rng` accepts
+        Equal seeds give identical results.
+
+    Returns
+    -------
+    ClusterProportion
+        ``method == "cluster-bootstrap"``; ``successes``/``n`` are totals.
+    """
+    s = _int_array(successes_per_cluster, "successes_per_cluster")
+    m = _int_array(n_per_cluster, "n_per_cluster")
+    if s.ndim != 1 or m.ndim != 1:
+        raise ValueError(
+            "successes_per_cluster and n_per_cluster must be 1-dimensional, got "
+            f"shapes {s.shape} and {m.shape}"
+        )
+    if s.shape != m.shape:
+        raise ValueError(
+            "successes_per_cluster and n_per_cluster must have the same length, got "
+            f"{s.size} and {m.size}"
+        )
+    if s.size < 2:
+        raise ValueError(f"need at least 2 clusters, got {s.size} (use proportion())")
+    if np.any(m < 1):
+        raise ValueError("n_per_cluster must be >= 1 for every cluster")
+    if np.any(s < 0) or np.any(s > m):
+        raise ValueError(
+            "successes_per_cluster must satisfy 0 <= successes_per_cluster <= n_per_cluster"
+        )
+    confidence = _check_confidence(confidence)
+    n_resamples = _check_int(n_resamples, "n_resamples", 1)
+    rng = np.random.default_rng(seed)
+
+    n_clusters = s.size
+    replicates = np.empty(n_resamples)
+    start = 0
+    for size in _chunks(n_resamples, n_clusters):
+        idx = rng.integers(0, n_clusters, size=(size, n_clusters))
+        replicates[start : start + size] = s[idx].sum(axis=1) / m[idx].sum(axis=1)
+        start += size
+    alpha = 1.0 - confidence
+    low, high = np.quantile(replicates, [alpha / 2.0, 1.0 - alpha / 2.0])
+    total_s = int(s.sum())
+    total_n = int(m.sum())
+    return ClusterProportion(
+        successes=total_s,
+        n=total_n,
+        estimate=total_s / total_n,
+        low=float(low),
+        high=float(high),
+        confidence=confidence,
+        method="cluster-bootstrap",
+        n_clusters=n_clusters,
+        n_resamples=n_resamples,
+    )
+
+
+# --------------------------------------------------------------------------
+# paired comparison and multiplicity
+# --------------------------------------------------------------------------
+
+
+def mcnemar(a, b) -> McNemarResult:
+    """Exact McNemar (1947) test for paired success/failure outcomes.
+
+    ``a[i]`` and ``b[i]`` are the outcomes (True = success) of two optimizers
+    on the same key ``i`` (same landscape, start point, seed).  Only the
+    discordant pairs carry information: ``n01 = #(~a & b)``,
+    ``n10 = #(a & ~b)``.  Under H0 (equal success probability) ``n10`` given
+    ``n01 + n10 = m`` is Binomial(m, 1/2), so the exact two-sided p-value is::
+
+        pvalue = min(1, 2 * sum_{i=0}^{min(n01, n10)} C(m, i) / 2**m)
+
+    computed as ``scipy.stats.binomtest(n10, m, 0.5).pvalue``; ``1.0`` when
+    ``m == 0``.  ``statistic = min(n01, n10)`` and
+    ``difference = mean(a) - mean(b)``.  Swapping ``a`` and ``b`` swaps
+    ``n01``/``n10``, negates ``difference`` and leaves ``pvalue`` unchanged.
+
+    ``a`` and ``b`` must be non-empty 1-D arrays of equal length, boolean or
+    0/1-valued.
+    """
+    a = _bool_array(a, "a")
+    b = _bool_array(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same length, got {a.size} and {b.size}")
+    if a.size == 0:
+        raise ValueError("a and b must be non-empty")
+    n01 = int(np.count_nonzero(~a & b))
+    n10 = int(np.count_nonzero(a & ~b))
+    m = n01 + n10
+    pvalue = 1.0 if m == 0 else float(_sps.binomtest(n10, m, 0.5).pvalue)
+    return McNemarResult(
+        n=int(a.size),
+        n01=n01,
+        n10=n10,
+        statistic=min(n01, n10),
+        pvalue=min(1.0, pvalue),
+        difference=(n10 - n01) / a.size,
+    )
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm (1979) step-down adjusted p-values, in the input order.
+
+    With the ``m`` p-values sorted ascending, ``p_(1) <= ... <= p_(m)``::
+
+        adj_(i) = min(1, max_{j <= i} (m - j + 1) * p_(j))
+
+    Rejecting every hypothesis with ``adj <= alpha`` controls the family-wise
+    error rate at ``alpha`` under arbitrary dependence.  The result is
+    monotone in the raw p-values, ``>= pvalues`` and ``<= 1``; it has the
+    shape of the input (any shape; an empty input gives an empty array).
+    Values must be in [0, 1] (no nan).
+    """
+    p = np.asarray(pvalues, dtype=float)
+    if np.any(np.isnan(p)) or np.any(p < 0) or np.any(p > 1):
+        raise ValueError("pvalues must be in [0, 1] (no nan)")
+    flat = p.ravel()
+    m = flat.size
+    order = np.argsort(flat, kind="stable")
+    scaled = (m - np.arange(m)) * flat[order]
+    adjusted_sorted = np.minimum(1.0, np.maximum.accumulate(scaled))
+    out = np.empty(m)
+    out[order] = adjusted_sorted
+    return out.reshape(p.shape)
+
+
+# --------------------------------------------------------------------------
+# hitting times
+# --------------------------------------------------------------------------
+
+
+def _lower_median_rows(x: np.ndarray) -> np.ndarray:
+    """ECDF (lower) median of each row: the ceil(n/2)-th smallest value."""
+    kth = (x.shape[-1] + 1) // 2 - 1
+    return np.partition(x, kth, axis=-1)[..., kth]
+
+
+def hit_time_summary(
+    hit_steps,
+    max_steps,
+    *,
+    never=-1,
+    confidence=0.95,
+    n_resamples=2000,
+    seed=0,
+) -> HitTimes:
+    """Summarise first-hit steps of ``n`` independent runs.
+
+    Parameters
+    ----------
+    hit_steps : 1-D integer array, non-empty
+        For each run, the step at which it first hit the target
+        (``0 <= step <= max_steps``; the run cost that many steps), or
+        ``never`` if it did not hit within the budget.
+    max_steps : int >= 0
+        Step budget of a run: what a run that never hit cost.
+    never : int
+        Sentinel for "never hit"; must lie outside ``[0, max_steps]``.
+    confidence : float in (0, 1)
+        Coverage of the bootstrap interval of the median.
+    n_resamples : int >= 1
+        Bootstrap replicates (runs resampled with replacement).
+    seed : anything :func:`numpy.random.default_rng` accepts
+
+    Returns
+    -------
+    HitTimes
+        With ``T_i`` the hit step of run ``i`` (``+inf`` if it never hit):
+
+        * ``median``: ECDF median ``min{t : #(T_i <= t) >= n/2}`` (the
+          ``ceil(n/2)``-th smallest ``T_i``; for odd ``n`` the usual median,
+          for even ``n`` the lower middle value, so it is always an observed
+          step); ``nan`` if fewer than half of the runs hit.
+        * ``median_low, median_high``: percentile bootstrap interval of the
+          same statistic (``+inf`` kept, quantiles taken without
+          interpolation), so bounds may be ``inf``.
+        * ``ert`` (aRT in COCO, Hansen et al.): the expected steps of a
+          restart strategy until the first hit,
+          ``(sum_{hits} T_i + (n - hits) * max_steps) / hits``;
+          ``inf`` if ``hits == 0``.
+        * ``ecdf(grid)``: fraction of runs with ``T_i <= t``.
+    """
+    max_steps = _check_int(max_steps, "max_steps", 0)
+    never = _check_int(never, "never")
+    if 0 <= never <= max_steps:
+        raise ValueError(
+            f"never must lie outside [0, max_steps] = [0, {max_steps}], got {never}"
+        )
+    confidence = _check_confidence(confidence)
+    n_resamples = _check_int(n_resamples, "n_resamples", 1)
+    steps = _int_array(hit_steps, "hit_steps")
+    if steps.ndim != 1:
+        raise ValueError(f"hit_steps must be 1-dimensional, got shape {steps.shape}")
+    if steps.size == 0:
+        raise ValueError("hit_steps must be non-empty")
+    hit = steps != never
+    if np.any(steps[hit] < 0) or np.any(steps[hit] > max_steps):
+        raise ValueError(
+            f"hit_steps must be in [0, max_steps] = [0, {max_steps}] or equal to "
+            f"never ({never})"
+        )
+
+    n = int(steps.size)
+    hits = int(np.count_nonzero(hit))
+    times = np.where(hit, steps.astype(float), np.inf)
+
+    median = float(_lower_median_rows(times))
+    if not math.isfinite(median):
+        median = math.nan
+
+    rng = np.random.default_rng(seed)
+    boot = np.empty(n_resamples)
+    start = 0
+    for size in _chunks(n_resamples, n):
+        idx = rng.integers(0, n, size=(size, n))
+        boot[start : start + size] = _lower_median_rows(times[idx])
+        start += size
+    alpha = 1.0 - confidence
+    median_low, median_high = np.quantile(
+        boot, [alpha / 2.0, 1.0 - alpha / 2.0], method="inverted_cdf"
+    )
+
+    total = float(steps[hit].sum()) + (n - hits) * float(max_steps)
+    ert = total / hits if hits else math.inf
+
+    sorted_hits = np.sort(steps[hit])
+    sorted_hits.setflags(write=False)
+    return HitTimes(
+        n=n,
+        hits=hits,
+        median=median,
+        median_low=float(median_low),
+        median_high=float(median_high),
+        ert=ert,
+        success_rate=hits / n,
+        max_steps=max_steps,
+        confidence=confidence,
+        hit_steps=sorted_hits,
+    )
