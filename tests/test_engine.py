@@ -1,0 +1,221 @@
+"""The engine end to end: reproducibility, theory, bad input, divergence, persistence."""
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+import swarm
+from swarm import landscapes as L
+from swarm import optimizers as O
+from swarm import starts as S
+
+SIX = O.all_six()
+
+
+def small(**kw):
+    args = dict(instances=3, starts=64, steps=40, noise=0.3, seed=7)
+    args.update(kw)
+    return swarm.run(L.rastrigin(dim=2, rotate=True), [O.sgd(lr=0.002), O.adam(lr=0.05)], **args)
+
+
+def test_same_seed_same_outcomes_across_threads_and_chunks():
+    ref = small(threads=1, chunk_size=1 << 20)
+    for threads, chunk in [(2, 1 << 20), (2, 7), (1, 50), (2, 1)]:
+        other = small(threads=threads, chunk_size=chunk)
+        assert other.hash == ref.hash, (threads, chunk)
+    assert small(seed=8).hash != ref.hash
+
+
+def test_common_random_numbers_across_optimizers():
+    res = swarm.run(L.gaussian_peaks(dim=3, peaks=5), SIX, instances=2, starts=50, steps=5,
+                    noise=0.1, seed=3)
+    sb = [res.arm(a)["start_basin"] for a in range(len(SIX))]
+    for other in sb[1:]:
+        np.testing.assert_array_equal(other, sb[0])
+
+
+def test_path_reproduces_a_study_trajectory():
+    fam = L.rastrigin(dim=2)
+    inst = fam.instance(5, 1)
+    opt = O.momentum(lr=0.001, momentum=0.9)
+    x0 = [0.3, -0.2]
+    res = swarm.run(fam, [opt], instances=2, starts=4, steps=30, noise=0.7, seed=5,
+                    start=S.point(x0))
+    p = swarm.path(inst, opt, x0, steps=30, noise=0.7, seed=5, start_index=3)
+    assert p.shape == (31, 2)
+    np.testing.assert_array_equal(p[0], x0)
+    o = res.arm(0)
+    assert o["final_f"][1, 3] == inst.f(p[-1])
+    q = swarm.path(inst, opt, x0, steps=30, noise=0.7, seed=5, start_index=2)
+    assert not np.array_equal(p[-1], q[-1])      # a different key is different noise
+
+
+def test_float32_runs_and_agrees_statistically():
+    a = small(noise=0.0, starts=400, instances=2)
+    b = small(noise=0.0, starts=400, instances=2, dtype="float32")
+    assert b.outcomes["best_f"].dtype == np.float32
+    sa = a.arm(1)["success"].mean()
+    sb_ = b.arm(1)["success"].mean()
+    assert abs(sa - sb_) < 0.05
+
+
+def test_counts_add_up_and_success_is_never_diverged():
+    res = swarm.run(L.rastrigin(dim=2), [O.sgd(lr=10.0), O.momentum(lr=5.0, momentum=0.99),
+                                        O.sgd(lr=1e-3)], instances=2, starts=100, steps=50)
+    for a in range(3):
+        o = res.arm(a)
+        assert not np.any(o["success"] & o["diverged"])
+        assert np.all(o["end_basin"][o["diverged"]] == -1)
+    assert res.arm(0)["diverged"].all()          # lr = 10 on Rastrigin flies off
+    assert res.arm(1)["diverged"].sum() > 0
+    assert not res.arm(2)["diverged"].any()
+    assert "diverged" in res.summary()
+
+
+def test_nan_producing_optimizer_is_diverged_not_a_crash():
+    # Adagrad with eps = 0 at a gradient of exactly 0 gives 0/0 = NaN
+    inst_x = L.double_well(dim=1, tilt=0.1).instance(0, 0).minima[0]
+    res = swarm.run(L.double_well(dim=1, tilt=0.1), [O.adagrad(lr=0.1, eps=0.0)], instances=1,
+                    starts=3, steps=5, start=S.point([1e308]))
+    assert res.arm(0)["diverged"].all()
+    assert np.isfinite(inst_x).all()
+
+
+def mean_first_passage_exact(U, x0, b, T, lo=-3.0, n=200_001):
+    """τ(x0 → b) = (1/T) ∫_{x0}^{b} dy e^{U(y)/T} ∫_{−∞}^{y} dz e^{−U(z)/T} (validation.md)."""
+    from scipy.integrate import cumulative_trapezoid
+    y = np.linspace(lo, b, n)
+    u = U(y)
+    umin = u.min()
+    inner = cumulative_trapezoid(np.exp(-(u - umin) / T), y, initial=0.0)
+    outer = np.exp((u - umin) / T) * inner
+    mask = y >= x0
+    return np.trapezoid(outer[mask], y[mask]) / T
+
+
+@pytest.mark.slow
+def test_noisy_sgd_first_passage_time_matches_theory():
+    """Noisy GD on the tilted double well is Euler–Maruyama for overdamped Langevin at
+    T = lr σ²/2: the mean time from the local minimum to the global one is exact theory."""
+    tilt = -0.1                                   # global minimum on the right
+    fam = L.double_well(dim=1, tilt=tilt)
+    left, saddle, right = fam.roots
+    dU = fam.potential(saddle) - fam.potential(left)
+    T = dU / 3.0
+    lr = 0.02
+    sigma = math.sqrt(2 * T / lr)
+    tol = 0.25
+    exact = mean_first_passage_exact(fam.potential, left, right - tol, T)
+    steps = int(10 * exact / lr)
+    walkers = 4000
+    res = swarm.run(fam, [O.sgd(lr=lr)], instances=1, starts=walkers, steps=steps,
+                    noise=sigma, seed=11, start=S.at_minimum(1), tol_x=tol, tol_f=None)
+    hit = res.arm(0)["hit_step"].ravel()
+    assert (hit < 0).mean() < 0.002              # ran ≈ 10× the mean: nearly all arrived
+    # censored walkers: maximum-likelihood exponential rate (arrivals / time at risk)
+    at_risk = np.where(hit >= 0, hit, steps) * lr
+    tau = at_risk.sum() / (hit >= 0).sum()
+    assert abs(tau / exact - 1) < 0.05, (tau, exact)
+
+
+@pytest.mark.parametrize("name", ["rastrigin", "styblinski_tang"])
+def test_basin_measure_of_deterministic_descent(name):
+    """Noise-free small-step GD from uniform starts ends in the global basin with probability
+    equal to the global basin's share of the start interval (exact, from the 1-D maxima)."""
+    fam = getattr(L, name)(dim=1)
+    inst = fam.instance(1, 0)                    # instance 0 of the study's seed
+    n = 4000
+    lr = 1e-3 if name == "rastrigin" else 5e-3
+    res = swarm.run(fam, [O.sgd(lr=lr)], instances=1, starts=n, steps=3000, seed=1)
+    tab, _, gk = fam.tables
+    s = inst.params[8]                           # shift s: z = x − s
+    row = tab[0][np.isfinite(tab[0])]
+    lo_b = row[gk[0] - 1] if gk[0] > 0 else -np.inf
+    hi_b = row[gk[0]] if gk[0] < len(row) else np.inf
+    a, b = inst.domain[0, 0] - s, inst.domain[1, 0] - s
+    share = (min(hi_b, b) - max(lo_b, a)) / (b - a)
+    k = int(res.arm(0)["success"].sum())
+    ci = sps.binomtest(k, n).proportion_ci(0.99)
+    assert ci.low <= share <= ci.high, (k / n, share)
+    assert not res.arm(0)["diverged"].any()
+
+
+def test_save_load_round_trip(tmp_path):
+    res = small()
+    res.save(tmp_path / "r")
+    back = swarm.load(tmp_path / "r")
+    assert back.hash == res.hash
+    assert back.spec == res.spec
+    assert back.arms == res.arms
+    assert back.summary() == res.summary()
+    for key in ("versions", "git_commit", "timings", "backend"):
+        assert key in back.provenance
+
+
+def test_load_refuses_tampered_outcomes(tmp_path):
+    res = small()
+    d = res.save(tmp_path / "r")
+    out = dict(np.load(d / "outcomes.npz"))
+    out["end_basin"][0] += 1
+    np.savez_compressed(d / "outcomes.npz", **out)
+    with pytest.raises(ValueError, match="hash"):
+        swarm.load(d)
+    (d / "outcomes.npz").write_bytes(b"truncated")
+    with pytest.raises(ValueError, match="damaged"):
+        swarm.load(d)
+    with pytest.raises(ValueError, match="missing"):
+        swarm.load(tmp_path / "nowhere")
+
+
+def test_summary_lists_every_arm():
+    res = swarm.run(L.rastrigin(dim=2), [O.sgd(lr=[0.001, 0.002]), O.adam(lr=0.05)],
+                    instances=2, starts=20, steps=10, noise=[0.0, 0.5])
+    assert len(res.arms) == 6
+    text = res.summary()
+    assert text.count("sgd(") == 4 and text.count("adam(") == 2
+    rows = res.table()
+    assert all(0 <= r["p_global_low"] <= r["p_global"] <= r["p_global_high"] <= 1
+               for r in rows)
+
+
+BAD = [
+    (dict(instances=0), "instances"),
+    (dict(starts=-5), "starts"),
+    (dict(steps=0), "steps"),
+    (dict(steps=2.5), "steps"),
+    (dict(noise=-1.0), "noise"),
+    (dict(noise=float("nan")), "noise"),
+    (dict(dtype="float16"), "dtype"),
+    (dict(backend="tpu"), "backend"),
+    (dict(seed=-1), "seed"),
+    (dict(tol_x=-0.1), "tol_x"),
+    (dict(chunk_size=0), "chunk_size"),
+    (dict(starts=2 ** 31, instances=2 ** 20), "too large for memory"),
+    (dict(start=S.uniform(low=[1, 1], high=[0, 0])), "start.high"),
+    (dict(start=S.point([1.0, 2.0, 3.0])), "start.point"),
+    (dict(start="uniform"), "start"),
+]
+
+
+@pytest.mark.parametrize("kw,field", BAD)
+def test_bad_input_names_the_field(kw, field):
+    args = dict(instances=1, starts=4, steps=2)
+    args.update(kw)
+    with pytest.raises(ValueError, match=field):
+        swarm.run(L.rastrigin(dim=2), [O.sgd()], **args)
+
+
+def test_bad_landscape_and_optimizer_arguments():
+    with pytest.raises(ValueError, match="landscape"):
+        swarm.run("rastrigin", [O.sgd()])
+    with pytest.raises(ValueError, match="optimizers"):
+        swarm.run(L.rastrigin(), ["adam"])
+    with pytest.raises(ValueError, match="optimizers"):
+        swarm.run(L.rastrigin(), [])
+    with pytest.raises(ValueError, match="at_minimum"):
+        swarm.run(L.ackley(dim=2), [O.sgd()], instances=1, starts=2, steps=2,
+                  start=S.at_minimum(0))
+    with pytest.raises(ValueError, match="k must be"):
+        swarm.run(L.double_well(), [O.sgd()], instances=1, starts=2, steps=2,
+                  start=S.at_minimum(5))
