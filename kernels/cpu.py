@@ -1,92 +1,144 @@
-"""The CPU kernels: ``prange`` over trajectories, nothing else.
+"""The CPU kernels: ``prange`` over blocks of ``LANES`` trajectories, nothing else.
 
 The trajectory ``t`` of a launch is ``(config c, instance i, start s)`` in row-major order over
-``(n_cfg, n_inst, n_start)``; a chunk runs ``first … first + n − 1``. One kernel per working
-dtype, each cached on disk; the maths they call is built once by :func:`kernels.trajectory.make`.
+``(n_cfg, n_inst, n_start)``. A row ``(c, i)`` is cut into ``ceil(n_start / LANES)`` blocks of
+consecutive starts; block ``b`` of the launch is row ``b // nsb``, starts from
+``(b % nsb)·LANES``. A chunk runs blocks ``b0 … b0 + nb − 1``, whose trajectories are contiguous.
+Within a block the lanes are innermost, so LLVM vectorises the maths across trajectories.
+One kernel per working dtype, cached on disk; the maths is built by
+:func:`kernels.trajectory.make`.
 """
 import numpy as np
 from numba import njit, prange
 
 from . import cache, ids, trajectory
 
-# the step loop's maths is inlined into the trajectory; the labeller (run twice per
-# trajectory) is compiled once as a function, which keeps compile time bounded
+LANES = 16
+
+# the step loop's maths is inlined into the block function; the labeller (run twice per block)
+# is compiled once as a function, which keeps compile time bounded. No NRT in the maths: array
+# views passed between functions would otherwise pay atomic reference counts in the step loop.
 _hot = njit(inline="always", error_model="numpy")
-_cold = njit(error_model="numpy")
-T64, VG64, LABEL64 = trajectory.make(_hot, np.float64, _cold)[:3]
-T32 = trajectory.make(_hot, np.float32, _cold)[0]
+_cold = njit(error_model="numpy", _nrt=False)
+B64, VG64, LABEL64 = trajectory.make(_hot, np.float64, LANES, _cold)
+B32 = trajectory.make(_hot, np.float32, LANES, _cold)[0]
 
 _kernel = cache.cached_njit(parallel=True, error_model="numpy")
 _single = cache.cached_njit(error_model="numpy")
 
 
+@njit(inline="always")
+def _locate(b, n_inst, n_start):
+    nsb = (n_start + LANES - 1) // LANES
+    row = b // nsb
+    s0 = (b % nsb) * LANES
+    return row // n_inst, row % n_inst, s0, min(LANES, n_start - s0), row * n_start + s0
+
+
 @_kernel
 def run64(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-          n_inst, n_start, first, rec, sb, eb, hit, best, final, div):
+          n_inst, n_start, b0, nb, rec, sb, eb, hit, best, final, div):
     dim = sp.shape[2]
-    for r in prange(sb.shape[0]):
-        t = first + r
-        c = t // (n_inst * n_start)
-        i = (t // n_start) % n_inst
-        s = t % n_start
-        w = np.empty((ids.NSCRATCH, dim), dtype=np.float64)
-        sb[r], eb[r], hit[r], best[r], final[r], div[r] = T64(
-            fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
-            steps, tol_x, tol_f, i, s, w, rec[r % rec.shape[0]], dim)
+    first = _locate(b0, n_inst, n_start)[4]
+    for r in prange(nb):
+        c, i, s0, n_act, t0 = _locate(b0 + r, n_inst, n_start)
+        w = np.empty((ids.NSCRATCH, dim, LANES), dtype=np.float64)
+        t = np.empty((ids.NLS, LANES), dtype=np.float64)
+        li = np.empty((ids.NLI, LANES), dtype=np.int64)
+        B64(fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
+            steps, tol_x, tol_f, i, s0, n_act, w, t, li, rec, dim)
+        o = t0 - first
+        for k in range(n_act):
+            sb[o + k] = li[ids.LI_SB, k]
+            eb[o + k] = li[ids.LI_EB, k]
+            hit[o + k] = li[ids.LI_HIT, k]
+            best[o + k] = t[ids.LS_BEST, k]
+            final[o + k] = t[ids.LS_FINAL, k]
+            div[o + k] = t[ids.LS_ALIVE, k] == 0
 
 
 @_kernel
 def run32(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-          n_inst, n_start, first, rec, sb, eb, hit, best, final, div):
+          n_inst, n_start, b0, nb, rec, sb, eb, hit, best, final, div):
     dim = sp.shape[2]
-    for r in prange(sb.shape[0]):
-        t = first + r
-        c = t // (n_inst * n_start)
-        i = (t // n_start) % n_inst
-        s = t % n_start
-        w = np.empty((ids.NSCRATCH, dim), dtype=np.float32)
-        sb[r], eb[r], hit[r], best[r], final[r], div[r] = T32(
-            fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
-            steps, tol_x, tol_f, i, s, w, rec[r % rec.shape[0]], dim)
-
-
-@_kernel
-def evaluate(fid, p, X, fout, gout):
-    """f and ∇f (float64) at the rows of X, with the kernels' own landscape code."""
-    n, dim = X.shape
-    for r in prange(n):
-        w = np.empty((2, dim))
-        x = X[r].copy()
-        fout[r] = VG64(fid, p, x, gout[r], w[0], w[1], dim)
-
-
-@_kernel
-def label(fid, p, tab, ctype, gk, X, out):
-    """Basin labels (float64) of the rows of X, with the kernels' own labeller."""
-    n, dim = X.shape
-    for r in prange(n):
-        w = np.empty((4, dim))
-        w[0] = X[r]
-        out[r] = LABEL64(fid, p, tab, ctype, gk, w[0], w[1], w[2], w[3], dim)
+    first = _locate(b0, n_inst, n_start)[4]
+    for r in prange(nb):
+        c, i, s0, n_act, t0 = _locate(b0 + r, n_inst, n_start)
+        w = np.empty((ids.NSCRATCH, dim, LANES), dtype=np.float32)
+        t = np.empty((ids.NLS, LANES), dtype=np.float32)
+        li = np.empty((ids.NLI, LANES), dtype=np.int64)
+        B32(fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
+            steps, tol_x, tol_f, i, s0, n_act, w, t, li, rec, dim)
+        o = t0 - first
+        for k in range(n_act):
+            sb[o + k] = li[ids.LI_SB, k]
+            eb[o + k] = li[ids.LI_EB, k]
+            hit[o + k] = li[ids.LI_HIT, k]
+            best[o + k] = t[ids.LS_BEST, k]
+            final[o + k] = t[ids.LS_FINAL, k]
+            div[o + k] = t[ids.LS_ALIVE, k] == 0
 
 
 @_single
 def path64(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
            inst, start, rec):
-    """One trajectory with its positions recorded into rec (steps+1, dim)."""
+    """One trajectory (lane 0 of a block) with its positions recorded into rec (steps+1, dim)."""
     dim = sp.shape[1]
-    w = np.empty((ids.NSCRATCH, dim), dtype=np.float64)
-    return T64(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
-               tol_f, inst, start, w, rec, dim)
+    w = np.empty((ids.NSCRATCH, dim, LANES), dtype=np.float64)
+    t = np.empty((ids.NLS, LANES), dtype=np.float64)
+    li = np.empty((ids.NLI, LANES), dtype=np.int64)
+    B64(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
+        inst, start, 1, w, t, li, rec, dim)
+    return li[ids.LI_EB, 0], t[ids.LS_FINAL, 0]
 
 
 @_single
 def path32(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
            inst, start, rec):
     dim = sp.shape[1]
-    w = np.empty((ids.NSCRATCH, dim), dtype=np.float32)
-    return T32(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
-               tol_f, inst, start, w, rec, dim)
+    w = np.empty((ids.NSCRATCH, dim, LANES), dtype=np.float32)
+    t = np.empty((ids.NLS, LANES), dtype=np.float32)
+    li = np.empty((ids.NLI, LANES), dtype=np.int64)
+    B32(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
+        inst, start, 1, w, t, li, rec, dim)
+    return li[ids.LI_EB, 0], t[ids.LS_FINAL, 0]
+
+
+@_kernel
+def evaluate(fid, p, X, fout, gout):
+    """f and ∇f (float64) at the rows of X, with the kernels' own landscape code."""
+    n, dim = X.shape
+    for b in prange((n + LANES - 1) // LANES):
+        w = np.zeros((4, dim, LANES))
+        t = np.empty((ids.NLS, LANES))
+        ki = np.empty(LANES, dtype=np.int64)
+        m = min(LANES, n - b * LANES)
+        for k in range(m):
+            for j in range(dim):
+                w[0, j, k] = X[b * LANES + k, j]
+        VG64(fid, p, w[0], w[1], w[2], w[3], t[0], t[1:], ki, dim)
+        for k in range(m):
+            fout[b * LANES + k] = t[0, k]
+            for j in range(dim):
+                gout[b * LANES + k, j] = w[1, j, k]
+
+
+@_kernel
+def label(fid, p, tab, ctype, gk, X, out):
+    """Basin labels of the rows of X, with the kernels' own labeller."""
+    n, dim = X.shape
+    for b in prange((n + LANES - 1) // LANES):
+        w = np.zeros((4, dim, LANES))
+        t = np.empty((ids.NLS, LANES))
+        ki = np.empty(LANES, dtype=np.int64)
+        lab = np.empty(LANES, dtype=np.int64)
+        m = min(LANES, n - b * LANES)
+        for k in range(m):
+            for j in range(dim):
+                w[0, j, k] = X[b * LANES + k, j]
+        LABEL64(fid, p, tab, ctype, gk, w[0], w[1], w[2], w[3], t[0], t[1:], ki, lab, dim)
+        for k in range(m):
+            out[b * LANES + k] = lab[k]
 
 
 PATHS = {np.dtype(np.float64): path64, np.dtype(np.float32): path32}

@@ -20,7 +20,9 @@ HP_BIAS = 5      # 1.0: bias-corrected moments (Adam, RMSprop)
 HP_EPS_IN = 6    # 1.0: eps inside the square root
 HP_CENTERED = 7  # 1.0: centered RMSprop
 HP_SIGMA = 8     # std of the additive Gaussian gradient noise
-HP_SIZE = 9
+HP_LOG_A = 9     # log(HP_A): bias corrections 1 − exp(t·log β) (host-computed)
+HP_LOG_B = 10    # log(HP_B)
+HP_SIZE = 11
 
 # header of the per-instance landscape parameter row ``lp[i, :]``
 LP_FSTAR = 0          # exact global minimum value f*
@@ -34,9 +36,17 @@ LP_HEAD = 8           # family parameters start here
 START_UNIFORM = 0     # sp[i, 0] = lower corner, sp[i, 1] = upper corner
 START_GAUSSIAN = 1    # sp[i, 0] = mean, sp[i, 1] = standard deviation per coordinate (0: a point)
 
-# scratch rows of the per-trajectory work array ``w[NSCRATCH, dim]``
+# A kernel works on a *block* of L trajectories (lanes) at once: the same configuration and
+# instance, consecutive start indices. Vectors are (dim, L) arrays, lanes innermost.
+# rows of the per-block work array ``w[NSCRATCH, dim, L]``
 W_X, W_G, W_Z, W_GZ, W_S1, W_S2, W_S3, W_P = range(8)
 NSCRATCH = 8
+# rows of the per-lane float array ``t[NLS, L]`` (rows T0… are scratch for the maths)
+LS_F, LS_BEST, LS_FINAL, LS_ALIVE, LS_T0 = range(5)
+NLS = LS_T0 + 4
+# rows of the per-lane integer array ``li[NLI, L]``
+LI_SB, LI_EB, LI_HIT, LI_K = range(4)
+NLI = 4
 
 # outcome labels
 DIVERGED = -1      # basin label of a diverged trajectory

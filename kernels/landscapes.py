@@ -15,6 +15,11 @@ and return ``∇f(x) = Rᵀ ∇h(z)``. Formulas (``../shared/reference/landscape
                    Yuan 2006); ∇f = wₖ eₖ Rᵀ Λₖ (y − ỹₖ) for the active peak k, which is found in
                    the log domain (log wₖ − qₖ/2) so that it never underflows.
 
+Every function works on a block of L lanes: points are ``(dim, L)`` arrays, per-lane scalars
+``(L,)`` rows, lanes innermost, so that the CPU compiler vectorises across trajectories; the
+CUDA kernel builds the same code with L = 1. Elementary functions come from :mod:`.kmath`
+(branch-free, vectorisable, identical on every target).
+
 Basin labels: the separable families (Rastrigin, Styblinski–Tang, Levy, double well) have exact
 per-coordinate basins bounded by the 1-D local maxima, tabulated on the host (``tab`` rows,
 ``ctype`` picks a row per coordinate, ``gk`` the global cell of each row): gradient flow in z is
@@ -26,15 +31,16 @@ import math
 
 import numpy as np
 
-from . import ids
+from . import ids, kmath
 
-CODE_BASE = np.uint64(64)
+CODE_BASE = 64
 CODE_OFF = 32
 
 
-def make(jit, F, cold=None):
+def make(jit, F, L, cold=None):
     """``jit`` compiles the hot path (inlined on the CPU), ``cold`` the labeller."""
     cold = cold or jit
+    sincos2pi, exp, _ = kmath.make(jit, F)
     zero = F(0.0)
     one = F(1.0)
     half = F(0.5)
@@ -43,6 +49,7 @@ def make(jit, F, cold=None):
     pi = F(math.pi)
     two_pi = F(2.0 * math.pi)
     e = F(math.e)
+    inf = F(np.inf)
 
     @jit
     def to_z(p, rotated, x, z, dim):
@@ -50,240 +57,286 @@ def make(jit, F, cold=None):
         if rotated:
             r = ids.LP_HEAD + dim
             for i in range(dim):
-                acc = zero
+                for k in range(L):
+                    z[i, k] = zero
                 for j in range(dim):
-                    acc += p[r + i * dim + j] * (x[j] - p[s + j])
-                z[i] = acc
+                    rij = p[r + i * dim + j]
+                    sj = p[s + j]
+                    for k in range(L):
+                        z[i, k] += rij * (x[j, k] - sj)
         else:
             for i in range(dim):
-                z[i] = x[i] - p[s + i]
+                si = p[s + i]
+                for k in range(L):
+                    z[i, k] = x[i, k] - si
 
     @jit
     def from_z(p, rotated, gz, g, dim):
         if rotated:
             r = ids.LP_HEAD + dim
             for j in range(dim):
-                acc = zero
+                for k in range(L):
+                    g[j, k] = zero
                 for i in range(dim):
-                    acc += p[r + i * dim + j] * gz[i]
-                g[j] = acc
+                    rij = p[r + i * dim + j]
+                    for k in range(L):
+                        g[j, k] += rij * gz[i, k]
         else:
             for j in range(dim):
-                g[j] = gz[j]
+                for k in range(L):
+                    g[j, k] = gz[j, k]
 
     @jit
-    def h_grad(fid, z, gz, dim):
-        """h(z) and ∇h(z) (into gz) for the shifted families."""
+    def h_grad(fid, z, gz, f, t, dim):
+        """h(z) into f and ∇h(z) into gz for the shifted families; t: lane scratch rows."""
         if fid == ids.RASTRIGIN:
-            f = ten * F(dim)
+            for k in range(L):
+                f[k] = ten * F(dim)
             for i in range(dim):
-                a = two_pi * z[i]
-                f += z[i] * z[i] - ten * math.cos(a)
-                gz[i] = two * z[i] + F(20.0) * pi * math.sin(a)
-            return f
-        if fid == ids.ACKLEY:
-            s1 = zero
-            s2 = zero
+                for k in range(L):
+                    sn, cs = sincos2pi(z[i, k])
+                    f[k] += z[i, k] * z[i, k] - ten * cs
+                    gz[i, k] = two * z[i, k] + F(20.0) * pi * sn
+        elif fid == ids.ACKLEY:
+            s1 = t[0]
+            s2 = t[1]
+            for k in range(L):
+                s1[k] = zero
+                s2[k] = zero
             for i in range(dim):
-                s1 += z[i] * z[i]
-                s2 += math.cos(two_pi * z[i])
-            r = math.sqrt(s1 / F(dim))
-            e1 = math.exp(F(-0.2) * r)
-            e2 = math.exp(s2 / F(dim))
-            c1 = F(4.0) * e1 / (F(dim) * r) if r > zero else zero
-            c2 = two_pi / F(dim) * e2
+                for k in range(L):
+                    s1[k] += z[i, k] * z[i, k]
+                    s2[k] += sincos2pi(z[i, k])[1]
+            for k in range(L):
+                r = math.sqrt(s1[k] / F(dim))
+                e1 = exp(F(-0.2) * r)
+                e2 = exp(s2[k] / F(dim))
+                f[k] = F(-20.0) * e1 - e2 + F(20.0) + e
+                s1[k] = F(4.0) * e1 / (F(dim) * r) if r > zero else zero
+                s2[k] = two_pi / F(dim) * e2
             for i in range(dim):
-                gz[i] = c1 * z[i] + c2 * math.sin(two_pi * z[i])
-            return F(-20.0) * e1 - e2 + F(20.0) + e
-        if fid == ids.GRIEWANK:
-            prod = one
-            s = zero
+                for k in range(L):
+                    gz[i, k] = s1[k] * z[i, k] + s2[k] * sincos2pi(z[i, k])[0]
+        elif fid == ids.GRIEWANK:
+            prod = t[0]
+            ssq = t[1]
+            suffix = t[2]
+            for k in range(L):
+                prod[k] = one
+                ssq[k] = zero
+                suffix[k] = one
             for i in range(dim):
-                gz[i] = prod                       # Π_{j<i} cos(z_j/√j), completed below
-                prod *= math.cos(z[i] / math.sqrt(F(i + 1)))
-                s += z[i] * z[i]
-            suffix = one
+                sc = one / (two_pi * math.sqrt(F(i + 1)))
+                for k in range(L):
+                    gz[i, k] = prod[k]             # Π_{j<i} cos(z_j/√j), completed below
+                    prod[k] *= sincos2pi(z[i, k] * sc)[1]
+                    ssq[k] += z[i, k] * z[i, k]
+            for k in range(L):
+                f[k] = one + ssq[k] / F(4000.0) - prod[k]
             for i in range(dim - 1, -1, -1):
                 q = math.sqrt(F(i + 1))
-                a = z[i] / q
-                gz[i] = z[i] / F(2000.0) + math.sin(a) / q * gz[i] * suffix
-                suffix *= math.cos(a)
-            return one + s / F(4000.0) - prod
-        if fid == ids.LEVY:
+                sc = one / (two_pi * q)
+                for k in range(L):
+                    sn, cs = sincos2pi(z[i, k] * sc)
+                    gz[i, k] = z[i, k] / F(2000.0) + sn / q * gz[i, k] * suffix[k]
+                    suffix[k] *= cs
+        elif fid == ids.LEVY:
             q = F(0.25)
-            f = zero
+            for k in range(L):
+                f[k] = zero
             for i in range(dim):
-                w = one + z[i] * q
-                d = zero
-                if i == 0:
-                    sn = math.sin(pi * w)
-                    f += sn * sn
-                    d += pi * math.sin(two_pi * w)
-                if i < dim - 1:
-                    sn = math.sin(pi * w + one)
-                    f += (w - one) * (w - one) * (one + ten * sn * sn)
-                    d += two * (w - one) * (one + ten * sn * sn) \
-                        + (w - one) * (w - one) * ten * pi * math.sin(two * (pi * w + one))
-                if i == dim - 1:
-                    sn = math.sin(two_pi * w)
-                    f += (w - one) * (w - one) * (one + sn * sn)
-                    d += two * (w - one) * (one + sn * sn) \
-                        + (w - one) * (w - one) * two_pi * math.sin(F(4.0) * pi * w)
-                gz[i] = d * q
-            return f
-        if fid == ids.STYBLINSKI_TANG:
-            f = zero
+                for k in range(L):
+                    w = one + z[i, k] * q
+                    d = zero
+                    # sin/cos of πw, πw + 1 and 2πw, via sin 2θ = 2 sin θ cos θ
+                    if i == 0:
+                        sn, cs = sincos2pi(half * w)
+                        f[k] += sn * sn
+                        d += two * pi * sn * cs
+                    if i < dim - 1:
+                        sn, cs = sincos2pi((pi * w + one) / two_pi)
+                        f[k] += (w - one) * (w - one) * (one + ten * sn * sn)
+                        d += two * (w - one) * (one + ten * sn * sn) \
+                            + (w - one) * (w - one) * F(20.0) * pi * sn * cs
+                    if i == dim - 1:
+                        sn, cs = sincos2pi(w)
+                        f[k] += (w - one) * (w - one) * (one + sn * sn)
+                        d += two * (w - one) * (one + sn * sn) \
+                            + (w - one) * (w - one) * F(4.0) * pi * sn * cs
+                    gz[i, k] = d * q
+        elif fid == ids.STYBLINSKI_TANG:
+            for k in range(L):
+                f[k] = zero
             for i in range(dim):
-                z2 = z[i] * z[i]
-                f += half * (z2 * z2 - F(16.0) * z2 + F(5.0) * z[i])
-                gz[i] = two * z2 * z[i] - F(16.0) * z[i] + F(2.5)
-            return f
-        # HIMMELBLAU
-        a = z[0] * z[0] + z[1] - F(11.0)
-        b = z[0] + z[1] * z[1] - F(7.0)
-        gz[0] = F(4.0) * z[0] * a + two * b
-        gz[1] = two * a + F(4.0) * z[1] * b
-        return a * a + b * b
+                for k in range(L):
+                    zz = z[i, k]
+                    z2 = zz * zz
+                    f[k] += half * (z2 * z2 - F(16.0) * z2 + F(5.0) * zz)
+                    gz[i, k] = two * z2 * zz - F(16.0) * zz + F(2.5)
+        else:  # HIMMELBLAU
+            for k in range(L):
+                a = z[0, k] * z[0, k] + z[1, k] - F(11.0)
+                b = z[0, k] + z[1, k] * z[1, k] - F(7.0)
+                gz[0, k] = F(4.0) * z[0, k] * a + two * b
+                gz[1, k] = two * a + F(4.0) * z[1, k] * b
+                f[k] = a * a + b * b
 
     @jit
-    def active_peak(p, y, dim):
-        """Index of the active peak at y = R x and its log-height log wₖ − qₖ/2."""
+    def rotate_peaks(p, x, y, dim):
+        r = ids.LP_HEAD + 1
+        for i in range(dim):
+            for k in range(L):
+                y[i, k] = zero
+            for j in range(dim):
+                rij = p[r + i * dim + j]
+                for k in range(L):
+                    y[i, k] += rij * x[j, k]
+
+    @jit
+    def active_peak(p, y, best, kbest, dim):
+        """Per lane: the active peak (kbest) and its log-height log wₖ − qₖ/2 (best)."""
         npk = int(p[ids.LP_HEAD])
         base = ids.LP_HEAD + 1 + dim * dim
         stride = 1 + 2 * dim
-        best = -np.inf
-        kbest = 0
-        for k in range(npk):
-            o = base + k * stride
-            q = zero
-            for j in range(dim):
-                d = y[j] - p[o + 1 + j]
-                q += p[o + 1 + dim + j] * d * d
-            lv = p[o] - half * q
-            if lv > best:
-                best = lv
-                kbest = k
-        return kbest, best
+        for k in range(L):
+            best[k] = -inf
+            kbest[k] = 0
+        for pk in range(npk):
+            o = base + pk * stride
+            lw = p[o]
+            for k in range(L):
+                q = zero
+                for j in range(dim):
+                    d = y[j, k] - p[o + 1 + j]
+                    q += p[o + 1 + dim + j] * d * d
+                lv = lw - half * q
+                if lv > best[k]:
+                    best[k] = lv
+                    kbest[k] = pk
 
     @jit
-    def peaks_grad(p, x, g, y, gy, dim):
+    def peaks_grad(p, x, g, y, gy, f, t, kbest, dim):
+        rotate_peaks(p, x, y, dim)
+        lv = t[0]
+        active_peak(p, y, lv, kbest, dim)
+        base = ids.LP_HEAD + 1 + dim * dim
+        stride = 1 + 2 * dim
+        for k in range(L):
+            lv[k] = exp(lv[k])
+            f[k] = -lv[k]
+        for i in range(dim):
+            for k in range(L):
+                o = base + kbest[k] * stride
+                gy[i, k] = lv[k] * p[o + 1 + dim + i] * (y[i, k] - p[o + 1 + i])
         r = ids.LP_HEAD + 1
-        for i in range(dim):
-            acc = zero
-            for j in range(dim):
-                acc += p[r + i * dim + j] * x[j]
-            y[i] = acc
-        k, lv = active_peak(p, y, dim)
-        val = math.exp(lv)
-        o = ids.LP_HEAD + 1 + dim * dim + k * (1 + 2 * dim)
-        for i in range(dim):
-            gy[i] = val * p[o + 1 + dim + i] * (y[i] - p[o + 1 + i])
         for j in range(dim):
-            acc = zero
+            for k in range(L):
+                g[j, k] = zero
             for i in range(dim):
-                acc += p[r + i * dim + j] * gy[i]
-            g[j] = acc
-        return -val
+                rij = p[r + i * dim + j]
+                for k in range(L):
+                    g[j, k] += rij * gy[i, k]
 
     @jit
-    def value_grad(fid, p, x, g, z, gz, dim):
-        """f(x); writes ∇f(x) into g. z, gz are scratch rows."""
+    def value_grad(fid, p, x, g, z, gz, f, t, ki, dim):
+        """f(x) into f and ∇f(x) into g for every lane. z, gz, t, ki are scratch."""
         if fid == ids.DOUBLE_WELL:
             c = p[ids.LP_HEAD]
-            x0 = x[0]
-            x2 = x0 * x0
-            f = F(0.25) * x2 * x2 - half * x2 + c * x0
-            g[0] = x0 * x0 * x0 - x0 + c
+            for k in range(L):
+                x0 = x[0, k]
+                x2 = x0 * x0
+                f[k] = F(0.25) * x2 * x2 - half * x2 + c * x0
+                g[0, k] = x2 * x0 - x0 + c
             for i in range(1, dim):
-                f += half * x[i] * x[i]
-                g[i] = x[i]
-            return f
-        if fid == ids.GAUSSIAN_PEAKS:
-            return peaks_grad(p, x, g, z, gz, dim)
-        rotated = p[ids.LP_ROTATED] != zero
-        to_z(p, rotated, x, z, dim)
-        f = h_grad(fid, z, gz, dim)
-        from_z(p, rotated, gz, g, dim)
-        return f
+                for k in range(L):
+                    f[k] += half * x[i, k] * x[i, k]
+                    g[i, k] = x[i, k]
+        elif fid == ids.GAUSSIAN_PEAKS:
+            peaks_grad(p, x, g, z, gz, f, t, ki, dim)
+        else:
+            rotated = p[ids.LP_ROTATED] != zero
+            to_z(p, rotated, x, z, dim)
+            h_grad(fid, z, gz, f, t, dim)
+            from_z(p, rotated, gz, g, dim)
 
     @cold
-    def polish(fid, p, x, g, z, gz, dim):
-        """Normalised gradient steps of length h: Euler steps along the gradient-flow path."""
+    def polish(fid, p, x, g, z, gz, f, t, ki, dim):
+        """Normalised gradient steps of length h: Euler steps along the gradient-flow path
+        (a lane whose gradient is zero or not finite stays where it is)."""
         h = p[ids.LP_POLISH_H]
+        nrm = t[3]
         for _ in range(int(p[ids.LP_POLISH_STEPS])):
-            value_grad(fid, p, x, g, z, gz, dim)
-            n = zero
+            value_grad(fid, p, x, g, z, gz, f, t, ki, dim)
+            for k in range(L):
+                nrm[k] = zero
             for j in range(dim):
-                n += g[j] * g[j]
-            n = math.sqrt(n)
-            if not n > zero:       # flat (or non-finite): nothing to follow
-                return
+                for k in range(L):
+                    nrm[k] += g[j, k] * g[j, k]
+            for k in range(L):
+                n = math.sqrt(nrm[k])
+                nrm[k] = h / n if n > zero else zero
             for j in range(dim):
-                x[j] -= h * g[j] / n
+                for k in range(L):
+                    x[j, k] -= nrm[k] * g[j, k]
 
     @cold
-    def code_add(code, k):
-        return code * CODE_BASE + np.uint64(k + CODE_OFF)
-
-    @cold
-    def lattice_label(code, gcode):
-        return np.int64(code - gcode)
-
-    @cold
-    def label(fid, p, tab, ctype, gk, x, g, z, gz, dim):
-        """Basin label of the point x (x is overwritten by the polish). 0 … n_global−1: global."""
+    def label(fid, p, tab, ctype, gk, x, g, z, gz, f, t, ki, out, dim):
+        """Basin labels of the lanes of x into out (x is overwritten by the polish).
+        0 … n_global−1: global basins."""
         if fid == ids.GAUSSIAN_PEAKS:
-            polish(fid, p, x, g, z, gz, dim)
-            r = ids.LP_HEAD + 1
+            polish(fid, p, x, g, z, gz, f, t, ki, dim)
+            rotate_peaks(p, x, z, dim)
+            active_peak(p, z, f, out, dim)
+            return
+        separable = fid == ids.RASTRIGIN or fid == ids.STYBLINSKI_TANG or fid == ids.LEVY \
+            or fid == ids.DOUBLE_WELL
+        if not separable:
+            polish(fid, p, x, g, z, gz, f, t, ki, dim)
+        if fid == ids.DOUBLE_WELL:
             for i in range(dim):
-                acc = zero
-                for j in range(dim):
-                    acc += p[r + i * dim + j] * x[j]
-                z[i] = acc
-            k, _ = active_peak(p, z, dim)
-            return np.int64(k)
-        code = np.uint64(0)
-        gcode = np.uint64(0)
-        if fid == ids.RASTRIGIN or fid == ids.STYBLINSKI_TANG or fid == ids.LEVY \
-                or fid == ids.DOUBLE_WELL:
-            if fid == ids.DOUBLE_WELL:
-                for i in range(dim):
-                    z[i] = x[i]
-            else:
-                to_z(p, p[ids.LP_ROTATED] != zero, x, z, dim)
-            nb = tab.shape[1]
-            for i in range(dim):
-                row = ctype[i]
-                lo = 0
-                hi = nb
-                while lo < hi:          # number of boundaries below z[i]
-                    mid = (lo + hi) // 2
-                    if tab[row, mid] < z[i]:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                code = code_add(code, lo - gk[row])
-                gcode = code_add(gcode, 0)
-            return lattice_label(code, gcode)
-        polish(fid, p, x, g, z, gz, dim)
-        to_z(p, p[ids.LP_ROTATED] != zero, x, z, dim)
+                for k in range(L):
+                    z[i, k] = x[i, k]
+        else:
+            to_z(p, p[ids.LP_ROTATED] != zero, x, z, dim)
         if fid == ids.HIMMELBLAU:
-            best = np.inf
-            kbest = 0
-            for k in range(4):
-                o = ids.LP_HEAD + 2 + 4 + k * 2   # standard minima stored after s (2)
-                d0 = z[0] - p[o]
-                d1 = z[1] - p[o + 1]
-                dd = d0 * d0 + d1 * d1
-                if dd < best:
-                    best = dd
-                    kbest = k
-            return np.int64(kbest)
-        q = p[ids.LP_QUANT]
+            for k in range(L):
+                best = inf
+                kb = 0
+                for m in range(4):
+                    o = ids.LP_HEAD + 2 + 4 + m * 2   # standard minima stored after s and R
+                    d0 = z[0, k] - p[o]
+                    d1 = z[1, k] - p[o + 1]
+                    dd = d0 * d0 + d1 * d1
+                    if dd < best:
+                        best = dd
+                        kb = m
+                out[k] = kb
+            return
+        # lattice label: cell indices relative to the global cell, base-64 digits (wrapping)
+        gcode = 0
+        for k in range(L):
+            out[k] = 0
+        nb = tab.shape[1]
         for i in range(dim):
-            s = q * math.sqrt(F(i + 1)) if fid == ids.GRIEWANK else q
-            code = code_add(code, int(math.floor(z[i] / s + half)))
-            gcode = code_add(gcode, 0)
-        return lattice_label(code, gcode)
+            gcode = gcode * CODE_BASE + CODE_OFF
+            row = ctype[i]
+            sc = p[ids.LP_QUANT] * (math.sqrt(F(i + 1)) if fid == ids.GRIEWANK else one)
+            for k in range(L):
+                if separable:
+                    lo = 0
+                    hi = nb
+                    while lo < hi:          # number of boundaries below z
+                        mid = (lo + hi) // 2
+                        if tab[row, mid] < z[i, k]:
+                            lo = mid + 1
+                        else:
+                            hi = mid
+                    cell = lo - gk[row]
+                else:
+                    v = math.floor(z[i, k] / sc + half)
+                    cell = int(v) if abs(v) < F(1e9) else 0   # a dead lane may hold NaN
+                out[k] = out[k] * CODE_BASE + (cell + CODE_OFF)
+        for k in range(L):
+            out[k] = out[k] - gcode
 
     return value_grad, label

@@ -1,8 +1,10 @@
-"""Optimizer update rules, one coordinate-loop per kind, canonical torch.optim forms.
+"""Optimizer update rules, canonical torch.optim forms, over a block of lanes.
 
-``update(kind, hp, t, x, g, s1, s2, s3, dim)`` advances the position ``x`` in place by one step
-``t = 1, 2, …`` given the (possibly noisy) gradient ``g``; ``s1, s2, s3`` are the kind's state
-arrays (zero-initialised by ``init``). Formulas (``../shared/reference/optimizers.md``):
+``update(kind, hp, t, x, g, s1, s2, s3, dim)`` advances the positions ``x`` (``(dim, L)``) in
+place by one step ``t = 1, 2, …`` given the (possibly noisy) gradients ``g``; ``s1, s2, s3`` are
+the kind's state (zero-initialised by ``init``, Adagrad's by its initial accumulator). All
+lanes of a block share one hyperparameter row ``hp``. Formulas
+(``../shared/reference/optimizers.md``):
 
 - SGD:       x ← x − lr·g
 - Momentum:  b ← μ·b + g ;  x ← x − lr·b                                   (torch, dampening 0)
@@ -13,16 +15,17 @@ arrays (zero-initialised by ``init``). Formulas (``../shared/reference/optimizer
 - Adam:      m ← β1·m + (1−β1)·g ; v ← β2·v + (1−β2)·g² ; m̂ = m/(1−β1ᵗ) ; v̂ = v/(1−β2ᵗ) ;
              x ← x − lr·m̂/(√v̂ + ε)                                          (Kingma & Ba 2015, Alg. 1)
 
-Real variants are hyperparameter columns: bias correction (Adam, RMSprop: v̂ = v/(1−αᵗ)), ε inside
-the root (√(v̂ + ε)), Adagrad's initial accumulator, centered RMSprop. Bias corrections are
-computed from the absolute step ``t`` (never a running product), so chunking cannot change them.
+Real variants are hyperparameter columns: bias correction (Adam; RMSprop: v̂ = v/(1−αᵗ)), ε
+inside the root (√(v̂ + ε)), Adagrad's initial accumulator, centered RMSprop. Bias corrections
+are computed from the absolute step ``t`` (never a running product), once per step for the
+whole block: ``βᵗ = exp(t·log β)`` with ``log β`` precomputed on the host.
 """
 import math
 
 from . import ids
 
 
-def make(jit, F):
+def make(jit, F, L):
     one = F(1.0)
     zero = F(0.0)
 
@@ -30,9 +33,10 @@ def make(jit, F):
     def init(kind, hp, s1, s2, s3, dim):
         s0 = hp[ids.HP_S0] if kind == ids.ADAGRAD else zero
         for j in range(dim):
-            s1[j] = s0
-            s2[j] = zero
-            s3[j] = zero
+            for k in range(L):
+                s1[j, k] = s0
+                s2[j, k] = zero
+                s3[j, k] = zero
 
     @jit
     def denom(v, eps, eps_inside):
@@ -45,51 +49,57 @@ def make(jit, F):
         lr = hp[ids.HP_LR]
         if kind == ids.SGD:
             for j in range(dim):
-                x[j] -= lr * g[j]
+                for k in range(L):
+                    x[j, k] -= lr * g[j, k]
         elif kind == ids.MOMENTUM:
             mu = hp[ids.HP_A]
             for j in range(dim):
-                s1[j] = mu * s1[j] + g[j]
-                x[j] -= lr * s1[j]
+                for k in range(L):
+                    s1[j, k] = mu * s1[j, k] + g[j, k]
+                    x[j, k] -= lr * s1[j, k]
         elif kind == ids.NESTEROV:
             mu = hp[ids.HP_A]
             for j in range(dim):
-                s1[j] = mu * s1[j] + g[j]
-                x[j] -= lr * (g[j] + mu * s1[j])
+                for k in range(L):
+                    s1[j, k] = mu * s1[j, k] + g[j, k]
+                    x[j, k] -= lr * (g[j, k] + mu * s1[j, k])
         elif kind == ids.ADAGRAD:
             eps = hp[ids.HP_EPS]
             inside = hp[ids.HP_EPS_IN] != zero
             for j in range(dim):
-                s1[j] += g[j] * g[j]
-                x[j] -= lr * g[j] / denom(s1[j], eps, inside)
+                for k in range(L):
+                    s1[j, k] += g[j, k] * g[j, k]
+                    x[j, k] -= lr * g[j, k] / denom(s1[j, k], eps, inside)
         elif kind == ids.RMSPROP:
             a = hp[ids.HP_A]
             eps = hp[ids.HP_EPS]
             inside = hp[ids.HP_EPS_IN] != zero
             centered = hp[ids.HP_CENTERED] != zero
-            bc = one - a ** F(t) if hp[ids.HP_BIAS] != zero else one
+            bc = one - math.exp(F(t) * hp[ids.HP_LOG_A]) if hp[ids.HP_BIAS] != zero else one
             for j in range(dim):
-                s1[j] = a * s1[j] + (one - a) * g[j] * g[j]
-                v = s1[j] / bc
-                if centered:
-                    s2[j] = a * s2[j] + (one - a) * g[j]
-                    gm = s2[j] / bc
-                    v = v - gm * gm
-                x[j] -= lr * g[j] / denom(v, eps, inside)
+                for k in range(L):
+                    s1[j, k] = a * s1[j, k] + (one - a) * g[j, k] * g[j, k]
+                    v = s1[j, k] / bc
+                    if centered:
+                        s2[j, k] = a * s2[j, k] + (one - a) * g[j, k]
+                        gm = s2[j, k] / bc
+                        v = v - gm * gm
+                    x[j, k] -= lr * g[j, k] / denom(v, eps, inside)
         else:  # ADAM
             b1 = hp[ids.HP_A]
             b2 = hp[ids.HP_B]
             eps = hp[ids.HP_EPS]
             inside = hp[ids.HP_EPS_IN] != zero
             if hp[ids.HP_BIAS] != zero:
-                bc1 = one - b1 ** F(t)
-                bc2 = one - b2 ** F(t)
+                bc1 = one - math.exp(F(t) * hp[ids.HP_LOG_A])
+                bc2 = one - math.exp(F(t) * hp[ids.HP_LOG_B])
             else:
                 bc1 = one
                 bc2 = one
             for j in range(dim):
-                s1[j] = b1 * s1[j] + (one - b1) * g[j]
-                s2[j] = b2 * s2[j] + (one - b2) * g[j] * g[j]
-                x[j] -= lr * (s1[j] / bc1) / denom(s2[j] / bc2, eps, inside)
+                for k in range(L):
+                    s1[j, k] = b1 * s1[j, k] + (one - b1) * g[j, k]
+                    s2[j, k] = b2 * s2[j, k] + (one - b2) * g[j, k] * g[j, k]
+                    x[j, k] -= lr * (s1[j, k] / bc1) / denom(s2[j, k] / bc2, eps, inside)
 
     return init, update

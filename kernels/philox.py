@@ -1,7 +1,8 @@
 """Counter-based random numbers: Philox4x32-10 (Salmon et al., SC'11, "Parallel random numbers:
 as easy as 1, 2, 3") and Box–Muller normals.
 
-A normal is a pure function of (seed, counter): the counter is (coordinate block, step, start
+Box–Muller uses the branch-free ``log`` and ``sincos2pi`` of :mod:`.kmath`, so a lane loop of
+normals vectorises. A normal is a pure function of (seed, counter): the counter is (coordinate block, step, start
 index, instance index), the key is the 64-bit seed. Results therefore do not depend on thread
 count, chunking or backend. Each 32-bit word is held in a uint64 so that the 32×32-bit products
 are exact on every target; all constants are ``np.uint64`` because in njit ``u64 + 1`` silently
@@ -10,6 +11,8 @@ becomes int64 (and later shifts sign-extend).
 import math
 
 import numpy as np
+
+from . import kmath
 
 M0 = np.uint64(0xD2511F53)
 M1 = np.uint64(0xCD9E8D57)
@@ -25,7 +28,7 @@ S26 = np.uint64(26)
 
 def make(jit, F):
     """Compile the generator for one target (``jit``) and working float type ``F``."""
-    two_pi = F(2.0 * math.pi)
+    sincos2pi, _, log = kmath.make(jit, F)
     half = F(0.5)
     m2 = F(-2.0)
     is64 = np.dtype(F).itemsize == 8
@@ -64,9 +67,9 @@ def make(jit, F):
         r0, r1, r2, r3 = philox4x32(np.uint64(block), np.uint64(step), np.uint64(start),
                                     np.uint64(instance), k0, k1)
         u1, u2 = uniforms(r0, r1, r2, r3)
-        rad = math.sqrt(m2 * math.log(u1))
-        th = two_pi * u2
-        return rad * math.cos(th), rad * math.sin(th)
+        rad = math.sqrt(m2 * log(u1))
+        sn, cs = sincos2pi(u2)
+        return rad * cs, rad * sn
 
     @jit
     def uniform2(k0, k1, block, step, start, instance):

@@ -1,21 +1,25 @@
-"""One trajectory, start to outcome: the step loop shared by the CPU and CUDA kernels.
+"""A block of L trajectories, start to outcome: the step loop shared by the CPU and CUDA kernels.
 
-``trajectory(...)`` draws the start point, labels its basin, runs ``steps`` optimizer updates on
-the (optionally noisy) gradient and returns the outcome tuple
-``(start_basin, end_basin, hit_step, best_f, final_f, diverged)``:
+``block(...)`` runs lanes ``k = 0 … L−1`` of one (configuration, instance) with start indices
+``s0 + k`` (lanes ``k ≥ n_act`` are padding: computed, never reported). It draws the start
+points, labels their basins, runs ``steps`` optimizer updates on the (optionally noisy) gradient
+and leaves per lane, in ``li`` / ``t``: start basin, end basin, hit step, best f, final f, and
+``alive`` (0: diverged). Step ``t = 1 … steps``:
 
-- step ``t = 1 … steps`` evaluates f and ∇f at the current point, records the best f and the
-  first global-target hit (``‖x − x*‖ ≤ tol_x`` for any global minimum, or ``f − f* ≤ tol_f``;
-  ``hit_step`` counts the updates made before the hit: 0 is the start itself), adds
-  ``σ·N(0, 1)`` noise per coordinate and updates;
+- a lane outside the instance's box, or whose f is not finite, is *diverged*: it stops counting
+  (its best f, final f and hit step are frozen), its end basin is ``ids.DIVERGED`` and it never
+  counts as a success;
+- otherwise f and ∇f are evaluated at the current point, the best f and the first global-target
+  hit are recorded (``‖x − x*‖ ≤ tol_x`` for any global minimum, or ``f − f* ≤ tol_f``;
+  ``hit_step`` counts the updates made before the hit: 0 is the start itself),
+  ``σ·N(0, 1)`` noise is added per coordinate and the optimizer updates;
 - the final point is evaluated and checked once more (hit step ``steps``);
-- ``rec`` (``(m, dim)``, usually ``m = 0``) receives the first ``m`` positions x₀, x₁, …;
-- a non-finite f or a point outside the instance's box is *diverged*: the trajectory stops,
-  its end basin is ``ids.DIVERGED`` and it never counts as a success.
+- ``rec`` (``(m, dim)``, usually ``m = 0``) receives lane 0's first ``m`` positions x₀, x₁, ….
 
-Noise and start points come from Philox with counter (coordinate block, step, start, instance):
+Noise and start points come from Philox with counter (coordinate pair, step, start, instance):
 step 0 is the start point, steps 1… the gradient noise. The optimizer plays no part in the
-counter, so every optimizer sees the same start and noise on the same (instance, start).
+counter, so every optimizer sees the same start and noise on the same (instance, start), and no
+lane's numbers depend on the block it runs in, on L, or on the thread that runs it.
 """
 import math
 
@@ -24,59 +28,84 @@ import numpy as np
 from . import ids, landscapes, optimizers, philox
 
 
-def make(jit, F, cold=None):
-    """``jit`` compiles the hot path (inlined on the CPU), ``cold`` what runs once per
-    trajectory."""
+def make(jit, F, L, cold=None):
+    """``jit`` compiles the hot path (inlined on the CPU), ``cold`` what runs once per block."""
     cold = cold or jit
     _, normal2, uniform2 = philox.make(jit, F)
-    opt_init, opt_update = optimizers.make(jit, F)
-    value_grad, label = landscapes.make(jit, F, cold)
+    opt_init, opt_update = optimizers.make(jit, F, L)
+    value_grad, label = landscapes.make(jit, F, L, cold)
     zero = F(0.0)
+    one = F(1.0)
+    inf = F(np.inf)
+    nan = F(np.nan)
 
     @cold
-    def start_point(kind, sp, k0, k1, start, inst, x, dim):
+    def start_point(kind, sp, k0, k1, s0, inst, x, dim):
         for j in range(0, dim, 2):
-            if kind == ids.START_UNIFORM:
-                a, b = uniform2(k0, k1, j // 2, 0, start, inst)
-                x[j] = sp[0, j] + (sp[1, j] - sp[0, j]) * a
-                if j + 1 < dim:
-                    x[j + 1] = sp[0, j + 1] + (sp[1, j + 1] - sp[0, j + 1]) * b
-            else:
-                a, b = normal2(k0, k1, j // 2, 0, start, inst)
-                x[j] = sp[0, j] + sp[1, j] * a
-                if j + 1 < dim:
-                    x[j + 1] = sp[0, j + 1] + sp[1, j + 1] * b
+            for k in range(L):
+                if kind == ids.START_UNIFORM:
+                    a, b = uniform2(k0, k1, j // 2, 0, s0 + k, inst)
+                    x[j, k] = sp[0, j] + (sp[1, j] - sp[0, j]) * a
+                    if j + 1 < dim:
+                        x[j + 1, k] = sp[0, j + 1] + (sp[1, j + 1] - sp[0, j + 1]) * b
+                else:
+                    a, b = normal2(k0, k1, j // 2, 0, s0 + k, inst)
+                    x[j, k] = sp[0, j] + sp[1, j] * a
+                    if j + 1 < dim:
+                        x[j + 1, k] = sp[0, j + 1] + sp[1, j + 1] * b
 
     @jit
-    def inside(box, x, dim):
+    def check_box(box, x, alive, dim):
         for j in range(dim):
-            if not (x[j] >= box[0, j] and x[j] <= box[1, j]):   # also catches NaN
-                return False
-        return True
-
-    @jit
-    def hits(p, gmin, tol_x, tol_f, f, x, dim):
-        if f - p[ids.LP_FSTAR] <= tol_f:
-            return True
-        for k in range(int(p[ids.LP_NGLOBAL])):
-            d = zero
-            for j in range(dim):
-                e = x[j] - gmin[k, j]
-                d += e * e
-            if d <= tol_x * tol_x:
-                return True
-        return False
+            lo = box[0, j]
+            hi = box[1, j]
+            for k in range(L):
+                if not (x[j, k] >= lo and x[j, k] <= hi):      # also catches NaN
+                    alive[k] = zero
 
     @cold
-    def basin(fid, p, tab, ctype, gk, x, w, dim):
+    def basin(fid, p, tab, ctype, gk, x, w, t, ki, out, dim):
         xp = w[ids.W_P]
         for j in range(dim):
-            xp[j] = x[j]
-        return label(fid, p, tab, ctype, gk, xp, w[ids.W_G], w[ids.W_Z], w[ids.W_GZ], dim)
+            for k in range(L):
+                xp[j, k] = x[j, k]
+        label(fid, p, tab, ctype, gk, xp, w[ids.W_G], w[ids.W_Z], w[ids.W_GZ], t[ids.LS_F],
+              t[ids.LS_T0:], ki, out, dim)
+
+    @jit
+    def track(p, gmin, tol_x, tol_f, step, x, t, hit, dim):
+        """Divergence, best f and first global hit of every lane after an evaluation.
+        Returns the number of lanes still alive."""
+        f = t[ids.LS_F]
+        best = t[ids.LS_BEST]
+        final = t[ids.LS_FINAL]
+        alive = t[ids.LS_ALIVE]
+        dist = t[ids.LS_T0]
+        fstar = p[ids.LP_FSTAR]
+        for k in range(L):
+            if not math.isfinite(f[k]):
+                alive[k] = zero
+            dist[k] = inf
+        for m in range(int(p[ids.LP_NGLOBAL])):
+            for k in range(L):
+                d = zero
+                for j in range(dim):
+                    e = x[j, k] - gmin[m, j]
+                    d += e * e
+                dist[k] = min(dist[k], d)
+        n_alive = 0
+        for k in range(L):
+            if alive[k] != zero:
+                n_alive += 1
+                final[k] = f[k]
+                best[k] = min(best[k], f[k])
+                if hit[k] == ids.NEVER and (f[k] - fstar <= tol_f or dist[k] <= tol_x * tol_x):
+                    hit[k] = step - 1
+        return n_alive
 
     @cold
-    def trajectory(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1,
-                   steps, tol_x, tol_f, inst, start, w, rec, dim):
+    def block(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
+              tol_f, inst, s0, n_act, w, t, li, rec, dim):
         x = w[ids.W_X]
         g = w[ids.W_G]
         z = w[ids.W_Z]
@@ -84,37 +113,44 @@ def make(jit, F, cold=None):
         s1 = w[ids.W_S1]
         s2 = w[ids.W_S2]
         s3 = w[ids.W_S3]
-        start_point(skind, sp, k0, k1, start, inst, x, dim)
-        sb = basin(fid, p, tab, ctype, gk, x, w, dim) if inside(box, x, dim) else ids.DIVERGED
+        f = t[ids.LS_F]
+        alive = t[ids.LS_ALIVE]
+        sb = li[ids.LI_SB]
+        eb = li[ids.LI_EB]
+        hit = li[ids.LI_HIT]
+        ki = li[ids.LI_K]
+        start_point(skind, sp, k0, k1, s0, inst, x, dim)
+        for k in range(L):
+            alive[k] = one if k < n_act else zero
+            t[ids.LS_BEST, k] = inf
+            t[ids.LS_FINAL, k] = nan
+            hit[k] = ids.NEVER
+        check_box(box, x, alive, dim)
+        basin(fid, p, tab, ctype, gk, x, w, t, ki, sb, dim)
+        for k in range(L):
+            if alive[k] == zero:
+                sb[k] = ids.DIVERGED
         opt_init(kind, hp, s1, s2, s3, dim)
         sigma = hp[ids.HP_SIGMA]
-        best = F(np.inf)
-        f = F(np.nan)
-        hit = ids.NEVER
-        for t in range(1, steps + 2):
-            if t <= rec.shape[0]:
+        for step in range(1, steps + 2):
+            if step <= rec.shape[0]:
                 for j in range(dim):
-                    rec[t - 1, j] = x[j]
-            if not inside(box, x, dim):
-                return sb, ids.DIVERGED, hit, best, f, True
-            fx = value_grad(fid, p, x, g, z, gz, dim)
-            if not math.isfinite(fx):
-                return sb, ids.DIVERGED, hit, best, f, True
-            f = fx
-            if f < best:
-                best = f
-            if hit == ids.NEVER and hits(p, gmin, tol_x, tol_f, f, x, dim):
-                hit = t - 1
-            if t > steps:
+                    rec[step - 1, j] = x[j, 0]
+            check_box(box, x, alive, dim)
+            value_grad(fid, p, x, g, z, gz, f, t[ids.LS_T0:], ki, dim)
+            if track(p, gmin, tol_x, tol_f, step, x, t, hit, dim) == 0 or step > steps:
                 break
             if sigma != zero:
                 for j in range(0, dim, 2):
-                    a, b = normal2(k0, k1, j // 2, t, start, inst)
-                    g[j] += sigma * a
-                    if j + 1 < dim:
-                        g[j + 1] += sigma * b
-            opt_update(kind, hp, t, x, g, s1, s2, s3, dim)
-        eb = basin(fid, p, tab, ctype, gk, x, w, dim)
-        return sb, eb, hit, best, f, False
+                    for k in range(L):
+                        a, b = normal2(k0, k1, j // 2, step, s0 + k, inst)
+                        g[j, k] += sigma * a
+                        if j + 1 < dim:
+                            g[j + 1, k] += sigma * b
+            opt_update(kind, hp, step, x, g, s1, s2, s3, dim)
+        basin(fid, p, tab, ctype, gk, x, w, t, ki, eb, dim)
+        for k in range(L):
+            if alive[k] == zero:
+                eb[k] = ids.DIVERGED
 
-    return trajectory, value_grad, label, opt_init, opt_update
+    return block, value_grad, label

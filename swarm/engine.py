@@ -85,21 +85,20 @@ def default_tol_x(family):
     return 0.01 * float(getattr(family, "half_width", 1.0))
 
 
-def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, first, n, rec=None):
-    """Run trajectories ``first … first+n−1`` of one optimizer kind; returns outcome arrays."""
+def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, b0, nb, n):
+    """Run blocks ``b0 … b0+nb−1`` (``n`` trajectories) of one optimizer kind; returns the
+    outcome arrays."""
     from swarm.kernels import cpu
     lp, sp, box, gmin, tab = packed.arrays(F)
     k0, k1 = philox.split_seed(seed)
-    dim = sp.shape[2]
-    if rec is None:
-        rec = np.empty((1, 0, dim), dtype=F)
+    rec = np.empty((0, sp.shape[2]), dtype=F)
     out = dict(start_basin=np.empty(n, np.int64), end_basin=np.empty(n, np.int64),
                hit_step=np.empty(n, np.int64), best_f=np.empty(n, F), final_f=np.empty(n, F),
                diverged=np.empty(n, np.bool_))
     cpu.KERNELS[np.dtype(F)](
         packed.instances[0].fid, kind_id, lp, packed.skind, sp, box, gmin, hp.astype(F), tab,
         packed.ctype, packed.gk, k0, k1, steps, F(tol_x), F(tol_f), len(packed.instances),
-        n_starts, first, rec, out["start_basin"], out["end_basin"], out["hit_step"],
+        n_starts, b0, nb, rec, out["start_basin"], out["end_basin"], out["hit_step"],
         out["best_f"], out["final_f"], out["diverged"])
     return out
 
@@ -165,17 +164,25 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     outcomes = {k: [] for k in ("start_basin", "end_basin", "hit_step", "best_f", "final_f",
                                 "diverged")}
     timings = {"pack_s": t_pack, "kernel_s": 0.0}
+    from swarm.kernels.cpu import LANES as lanes
     with _threads(threads):
         # one launch per optimizer: its configurations × noise levels are hp rows
         for o in optimizers:
             mine = [a for a in arms if a["optimizer"] is o]
             hp = np.stack([hyper_row(o.kind, a["config"], a["noise"]) for a in mine])
-            n = len(mine) * per_arm
+            rows = len(mine) * instances
+            nsb = -(-starts // lanes)
+            # a block holds `lanes` consecutive starts of one row; chunks are whole blocks
+            bpc = max(1, chunk_size // lanes)
             t1 = time.perf_counter()
-            for first in range(0, n, chunk_size):
-                m = min(chunk_size, n - first)
+            for b0 in range(0, rows * nsb, bpc):
+                nb = min(bpc, rows * nsb - b0)
+                first = (b0 // nsb) * starts + (b0 % nsb) * lanes
+                b1 = b0 + nb
+                last = (b1 // nsb) * starts + (b1 % nsb) * lanes
+                m = last - first
                 out = launch(packed, o.kind_id, hp, seed, steps, tol_x, tol_f, starts, F,
-                             first, m)
+                             b0, nb, m)
                 for k, v in out.items():
                     outcomes[k].append(v)
                 if progress is not None:
@@ -230,6 +237,6 @@ def _path_launch(packed, kind_id, hp, seed, steps, F, start_index, inst_index, r
     from swarm.kernels import cpu
     lp, sp, box, gmin, tab = packed.arrays(F)
     k0, k1 = philox.split_seed(seed)
-    cpu.PATHS[np.dtype(F)](packed.instances[0].fid, kind_id, lp[0], packed.skind, sp[0], box[0],
+    return cpu.PATHS[np.dtype(F)](packed.instances[0].fid, kind_id, lp[0], packed.skind, sp[0], box[0],
                           gmin[0], hp[0], tab, packed.ctype, packed.gk, k0, k1, steps, F(0),
                           F(-np.inf), inst_index, start_index, rec[0])

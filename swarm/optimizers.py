@@ -115,6 +115,9 @@ def hyper_row(kind: str, config: dict, sigma: float) -> np.ndarray:
         col = _FLAGS.get(name, _COLUMNS.get(name, (None,))[0])
         row[col] = float(value)
     row[ids.HP_SIGMA] = sigma
+    with np.errstate(divide="ignore"):       # log 0 = −inf gives 0ᵗ = 0: still exact
+        row[ids.HP_LOG_A] = np.log(row[ids.HP_A])
+        row[ids.HP_LOG_B] = np.log(row[ids.HP_B])
     return row
 
 
