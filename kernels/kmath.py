@@ -12,7 +12,11 @@ so they inline, vectorise and give the same bits on the CPU and in the CUDA simu
   quadrant (``r = x − round(x)``, ``q = round(4r)``, ``y = r − q/4``; every step is exact in
   binary floating point), then polynomials in ``θ = 2πy ∈ [−π/4, π/4]`` (fdlibm's minimax
   kernels in float64, degree 13/14; Taylor to degree 11/10 in float32), then an exact quadrant
-  rotation by arithmetic. Maximum errors against NumPy are measured in ``tests/test_kmath.py``. Taking ``x`` rather than
+  rotation by arithmetic.
+
+Maximum errors against NumPy, enforced by ``tests/test_kmath.py`` over the whole range:
+sincos2pi 1.6e-15 absolute (float64) / 6e-7 (float32); log 4e-16 / 3e-7 (absolute, relative
+where |log x| > 1); exp 5e-16 / 2e-7 relative over the normal range, exact 0 and inf beyond. Taking ``x`` rather than
   ``2πx`` keeps large arguments accurate: ``math.sin(2*math.pi*x)`` loses the bits of ``2πx``'s
   rounding, this does not.
 """
@@ -88,8 +92,9 @@ def make(jit, F):
         lg = tuple(F(c) for c in _LG[:4]) + (F(0.0),) * 3
         exp_terms = 7
     lg1, lg2, lg3, lg4, lg5, lg6, lg7 = lg
-    ln2_hi = F(_LN2_HI)
-    ln2_lo = F(_LN2_LO)
+    # Cody–Waite split of ln 2: the high part has enough trailing zeros that k·ln2_hi is exact
+    ln2_hi = F(_LN2_HI if is64 else 0.693145751953125)
+    ln2_lo = F(_LN2_LO if is64 else 1.428606765330187045e-06)
     ln2 = F(math.log(2.0))
     inv_ln2 = F(1.0 / math.log(2.0))
     sqrt2 = F(math.sqrt(2.0))
