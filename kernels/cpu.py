@@ -15,8 +15,9 @@ from . import cache, ids, trajectory
 
 LANES = 16
 
-# the step loop's maths is inlined into the block function; the labeller (run twice per block)
-# is compiled once as a function, which keeps compile time bounded. No NRT in the maths: array
+# scalar helpers (kmath, Philox) are inlined into the lane loops so that they vectorise; the
+# block-level functions are ordinary calls (each covers LANES trajectories, so a call costs
+# nothing per trajectory-step), which keeps compile time bounded. No NRT in the maths: array
 # views passed between functions would otherwise pay atomic reference counts in the step loop.
 _hot = njit(inline="always", error_model="numpy")
 _cold = njit(error_model="numpy", _nrt=False)

@@ -65,10 +65,13 @@ def make(jit, F):
         pc = (c1 + t2 * c2) + t4 * (c3 + t2 * c4) + t6 * t2 * (c5 + t2 * c6)
         return t + t * t2 * ps, one - half * t2 + t4 * pc
 
+    big = F(2.0 ** 52 if is64 else 2.0 ** 23)
+
     @jit
     def rint(x):
-        """Round half up, without a library call."""
-        return math.floor(x + half)
+        """Round half up, as F. Beyond 2^52 (2^23) every float is an integer; NaN and inf pass
+        through (rather than becoming an integer, which Python refuses and LLVM poisons)."""
+        return F(math.floor(x + half)) if abs(x) < big else x
 
     @jit
     def sincos2pi(x):
@@ -131,6 +134,8 @@ def make(jit, F):
     @jit
     def exp(x):
         xc = min(max(x, lo_lim), hi_lim)
+        if xc != xc:
+            xc = zero
         k = rint(xc * inv_ln2)
         k = max(k, kmin)
         r = (xc - k * ln2_hi) - k * ln2_lo

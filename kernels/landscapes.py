@@ -25,7 +25,9 @@ per-coordinate basins bounded by the 1-D local maxima, tabulated on the host (``
 ``ctype`` picks a row per coordinate, ``gk`` the global cell of each row): gradient flow in z is
 separable and a rotation does not change it. The others are polished by normalised gradient steps
 (Euler steps along the gradient-flow path) and then labelled by their lattice (Ackley, Griewank),
-the nearest of the four minima (Himmelblau) or the active peak (Gaussian peaks).
+the nearest of the four minima (Himmelblau) or the active peak (Gaussian peaks). A lattice label
+is 0 for the global cell and ≥ 1 otherwise: the cells in base 1024 (exact up to 6 coordinates)
+or a 62-bit polynomial hash of them (beyond).
 """
 import math
 
@@ -33,12 +35,16 @@ import numpy as np
 
 from . import ids, kmath
 
-CODE_BASE = 64
-CODE_OFF = 32
+CODE_BASE = 1024
+CODE_OFF = 512
+HASH_MUL = 1000003                # odd: a wrapping product keeps every digit's influence
+CODE_MASK = (1 << 62) - 1
 
 
 def make(jit, F, L, cold=None):
-    """``jit`` compiles the hot path (inlined on the CPU), ``cold`` the labeller."""
+    """``jit`` compiles the scalar helpers that run inside lane loops (inlined on the CPU, so
+    the loops vectorise); ``cold`` the block-level functions (real calls: one call covers L
+    lanes, and keeping them apart keeps compile time bounded)."""
     cold = cold or jit
     sincos2pi, exp, _ = kmath.make(jit, F)
     zero = F(0.0)
@@ -51,7 +57,7 @@ def make(jit, F, L, cold=None):
     e = F(math.e)
     inf = F(np.inf)
 
-    @jit
+    @cold
     def to_z(p, rotated, x, z, dim):
         s = ids.LP_HEAD
         if rotated:
@@ -70,7 +76,7 @@ def make(jit, F, L, cold=None):
                 for k in range(L):
                     z[i, k] = x[i, k] - si
 
-    @jit
+    @cold
     def from_z(p, rotated, gz, g, dim):
         if rotated:
             r = ids.LP_HEAD + dim
@@ -86,7 +92,7 @@ def make(jit, F, L, cold=None):
                 for k in range(L):
                     g[j, k] = gz[j, k]
 
-    @jit
+    @cold
     def h_grad(fid, z, gz, f, t, dim):
         """h(z) into f and ∇h(z) into gz for the shifted families; t: lane scratch rows."""
         if fid == ids.RASTRIGIN:
@@ -181,7 +187,7 @@ def make(jit, F, L, cold=None):
                 gz[1, k] = two * a + F(4.0) * z[1, k] * b
                 f[k] = a * a + b * b
 
-    @jit
+    @cold
     def rotate_peaks(p, x, y, dim):
         r = ids.LP_HEAD + 1
         for i in range(dim):
@@ -192,7 +198,7 @@ def make(jit, F, L, cold=None):
                 for k in range(L):
                     y[i, k] += rij * x[j, k]
 
-    @jit
+    @cold
     def active_peak(p, y, best, kbest, dim):
         """Per lane: the active peak (kbest) and its log-height log wₖ − qₖ/2 (best)."""
         npk = int(p[ids.LP_HEAD])
@@ -214,7 +220,7 @@ def make(jit, F, L, cold=None):
                     best[k] = lv
                     kbest[k] = pk
 
-    @jit
+    @cold
     def peaks_grad(p, x, g, y, gy, f, t, kbest, dim):
         rotate_peaks(p, x, y, dim)
         lv = t[0]
@@ -237,7 +243,7 @@ def make(jit, F, L, cold=None):
                 for k in range(L):
                     g[j, k] += rij * gy[i, k]
 
-    @jit
+    @cold
     def value_grad(fid, p, x, g, z, gz, f, t, ki, dim):
         """f(x) into f and ∇f(x) into g for every lane. z, gz, t, ki are scratch."""
         if fid == ids.DOUBLE_WELL:
@@ -312,13 +318,16 @@ def make(jit, F, L, cold=None):
                         kb = m
                 out[k] = kb
             return
-        # lattice label: cell indices relative to the global cell, base-64 digits (wrapping)
-        gcode = 0
+        # lattice label: the cells (relative to the global cell) as base-1024 digits, exact up
+        # to 6 coordinates, a wrapping polynomial hash beyond; 0 only for the global cell,
+        # everything else ≥ 1 (−1 is reserved for "diverged")
+        exact = dim <= 6
+        glob = f                            # per lane: 1 while every cell is the global one
         for k in range(L):
             out[k] = 0
+            glob[k] = one
         nb = tab.shape[1]
         for i in range(dim):
-            gcode = gcode * CODE_BASE + CODE_OFF
             row = ctype[i]
             sc = p[ids.LP_QUANT] * (math.sqrt(F(i + 1)) if fid == ids.GRIEWANK else one)
             for k in range(L):
@@ -333,10 +342,15 @@ def make(jit, F, L, cold=None):
                             hi = mid
                     cell = lo - gk[row]
                 else:
-                    v = math.floor(z[i, k] / sc + half)
-                    cell = int(v) if abs(v) < F(1e9) else 0   # a dead lane may hold NaN
-                out[k] = out[k] * CODE_BASE + (cell + CODE_OFF)
+                    v = z[i, k] / sc + half
+                    cell = int(math.floor(v)) if abs(v) < F(1e9) else 0   # dead lanes: NaN
+                if cell != 0:
+                    glob[k] = zero
+                if exact:
+                    out[k] = out[k] * CODE_BASE + (cell + CODE_OFF)
+                else:
+                    out[k] = out[k] * HASH_MUL + (cell + CODE_OFF)
         for k in range(L):
-            out[k] = out[k] - gcode
+            out[k] = 0 if glob[k] != zero else (out[k] & CODE_MASK) + 1
 
     return value_grad, label

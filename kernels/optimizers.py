@@ -15,21 +15,25 @@ lanes of a block share one hyperparameter row ``hp``. Formulas
 - Adam:      m ← β1·m + (1−β1)·g ; v ← β2·v + (1−β2)·g² ; m̂ = m/(1−β1ᵗ) ; v̂ = v/(1−β2ᵗ) ;
              x ← x − lr·m̂/(√v̂ + ε)                                          (Kingma & Ba 2015, Alg. 1)
 
-Real variants are hyperparameter columns: bias correction (Adam; RMSprop: v̂ = v/(1−αᵗ)), ε
+Centered RMSprop clamps ``v − ḡ²`` (a variance) at 0: rounding can make it slightly negative,
+and torch's √ would then turn a healthy trajectory into NaN. Real variants are hyperparameter
+columns: bias correction (Adam; RMSprop: v̂ = v/(1−αᵗ)), ε
 inside the root (√(v̂ + ε)), Adagrad's initial accumulator, centered RMSprop. Bias corrections
 are computed from the absolute step ``t`` (never a running product), once per step for the
-whole block: ``βᵗ = exp(t·log β)`` with ``log β`` precomputed on the host.
+whole block: ``1 − βᵗ = −expm1(t·log β)`` with ``log β`` precomputed on the host (expm1 keeps
+float32 accurate where ``1 − exp`` would cancel).
 """
 import math
 
 from . import ids
 
 
-def make(jit, F, L):
+def make(jit, F, L, cold=None):
+    cold = cold or jit
     one = F(1.0)
     zero = F(0.0)
 
-    @jit
+    @cold
     def init(kind, hp, s1, s2, s3, dim):
         s0 = hp[ids.HP_S0] if kind == ids.ADAGRAD else zero
         for j in range(dim):
@@ -44,7 +48,7 @@ def make(jit, F, L):
             return math.sqrt(v + eps)
         return math.sqrt(v) + eps
 
-    @jit
+    @cold
     def update(kind, hp, t, x, g, s1, s2, s3, dim):
         lr = hp[ids.HP_LR]
         if kind == ids.SGD:
@@ -75,7 +79,7 @@ def make(jit, F, L):
             eps = hp[ids.HP_EPS]
             inside = hp[ids.HP_EPS_IN] != zero
             centered = hp[ids.HP_CENTERED] != zero
-            bc = one - math.exp(F(t) * hp[ids.HP_LOG_A]) if hp[ids.HP_BIAS] != zero else one
+            bc = -math.expm1(F(t) * hp[ids.HP_LOG_A]) if hp[ids.HP_BIAS] != zero else one
             for j in range(dim):
                 for k in range(L):
                     s1[j, k] = a * s1[j, k] + (one - a) * g[j, k] * g[j, k]
@@ -83,7 +87,7 @@ def make(jit, F, L):
                     if centered:
                         s2[j, k] = a * s2[j, k] + (one - a) * g[j, k]
                         gm = s2[j, k] / bc
-                        v = v - gm * gm
+                        v = max(v - gm * gm, zero)   # a variance; rounding may dip below 0
                     x[j, k] -= lr * g[j, k] / denom(v, eps, inside)
         else:  # ADAM
             b1 = hp[ids.HP_A]
@@ -91,8 +95,8 @@ def make(jit, F, L):
             eps = hp[ids.HP_EPS]
             inside = hp[ids.HP_EPS_IN] != zero
             if hp[ids.HP_BIAS] != zero:
-                bc1 = one - math.exp(F(t) * hp[ids.HP_LOG_A])
-                bc2 = one - math.exp(F(t) * hp[ids.HP_LOG_B])
+                bc1 = -math.expm1(F(t) * hp[ids.HP_LOG_A])
+                bc2 = -math.expm1(F(t) * hp[ids.HP_LOG_B])
             else:
                 bc1 = one
                 bc2 = one

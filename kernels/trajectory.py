@@ -29,10 +29,11 @@ from . import ids, landscapes, optimizers, philox
 
 
 def make(jit, F, L, cold=None):
-    """``jit`` compiles the hot path (inlined on the CPU), ``cold`` what runs once per block."""
+    """``jit`` compiles scalar helpers used inside lane loops (inlined), ``cold`` the
+    block-level functions."""
     cold = cold or jit
     _, normal2, uniform2 = philox.make(jit, F)
-    opt_init, opt_update = optimizers.make(jit, F, L)
+    opt_init, opt_update = optimizers.make(jit, F, L, cold)
     value_grad, label = landscapes.make(jit, F, L, cold)
     zero = F(0.0)
     one = F(1.0)
@@ -54,7 +55,7 @@ def make(jit, F, L, cold=None):
                     if j + 1 < dim:
                         x[j + 1, k] = sp[0, j + 1] + sp[1, j + 1] * b
 
-    @jit
+    @cold
     def check_box(box, x, alive, dim):
         for j in range(dim):
             lo = box[0, j]
@@ -72,7 +73,7 @@ def make(jit, F, L, cold=None):
         label(fid, p, tab, ctype, gk, xp, w[ids.W_G], w[ids.W_Z], w[ids.W_GZ], t[ids.LS_F],
               t[ids.LS_T0:], ki, out, dim)
 
-    @jit
+    @cold
     def track(p, gmin, tol_x, tol_f, step, x, t, hit, dim):
         """Divergence, best f and first global hit of every lane after an evaluation.
         Returns the number of lanes still alive."""

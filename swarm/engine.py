@@ -24,6 +24,7 @@ from swarm.result import OUTCOME_BYTES, Result, provenance
 DTYPES = {"float64": np.float64, "float32": np.float32}
 BACKENDS = ("cpu", "cuda", "auto")
 DEFAULT_CHUNK = 1 << 18
+DEFAULT_CHUNK_GPU = 1 << 22
 MAX_COUNTER = 2 ** 32 - 1
 
 
@@ -34,15 +35,22 @@ def _memory_budget():
         return 4 << 30
 
 
-def _backend(name):
+def _backend(name, device):
     V.choice("backend", name, set(BACKENDS))
-    if name == "auto":
-        from numba import cuda
-        return "cuda" if cuda.is_available() else "cpu"
-    if name == "cuda":
-        raise ValueError("backend='cuda' is not available in this version of swarm yet; "
-                         "allowed: 'cpu' (or 'auto', which picks the CPU)")
-    return name
+    if name == "cpu":
+        return name
+    from numba import cuda
+    if not cuda.is_available():
+        if name == "auto":
+            return "cpu"
+        raise ValueError("backend='cuda' needs an NVIDIA GPU with a working driver and "
+                         "numba-cuda (pip install 'swarm[cuda12]' or 'swarm[cuda13]'); none is "
+                         "available here. Allowed: backend='cpu', or 'auto' (CUDA when "
+                         "available, else CPU)")
+    n = len(cuda.gpus)
+    V.integer("device", device, low=0, high=n - 1)
+    cuda.select_device(device)
+    return "cuda"
 
 
 @contextlib.contextmanager
@@ -103,17 +111,32 @@ def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, b0, nb, 
     return out
 
 
+def launch_cuda(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, first, n):
+    """Run trajectories ``first … first+n−1`` of one optimizer kind on the current GPU."""
+    from swarm.kernels import cuda as kcuda
+    lp, sp, box, gmin, tab = packed.arrays(F)
+    k0, k1 = philox.split_seed(seed)
+    return kcuda.launch(packed.instances[0].fid, kind_id, lp, packed.skind, sp, box, gmin,
+                        hp.astype(F), tab, packed.ctype, packed.gk, k0, k1, steps, tol_x, tol_f,
+                        len(packed.instances), n_starts, first, n, F)
+
+
 def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 1000,
         steps: int = 1000, noise: float = 0.0, seed: int = 0, start=None,
         dtype: str = "float64", backend: str = "cpu", tol_x: float | None = None,
-        tol_f: float = 1e-8, chunk_size: int = DEFAULT_CHUNK, threads: int | None = None,
-        progress=None) -> Result:
+        tol_f: float = 1e-8, chunk_size: int | None = None, threads: int | None = None,
+        device: int = 0, progress=None) -> Result:
     """Run a study: every optimizer (configuration) from ``starts`` start points on each of
     ``instances`` random instances of ``landscape``, for ``steps`` steps.
 
     ``noise`` is the std σ of additive Gaussian gradient noise (a sequence adds a σ grid).
     Returns a :class:`~swarm.result.Result` with per-trajectory outcomes and provenance.
-    Same arguments and seed → bit-identical outcomes, whatever ``threads`` and ``chunk_size``.
+    Same arguments and seed → bit-identical outcomes, whatever ``threads`` and ``chunk_size``
+    (and, in float64, whether the CPU or the CUDA simulator ran them).
+
+    ``backend``: ``"cpu"``, ``"cuda"`` (GPU ``device``), or ``"auto"`` (CUDA when
+    ``numba.cuda.is_available()``, else CPU). ``chunk_size`` trajectories run per launch
+    (default 2¹⁸ on the CPU, 2²² on a GPU), which bounds memory.
     """
     if not isinstance(landscape, Family):
         raise ValueError(f"landscape must be a family from swarm.landscapes (e.g. "
@@ -133,9 +156,11 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     sigmas = tuple(V.real("noise", s, low=0.0) for s in sigmas)
     V.choice("dtype", dtype, DTYPES)
     F = DTYPES[dtype]
-    backend = _backend(backend)
+    backend = _backend(backend, device)
     tol_x = default_tol_x(landscape) if tol_x is None else V.real("tol_x", tol_x, low=0.0)
     tol_f = V.real("tol_f", tol_f, low=0.0) if tol_f is not None else -np.inf
+    if chunk_size is None:
+        chunk_size = DEFAULT_CHUNK if backend == "cpu" else DEFAULT_CHUNK_GPU
     chunk_size = V.integer("chunk_size", chunk_size, low=1)
     start = _starts.uniform() if start is None else start
     if not isinstance(start, _starts.Start):
@@ -170,6 +195,19 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
         for o in optimizers:
             mine = [a for a in arms if a["optimizer"] is o]
             hp = np.stack([hyper_row(o.kind, a["config"], a["noise"]) for a in mine])
+            if backend == "cuda":
+                t1 = time.perf_counter()
+                n = len(mine) * per_arm
+                for first in range(0, n, chunk_size):
+                    m = min(chunk_size, n - first)
+                    out = launch_cuda(packed, o.kind_id, hp, seed, steps, tol_x, tol_f, starts,
+                                      F, first, m)
+                    for k, v in out.items():
+                        outcomes[k].append(v)
+                    if progress is not None:
+                        progress(m)
+                timings["kernel_s"] += time.perf_counter() - t1
+                continue
             rows = len(mine) * instances
             nsb = -(-starts // lanes)
             # a block holds `lanes` consecutive starts of one row; chunks are whole blocks

@@ -35,8 +35,10 @@ _SHIFTED = {
 # standard domain half-width, minimiser of h, polish (steps, step length) and label lattice
 _HALF_WIDTH = {"rastrigin": 5.12, "ackley": 32.768, "griewank": 600.0, "levy": 10.0,
                "styblinski_tang": 5.0, "himmelblau": 5.0}
-_POLISH = {"ackley": (150, 0.02), "griewank": (500, 0.1), "himmelblau": (600, 0.01)}
-_QUANT = {"ackley": 1.0, "griewank": 2.0 * math.pi}
+_POLISH = {"ackley": (150, 0.02), "griewank": (500, 0.1), "himmelblau": (600, 0.01),
+           "gaussian_peaks": (400, 0.03)}
+# Griewank's minima sit near zᵢ = π√i·kᵢ (with Σkᵢ even), so its label lattice has spacing π
+_QUANT = {"ackley": 1.0, "griewank": math.pi}
 HIMMELBLAU_MINIMA = np.array([[3.0, 2.0], [-2.805118086952745, 3.131312518250573],
                               [-3.779310253377747, -3.283185991286170],
                               [3.584428340330492, -1.848126526964404]])
@@ -311,9 +313,10 @@ class Shifted(Family):
         gmin = minima.copy() if self.name == "himmelblau" else xstar[None, :]
         rule = {"rastrigin": "a minimum near every integer point of z = R(x − s)",
                 "ackley": "minima near the integer lattice of z = R(x − s)",
-                "griewank": "minima near zᵢ = 2π√i·kᵢ, z = R(x − s)",
+                "griewank": "minima near zᵢ = π√i·kᵢ with Σkᵢ even, z = R(x − s)",
                 "levy": "per-coordinate minima of the separable Levy terms",
-                "styblinski_tang": "2^dim minima: each zᵢ at −2.903534 or +2.746803",
+                "styblinski_tang": "2^dim minima: each zᵢ at −2.903534 or +2.746803 (those "
+                                   "inside the domain are listed)",
                 "himmelblau": "four global minima"}[self.name]
         return Instance(self, seed, index, params, domain, self.bound * domain, gmin, minima,
                         rule)
@@ -335,7 +338,7 @@ def ackley(dim: int = 2, *, rotate: bool = False, shift: float = 0.8, bound: flo
 
 
 def griewank(dim: int = 2, *, rotate: bool = False, shift: float = 0.8, bound: float = 4.0):
-    """Griewank, domain [−600, 600]^d; basins labelled by polish + lattice zᵢ ≈ 2π√i·kᵢ."""
+    """Griewank, domain [−600, 600]^d; basins labelled by polish + lattice zᵢ ≈ π√i·kᵢ."""
     return Shifted("griewank", _checked_dim(dim), rotate, shift, bound)
 
 

@@ -124,8 +124,10 @@ def hyper_row(kind: str, config: dict, sigma: float) -> np.ndarray:
 def _make(kind, label, **hyper):
     params = []
     for k, v in hyper.items():
-        if v is None or (k != "lr" and not isinstance(v, (list, tuple, np.ndarray))
-                         and v == _DEFAULTS[kind][k] and type(v) is type(_DEFAULTS[kind][k])):
+        default = _DEFAULTS[kind].get(k)      # unknown names are refused by Optimizer itself
+        if v is None or (k != "lr" and k in _DEFAULTS[kind]
+                         and not isinstance(v, (list, tuple, np.ndarray))
+                         and v == default and type(v) is type(default)):
             continue
         if isinstance(v, (list, tuple, np.ndarray)):
             v = tuple(np.asarray(v).tolist())
@@ -163,7 +165,8 @@ def rmsprop(lr=0.01, *, alpha=0.99, eps=1e-8, centered=False, bias_correction=Fa
             eps_inside=False, label=None):
     """RMSprop (Tieleman & Hinton 2012): ``v ← αv + (1−α)g² ; x ← x − lr·g/(√v + ε)``;
     ``centered`` subtracts the squared running mean of g; ``bias_correction`` uses
-    ``v/(1−αᵗ)``."""
+    ``v/(1−αᵗ)``. Beware ``centered`` with ``bias_correction``: at t = 1 the corrected variance
+    is exactly 0, so the first step is ``lr·g/ε``."""
     return _make("rmsprop", label, lr=lr, alpha=alpha, eps=eps, centered=centered,
                  bias_correction=bias_correction, eps_inside=eps_inside)
 

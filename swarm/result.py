@@ -46,7 +46,15 @@ def provenance(backend, timings, threads, chunk_size):
     import numba
     import scipy
     from swarm import __version__
-    return {"backend": backend, "device": platform.processor() or platform.machine(),
+    device = platform.processor() or platform.machine()
+    if backend == "cuda":
+        from numba import cuda
+        dev = cuda.get_current_device()
+        name = getattr(dev, "name", "CUDA simulator")
+        name = name.decode() if isinstance(name, bytes) else name
+        device = f"{name} (device {getattr(dev, 'id', 0)}, compute capability " \
+                 f"{dev.compute_capability})"
+    return {"backend": backend, "device": device,
             "cpu_count": os.cpu_count(), "threads": threads or numba.get_num_threads(),
             "chunk_size": chunk_size, "timings": timings,
             "versions": {"swarm": __version__, "numba": numba.__version__,

@@ -1,0 +1,86 @@
+"""The CUDA kernels: one thread per trajectory, nothing else.
+
+The maths is :func:`kernels.trajectory.make` built with ``numba.cuda.jit(device=True)`` and a
+block of ``L = 1`` lane: the same functions as the CPU kernel, never a second copy. Per-thread
+state lives in local arrays (registers or local memory); the inputs a thread reads are its
+instance's and configuration's rows (shared by its neighbours, so reads are broadcast), and
+each output is written once, at consecutive addresses across a warp (coalesced).
+
+``cuda.local.array`` needs a compile-time size, so kernels are built per working dtype and per
+*dimension bucket* (the smallest of ``DIM_BUCKETS`` that holds the landscape's dimension), on
+first use, and kept for the process.
+
+Thread ``r`` of a launch runs trajectory ``first + r`` of the launch's ``(config, instance,
+start)`` row-major order, like the CPU kernel's blocks.
+"""
+import numpy as np
+from numba import cuda, from_dtype, int64
+
+from . import ids, trajectory
+
+DIM_BUCKETS = (2, 8, 32, 128, 1024)
+THREADS = 128
+_KERNELS = {}
+
+
+def bucket(dim):
+    for b in DIM_BUCKETS:
+        if dim <= b:
+            return b
+    raise ValueError(f"dim must be at most {DIM_BUCKETS[-1]} on the CUDA backend, got {dim}")
+
+
+def build(F, maxd):
+    """The CUDA kernel for working dtype F and dimensions up to maxd (not cached)."""
+    block = trajectory.make(cuda.jit(device=True), F, 1)[0]
+    nt = from_dtype(np.dtype(F))
+    ns, nls, nli = ids.NSCRATCH, ids.NLS, ids.NLI     # literal sizes for local arrays
+
+    @cuda.jit
+    def run(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
+            tol_f, n_inst, n_start, first, n, rec, sb, eb, hit, best, final, div):
+        r = cuda.grid(1)
+        if r >= n:
+            return
+        tr = first + r
+        c = tr // (n_inst * n_start)
+        i = (tr // n_start) % n_inst
+        s = tr % n_start
+        w = cuda.local.array((ns, maxd, 1), nt)
+        t = cuda.local.array((nls, 1), nt)
+        li = cuda.local.array((nli, 1), int64)
+        block(fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
+              steps, tol_x, tol_f, i, s, 1, w, t, li, rec, sp.shape[2])
+        sb[r] = li[ids.LI_SB, 0]
+        eb[r] = li[ids.LI_EB, 0]
+        hit[r] = li[ids.LI_HIT, 0]
+        best[r] = t[ids.LS_BEST, 0]
+        final[r] = t[ids.LS_FINAL, 0]
+        div[r] = t[ids.LS_ALIVE, 0] == 0
+
+    return run
+
+
+def kernel(F, dim):
+    key = (np.dtype(F), bucket(dim))
+    if key not in _KERNELS:
+        _KERNELS[key] = build(F, key[1])
+    return _KERNELS[key]
+
+
+def launch(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
+           tol_f, n_inst, n_start, first, n, F):
+    """Run trajectories ``first … first+n−1`` on the current device; returns host outcome
+    arrays."""
+    dim = sp.shape[2]
+    to = cuda.to_device
+    out = [cuda.device_array(n, np.int64) for _ in range(3)] + \
+        [cuda.device_array(n, F) for _ in range(2)] + [cuda.device_array(n, np.bool_)]
+    rec = cuda.device_array((0, dim), F)
+    grid = (n + THREADS - 1) // THREADS
+    kernel(F, dim)[grid, THREADS](
+        fid, kind, to(lp), skind, to(sp), to(box), to(gmin), to(hp), to(tab), to(ctype),
+        to(gk), k0, k1, steps, F(tol_x), F(tol_f), n_inst, n_start, first, n, rec, *out)
+    cuda.synchronize()
+    names = ("start_basin", "end_basin", "hit_step", "best_f", "final_f", "diverged")
+    return {k: v.copy_to_host() for k, v in zip(names, out)}
