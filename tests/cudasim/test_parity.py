@@ -1,0 +1,51 @@
+"""CPU kernel vs the CUDA kernel in Numba's CUDA simulator, every landscape × optimizer.
+
+Run by tests/test_cuda.py in a subprocess with NUMBA_ENABLE_CUDASIM=1. In float64 the two
+backends agree bit for bit (the same functions, no FMA contraction on either side); in float32
+they agree to a stated tolerance."""
+import os
+
+import numpy as np
+import pytest
+
+import swarm
+from swarm import landscapes as L
+from swarm import optimizers as O
+
+assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+
+FAMILIES = [L.rastrigin(dim=3, rotate=True), L.ackley(dim=2), L.griewank(dim=2, rotate=True),
+            L.levy(dim=3), L.styblinski_tang(dim=2, rotate=True), L.himmelblau(),
+            L.double_well(dim=2, tilt=0.1), L.gaussian_peaks(dim=3, peaks=6)]
+OPTS = [O.sgd(lr=0.002), O.momentum(lr=0.002), O.nesterov(lr=0.002), O.adagrad(lr=0.05),
+        O.rmsprop(lr=0.01, centered=True, bias_correction=True), O.adam(lr=0.05, eps_inside=True)]
+
+
+def both(fam, dtype):
+    kw = dict(instances=1, starts=3, steps=5, noise=0.4, seed=9, dtype=dtype)
+    return (swarm.run(fam, OPTS, backend="cpu", **kw), swarm.run(fam, OPTS, backend="cuda", **kw))
+
+
+@pytest.mark.parametrize("fam", FAMILIES, ids=lambda f: f.name)
+def test_float64_bit_identical(fam):
+    cpu, sim = both(fam, "float64")
+    assert sim.provenance["backend"] == "cuda"
+    for k in cpu.outcomes:
+        np.testing.assert_array_equal(cpu.outcomes[k], sim.outcomes[k], err_msg=k)
+    assert cpu.hash == sim.hash
+
+
+@pytest.mark.parametrize("fam", FAMILIES[:3] + FAMILIES[-1:], ids=lambda f: f.name)
+def test_float32_within_tolerance(fam):
+    cpu, sim = both(fam, "float32")
+    np.testing.assert_allclose(cpu.outcomes["final_f"], sim.outcomes["final_f"], rtol=1e-5,
+                               atol=1e-5)
+    assert (cpu.outcomes["end_basin"] == sim.outcomes["end_basin"]).mean() >= 0.9
+
+
+def test_chunking_on_the_simulator_is_exact():
+    fam = L.rastrigin(dim=2)
+    kw = dict(instances=2, starts=5, steps=4, noise=0.4, seed=1, backend="cuda")
+    a = swarm.run(fam, [O.adam(lr=0.05)], chunk_size=3, **kw)
+    b = swarm.run(fam, [O.adam(lr=0.05)], chunk_size=1000, **kw)
+    assert a.hash == b.hash

@@ -1,0 +1,130 @@
+"""The CUDA backend without a GPU: simulator parity (in a subprocess), PTX compilation, the
+write-once rule, and clear errors. Tests that need a real GPU skip with the reason."""
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+from unittest import mock
+
+import numba
+import numpy as np
+import pytest
+from numba import cuda
+
+import swarm
+from swarm import landscapes as L
+from swarm import optimizers as O
+from swarm import starts as S
+from swarm.engine import Packed
+from swarm.kernels import cuda as kcuda
+from swarm.kernels import philox
+from swarm.optimizers import hyper_row
+
+ROOT = Path(__file__).resolve().parents[1]
+SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+HAVE_GPU = (not SIMULATED) and cuda.is_available()
+
+
+def test_simulator_parity_suite():
+    """tests/cudasim (every landscape × optimizer, float64 bit-identical to the CPU kernel)
+    runs in its own process: the simulator must be on before numba.cuda is imported."""
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           str(ROOT / "tests" / "cudasim")], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout and "failed" not in proc.stdout
+
+
+class _Device:
+    """Stands in for the current device while compiling to PTX without a GPU (numba-cuda asks
+    the driver for the compute capability when a kernel calls device functions)."""
+
+    def __init__(self, cc):
+        self.compute_capability = cc
+
+
+def _signature(F, dim):
+    pk = Packed(L.gaussian_peaks(dim=dim, peaks=3), 1, 0, S.uniform())
+    lp, sp, box, gmin, tab = pk.arrays(F)
+    hp = hyper_row("adam", {"lr": 0.1, "b1": 0.9, "b2": 0.99}, 0.1)[None].astype(F)
+    k0, k1 = philox.split_seed(0)
+    args = (0, 0, lp, pk.skind, sp, box, gmin, hp, tab, pk.ctype, pk.gk, k0, k1, 10, F(0.1),
+            F(0.1), 1, 1, 0, 1, np.empty((0, dim), F), np.empty(1, np.int64),
+            np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, F), np.empty(1, F),
+            np.empty(1, np.bool_))
+    return tuple(numba.typeof(a) for a in args)
+
+
+@pytest.mark.skipif(SIMULATED, reason="PTX compilation needs the real CUDA target, not the "
+                                      "simulator")
+@pytest.mark.parametrize("F,dim,cc", [(np.float64, 2, (8, 0)), (np.float32, 2, (8, 0)),
+                                      (np.float64, 20, (9, 0)), (np.float32, 20, (9, 0))],
+                         ids=["f64-d2-cc80", "f32-d2-cc80", "f64-d20-cc90", "f32-d20-cc90"])
+def test_kernel_compiles_to_ptx(F, dim, cc):
+    """One kernel holds every landscape and optimizer (integer dispatch), so typing it for a
+    dtype types every landscape × optimizer pair in that dtype."""
+    run = kcuda.build(F, kcuda.bucket(dim))
+    with mock.patch("numba.cuda.dispatcher.get_current_device", return_value=_Device(cc)):
+        ptx, _ = cuda.compile_ptx(run.py_func, _signature(F, dim), cc=cc)
+    assert f".target sm_{cc[0]}{cc[1]}" in ptx
+    assert ".entry" in ptx
+
+
+def test_cuda_module_writes_no_maths():
+    """The GPU kernel must reuse the shared functions: kernels/cuda.py defines only the launch
+    plumbing and contains no elementary maths or landscape/optimizer ids."""
+    tree = ast.parse((ROOT / "kernels" / "cuda.py").read_text())
+    defs = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert defs == {"bucket", "build", "run", "kernel", "launch"}
+    names = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    forbidden = {"sin", "cos", "exp", "log", "sqrt", "RASTRIGIN", "ACKLEY", "GRIEWANK", "LEVY",
+                 "STYBLINSKI_TANG", "HIMMELBLAU", "DOUBLE_WELL", "GAUSSIAN_PEAKS", "SGD",
+                 "MOMENTUM", "NESTEROV", "ADAGRAD", "RMSPROP", "ADAM"}
+    assert not names & forbidden
+    assert "trajectory" in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def test_dimension_buckets():
+    assert kcuda.bucket(1) == 2 and kcuda.bucket(3) == 8 and kcuda.bucket(1024) == 1024
+    with pytest.raises(ValueError, match="dim"):
+        kcuda.bucket(1025)
+
+
+@pytest.mark.skipif(HAVE_GPU or SIMULATED, reason="a CUDA device is available")
+def test_cuda_requested_without_a_gpu_is_a_clear_error():
+    with pytest.raises(ValueError, match="backend='cuda' needs an NVIDIA GPU"):
+        swarm.run(L.rastrigin(), [O.sgd()], instances=1, starts=2, steps=2, backend="cuda")
+    res = swarm.run(L.rastrigin(), [O.sgd()], instances=1, starts=2, steps=2, backend="auto")
+    assert res.provenance["backend"] == "cpu"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAVE_GPU, reason="needs a real NVIDIA GPU (none visible)")
+def test_gpu_matches_cpu_statistically():
+    """On a real GPU, FMA contraction and libdevice make long runs differ bitwise; success
+    probabilities must agree within their intervals."""
+    from scipy.stats import binomtest
+    fam = L.rastrigin(dim=2)
+    kw = dict(instances=4, starts=5000, steps=500, noise=0.5, seed=2)
+    a = swarm.run(fam, [O.adam(lr=0.05)], backend="cpu", **kw)
+    b = swarm.run(fam, [O.adam(lr=0.05)], backend="cuda", **kw)
+    ka, kb = int(a.arm(0)["success"].sum()), int(b.arm(0)["success"].sum())
+    n = a.arm(0)["success"].size
+    ci = binomtest(ka, n).proportion_ci(0.999)
+    assert ci.low <= kb / n <= ci.high
+    short = dict(kw, steps=3, starts=64)
+    c = swarm.run(fam, [O.sgd(lr=0.001)], backend="cpu", **short)
+    d = swarm.run(fam, [O.sgd(lr=0.001)], backend="cuda", **short)
+    np.testing.assert_allclose(c.outcomes["final_f"], d.outcomes["final_f"], rtol=1e-12)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAVE_GPU, reason="needs a real NVIDIA GPU (none visible)")
+def test_gpu_chunking_is_exact():
+    fam = L.gaussian_peaks(dim=4, peaks=8)
+    kw = dict(instances=3, starts=1000, steps=50, noise=0.2, seed=4, backend="cuda")
+    a = swarm.run(fam, [O.momentum(lr=0.01)], chunk_size=777, **kw)
+    b = swarm.run(fam, [O.momentum(lr=0.01)], **kw)
+    assert a.hash == b.hash
