@@ -32,9 +32,11 @@ LP_QUANT = 3          # lattice spacing used to label a polished point (non-sepa
 LP_ROTATED = 4        # 1.0 when the instance carries a rotation matrix
 LP_HEAD = 8           # family parameters start here
 
-# start kinds (per-instance start parameters ``sp[i, 2, dim]``)
+# start kinds (per-instance start parameters ``sp[i, 3, dim]``)
 START_UNIFORM = 0     # sp[i, 0] = lower corner, sp[i, 1] = upper corner
 START_GAUSSIAN = 1    # sp[i, 0] = mean, sp[i, 1] = standard deviation per coordinate (0: a point)
+START_GRID = 2        # cell centres of a grid on [sp[i, 0], sp[i, 1]] with sp[i, 2] cells per
+                      # axis; start s is the cell with mixed-radix index s (first axis fastest)
 
 # A kernel works on a *block* of L trajectories (lanes) at once: the same configuration and
 # instance, consecutive start indices. Vectors are (dim, L) arrays, lanes innermost.

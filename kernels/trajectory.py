@@ -36,12 +36,22 @@ def make(jit, F, L, cold=None):
     opt_init, opt_update = optimizers.make(jit, F, L, cold)
     value_grad, label = landscapes.make(jit, F, L, cold)
     zero = F(0.0)
+    half = F(0.5)
     one = F(1.0)
     inf = F(np.inf)
     nan = F(np.nan)
 
     @cold
     def start_point(kind, sp, k0, k1, s0, inst, x, dim):
+        if kind == ids.START_GRID:
+            for k in range(L):
+                idx = s0 + k
+                for j in range(dim):
+                    m = int(sp[2, j])
+                    cell = idx % m
+                    idx = idx // m
+                    x[j, k] = sp[0, j] + (sp[1, j] - sp[0, j]) * ((F(cell) + half) / F(m))
+            return
         for j in range(0, dim, 2):
             for k in range(L):
                 if kind == ids.START_UNIFORM:

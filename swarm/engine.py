@@ -167,6 +167,10 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
         raise ValueError(f"start must come from swarm.starts (uniform(), gaussian(mu, sd), "
                          f"point(x), at_minimum(k)), got {start!r}")
 
+    need_starts = start.count(landscape.dim)
+    if need_starts is not None and need_starts != starts:
+        raise ValueError(f"starts must be n**dim = {need_starts} for start=starts.grid({start.k}) "
+                         f"on a {landscape.dim}-D landscape, got {starts}")
     arms = []
     for o in optimizers:
         for cfg in o.configs():

@@ -15,21 +15,24 @@ from swarm.kernels import ids
 
 @dataclass(frozen=True)
 class Start:
-    kind: str                      # "uniform" | "gaussian" | "point" | "minimum"
+    kind: str                      # "uniform" | "gaussian" | "point" | "minimum" | "grid"
     a: tuple | None = None         # low / mean / point (None: the instance's domain)
     b: tuple | float | None = None  # high / standard deviation
     k: int = 0                     # which listed minimum (kind "minimum")
 
     def pack(self, inst) -> tuple[int, np.ndarray]:
-        """(start kind id, sp of shape (2, dim)) for one instance."""
+        """(start kind id, sp of shape (3, dim)) for one instance."""
         d = inst.dim
-        sp = np.zeros((2, d))
-        if self.kind == "uniform":
+        sp = np.zeros((3, d))
+        if self.kind in ("uniform", "grid"):
             sp[0] = inst.domain[0] if self.a is None else V.vector("start.low", self.a, d)
             sp[1] = inst.domain[1] if self.b is None else V.vector("start.high", self.b, d)
             if np.any(sp[1] < sp[0]):
                 raise ValueError(f"start.high must be ≥ start.low in every coordinate, got "
                                  f"low={sp[0].tolist()}, high={sp[1].tolist()}")
+            if self.kind == "grid":
+                sp[2] = self.k
+                return ids.START_GRID, sp
             return ids.START_UNIFORM, sp
         if self.kind == "minimum":
             if inst.minima is None:
@@ -45,6 +48,10 @@ class Start:
         if np.any(sp[1] < 0):
             raise ValueError(f"start.sd must be ≥ 0, got {self.b!r}")
         return ids.START_GAUSSIAN, sp
+
+    def count(self, dim):
+        """Number of starts a grid has (None for the random kinds)."""
+        return self.k ** dim if self.kind == "grid" else None
 
     def to_dict(self):
         return {"kind": self.kind, "a": self.a, "b": self.b, "k": self.k}
@@ -81,8 +88,16 @@ def at_minimum(k: int = 0, sd: float = 0.0) -> Start:
     return Start("minimum", None, float(sd), int(k))
 
 
+def grid(n: int, low=None, high=None) -> Start:
+    """The centres of an ``n × n × …`` grid of cells on the box [low, high] (default: the
+    instance's domain); a study then needs ``starts = n**dim``. Start ``s`` is the cell with
+    mixed-radix index ``s``, first coordinate fastest — for basin-of-attraction maps."""
+    V.integer("start.grid n", n, low=1, high=2 ** 20)
+    return Start("grid", _tuple(low), _tuple(high), int(n))
+
+
 def from_dict(d):
-    V.choice("start.kind", d.get("kind"), {"uniform", "gaussian", "point", "minimum"})
+    V.choice("start.kind", d.get("kind"), {"uniform", "gaussian", "point", "minimum", "grid"})
     a = d.get("a")
     b = d.get("b")
     return Start(d["kind"], tuple(a) if isinstance(a, list) else a,

@@ -219,3 +219,18 @@ def test_bad_landscape_and_optimizer_arguments():
     with pytest.raises(ValueError, match="k must be"):
         swarm.run(L.double_well(), [O.sgd()], instances=1, starts=2, steps=2,
                   start=S.at_minimum(5))
+
+
+def test_grid_starts_cover_the_domain_in_order():
+    fam = L.double_well(dim=2, tilt=0.1)
+    inst = fam.instance(0, 0)
+    n = 5
+    res = swarm.run(fam, [O.sgd(lr=1e-12)], instances=1, starts=n * n, steps=1,
+                    start=S.grid(n))
+    lo, hi = inst.domain
+    centres = lo[0] + (hi[0] - lo[0]) * (np.arange(n) + 0.5) / n
+    xs = np.array([[centres[i % n], centres[i // n]] for i in range(n * n)])
+    np.testing.assert_allclose(res.arm(0)["final_f"][0], inst.f(xs), rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(res.arm(0)["start_basin"][0], inst.basin(xs))
+    with pytest.raises(ValueError, match="n\\*\\*dim = 25"):
+        swarm.run(fam, [O.sgd()], instances=1, starts=24, steps=1, start=S.grid(5))
