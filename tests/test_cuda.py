@@ -128,3 +128,11 @@ def test_gpu_chunking_is_exact():
     a = swarm.run(fam, [O.momentum(lr=0.01)], chunk_size=777, **kw)
     b = swarm.run(fam, [O.momentum(lr=0.01)], **kw)
     assert a.hash == b.hash
+
+
+@pytest.mark.skipif(HAVE_GPU or SIMULATED, reason="a CUDA device is available")
+def test_gpu_benchmark_without_a_gpu_says_so(capsys):
+    from scripts import bench_gpu
+    assert bench_gpu.run(n=10, steps=1) == []
+    assert bench_gpu.main(["--n", "10", "--steps", "1"]) == 0
+    assert "no CUDA GPU available" in capsys.readouterr().out

@@ -49,3 +49,11 @@ def test_chunking_on_the_simulator_is_exact():
     a = swarm.run(fam, [O.adam(lr=0.05)], chunk_size=3, **kw)
     b = swarm.run(fam, [O.adam(lr=0.05)], chunk_size=1000, **kw)
     assert a.hash == b.hash
+
+
+def test_gpu_benchmark_runs_on_the_simulator():
+    from scripts import bench_gpu
+    rows = bench_gpu.run(n=32, steps=2, dims=(2,), dtypes=("float64",), cpu_n=64, repeats=1)
+    assert len(rows) == 1 and rows[0]["gpu"] > 0 and rows[0]["cpu"] > 0
+    assert 0 < rows[0]["peak_fraction"] < 1
+    assert "rastrigin-2d" in bench_gpu.table(rows)

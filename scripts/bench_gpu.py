@@ -1,0 +1,122 @@
+"""GPU benchmark: swarm's CUDA kernels against its CPU engine and the NumPy reference.
+
+Workloads: 2-D Rastrigin + Adam (lr 0.05, β 0.9/0.999) + gradient noise σ = 0.5 (the standard
+workload of ``../shared/reference/performance.md``) and the same at 20-D; float32 and float64.
+Prints million trajectory-steps per second for the GPU kernel (its own kernel time), the CPU
+engine and the NumPy reference (both on far fewer trajectories: they are rates), and the
+fraction of the GPU's arithmetic limit reached, counting the floating-point operations of one
+trajectory-step (``FLOPS_PER_STEP``; a sin/cos pair counts as its polynomial's ~25 operations,
+Philox's integer work is not counted) against the card's peak (``PEAK_TFLOPS``, H100 SXM
+non-tensor figures unless given).
+
+Without a GPU it says so and measures nothing. Usage::
+
+    python scripts/bench_gpu.py [--n 100000000] [--steps 100] [--peak-f32 67 --peak-f64 34]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import swarm
+from swarm import landscapes, optimizers
+
+ADAM = dict(lr=0.05, b1=0.9, b2=0.999, eps=1e-8)
+SIGMA = 0.5
+PEAK_TFLOPS = {"float32": 67.0, "float64": 34.0}
+
+
+def flops_per_step(dim):
+    """Per coordinate: Rastrigin value and gradient with sincos2pi (≈ 8 + 25), Box–Muller per
+    pair of coordinates (log ≈ 20, sincos ≈ 25, sqrt and scaling ≈ 10: ≈ 28 per coordinate),
+    Adam (≈ 14 incl. a divide and a square root), tracking (≈ 4)."""
+    return dim * (8 + 25 + 28 + 14 + 4)
+
+
+def gpu_rate(dim, n, steps, dtype, repeats=3, seed=0):
+    fam, opt = landscapes.rastrigin(dim=dim), optimizers.adam(**ADAM)
+    study = dict(instances=1, starts=n, steps=steps, noise=SIGMA, seed=seed, dtype=dtype,
+                 backend="cuda")
+    swarm.run(fam, opt, **{**study, "starts": min(n, 4096), "steps": min(steps, 4)})
+    times = []
+    for _ in range(repeats):
+        res = swarm.run(fam, opt, **study)
+        times.append(res.provenance["timings"]["kernel_s"])
+    return n * steps / statistics.median(times), res
+
+
+def cpu_rate(dim, n, steps, dtype, seed=0):
+    fam, opt = landscapes.rastrigin(dim=dim), optimizers.adam(**ADAM)
+    study = dict(instances=1, starts=n, steps=steps, noise=SIGMA, seed=seed, dtype=dtype)
+    swarm.run(fam, opt, **{**study, "starts": 64, "steps": 2})
+    res = swarm.run(fam, opt, **study)
+    return n * steps / res.provenance["timings"]["kernel_s"]
+
+
+def numpy_rate(n, steps, dtype, seed=0):
+    from scripts import bench
+    inst = bench.instance(seed)
+    x0 = np.random.default_rng(seed).uniform(inst.domain[0], inst.domain[1],
+                                             (n, 2)).astype(dtype)
+    t0 = time.perf_counter()
+    bench.numpy_adam_rastrigin(x0, bench.shift(inst), steps, SIGMA, dtype,
+                               np.random.default_rng(seed))
+    return n * steps / (time.perf_counter() - t0)
+
+
+def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *,
+        cpu_n=200_000, peak=None, repeats=3):
+    """One row per (dim, dtype): GPU, CPU and NumPy rates (trajectory-steps/s) and the
+    fraction of the GPU's peak. Returns [] when no CUDA GPU is available."""
+    from numba import cuda
+    if not cuda.is_available():
+        return []
+    peak = peak or PEAK_TFLOPS
+    dev = cuda.get_current_device()
+    name = getattr(dev, "name", b"CUDA simulator")
+    name = name.decode() if isinstance(name, bytes) else str(name)
+    rows = []
+    for dim in dims:
+        for dtype in dtypes:
+            gpu, res = gpu_rate(dim, max(1, n // dim), steps, dtype, repeats)
+            cpu = cpu_rate(dim, cpu_n, steps, dtype)
+            nump = numpy_rate(cpu_n, steps, dtype) if dim == 2 else float("nan")
+            frac = gpu * flops_per_step(dim) / (peak[dtype] * 1e12)
+            rows.append({"dim": dim, "dtype": dtype, "gpu": gpu, "cpu": cpu, "numpy": nump,
+                         "gpu_over_cpu": gpu / cpu, "peak_fraction": frac, "device": name,
+                         "n": max(1, n // dim), "steps": steps})
+    return rows
+
+
+def table(rows):
+    lines = [f"device: {rows[0]['device']}" if rows else "no CUDA GPU available",
+             f"{'workload':<28} {'dtype':<8} {'GPU M/s':>12} {'CPU M/s':>9} {'NumPy M/s':>10} "
+             f"{'GPU/CPU':>8} {'of peak':>8}"]
+    for r in rows:
+        lines.append(f"{'rastrigin-' + str(r['dim']) + 'd adam σ=0.5':<28} {r['dtype']:<8} "
+                     f"{r['gpu'] / 1e6:>12.0f} {r['cpu'] / 1e6:>9.1f} {r['numpy'] / 1e6:>10.1f} "
+                     f"{r['gpu_over_cpu']:>8.0f} {r['peak_fraction']:>8.1%}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=100_000_000, help="trajectories per 2-D run")
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--peak-f32", type=float, default=PEAK_TFLOPS["float32"])
+    ap.add_argument("--peak-f64", type=float, default=PEAK_TFLOPS["float64"])
+    args = ap.parse_args(argv)
+    rows = run(args.n, args.steps, peak={"float32": args.peak_f32, "float64": args.peak_f64})
+    if not rows:
+        print("no CUDA GPU available (numba.cuda.is_available() is False): nothing measured")
+        return 0
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
