@@ -6,6 +6,7 @@ import pytest
 from scipy import stats as sps
 
 import swarm
+from swarm import theory
 from swarm import landscapes as L
 from swarm import optimizers as O
 from swarm import starts as S
@@ -82,18 +83,6 @@ def test_nan_producing_optimizer_is_diverged_not_a_crash():
     assert np.isfinite(inst_x).all()
 
 
-def mean_first_passage_exact(U, x0, b, T, lo=-3.0, n=200_001):
-    """τ(x0 → b) = (1/T) ∫_{x0}^{b} dy e^{U(y)/T} ∫_{−∞}^{y} dz e^{−U(z)/T} (validation.md)."""
-    from scipy.integrate import cumulative_trapezoid
-    y = np.linspace(lo, b, n)
-    u = U(y)
-    umin = u.min()
-    inner = cumulative_trapezoid(np.exp(-(u - umin) / T), y, initial=0.0)
-    outer = np.exp((u - umin) / T) * inner
-    mask = y >= x0
-    return np.trapezoid(outer[mask], y[mask]) / T
-
-
 @pytest.mark.slow
 def test_noisy_sgd_first_passage_time_matches_theory():
     """Noisy GD on the tilted double well is Euler–Maruyama for overdamped Langevin at
@@ -106,7 +95,7 @@ def test_noisy_sgd_first_passage_time_matches_theory():
     lr = 0.02
     sigma = math.sqrt(2 * T / lr)
     tol = 0.25
-    exact = mean_first_passage_exact(fam.potential, left, right - tol, T)
+    exact = theory.mean_first_passage_time(fam.potential, left, right - tol, T)
     steps = int(10 * exact / lr)
     walkers = 4000
     res = swarm.run(fam, [O.sgd(lr=lr)], instances=1, starts=walkers, steps=steps,
@@ -114,8 +103,8 @@ def test_noisy_sgd_first_passage_time_matches_theory():
     hit = res.arm(0)["hit_step"].ravel()
     assert (hit < 0).mean() < 0.002              # ran ≈ 10× the mean: nearly all arrived
     # censored walkers: maximum-likelihood exponential rate (arrivals / time at risk)
-    at_risk = np.where(hit >= 0, hit, steps) * lr
-    tau = at_risk.sum() / (hit >= 0).sum()
+    tau, rel_se = theory.rate_estimate(hit, steps, lr)
+    assert rel_se < 0.02
     assert abs(tau / exact - 1) < 0.05, (tau, exact)
 
 
