@@ -72,9 +72,18 @@ def machine() -> dict:
                     info["flags"] = [f for f in ("avx2", "fma", "avx512f") if f in have]
     except OSError:
         pass
+    try:
+        info["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        info["loadavg"] = None
     info.update(cores=os.cpu_count(), numba_threads=numba.get_num_threads(),
                 numba=numba.__version__, numpy=np.__version__,
                 python=platform.python_version(), platform=platform.platform())
+    try:
+        from swarm.kernels import cache
+        info["kernel_source_hash"] = cache.source_hash()
+    except Exception:   # noqa: BLE001 - provenance only
+        info["kernel_source_hash"] = None
     return info
 
 
@@ -98,7 +107,8 @@ def numpy_adam_rastrigin(x0, s, steps, sigma=0.0, dtype="float64", rng=None, lr=
 
     Written the way a careful NumPy user would (preallocated buffers, in-place ufuncs, one
     thread) and in the same operation order as swarm's kernel, so that without noise the two
-    agree to rounding: g = 2z + (20π)·sin(2πz); m ← β1·m + (1−β1)·g; v ← β2·v + ((1−β2)·g)·g;
+    agree to rounding: g = 2z + (20π)·sin(2πz); m ← β1·m + (1−β1)·g;
+    v ← β2·v + ((1−β2)·g)·g;
     x ← x − lr·(m/(1−β1ᵗ)) / (√(v/(1−β2ᵗ)) + ε)."""
     F = np.dtype(dtype).type
     x = np.array(x0, dtype=F, copy=True)
@@ -278,7 +288,12 @@ def report(rows, info) -> str:
     out = [f"machine: {info['cpu']} (family {info['cpu_family']}, model {info['cpu_model']}), "
            f"{info['cores']} cores, SIMD {'/'.join(info['flags']) or '?'}, numba "
            f"{info['numba']} ({info['numba_threads']} threads), numpy {info['numpy']}, "
-           f"python {info['python']}", ""]
+           f"python {info['python']}; kernel sources {info.get('kernel_source_hash')}"]
+    if info.get("loadavg") is not None:
+        out.append(f"load average (1/5/15 min) before: {info['loadavg']}, after: "
+                   f"{[round(x, 2) for x in os.getloadavg()]}  (other processes on the machine "
+                   f"distort the numbers; run it on an idle machine)")
+    out.append("")
     r0 = rows[0]
     out.append(f"N = {r0['n']:,} trajectories, {r0['steps']} steps, median of {r0['repeats']}")
     out.append(table(rows))
@@ -294,8 +309,9 @@ def report(rows, info) -> str:
                    f" − x_numpy| = {r['check_max_dev']:.3g}")
         if "cold_process_s" in r:
             out.append(f"[{r['dtype']}] first call in a fresh process (empty cache): "
-                       f"{r['cold_process_s']:.1f} s (of which first run {r['cold_first_run_s']:.1f}"
-                       f" s); second process, cache warm: {r['warm_process_s']:.2f} s (import "
+                       f"{r['cold_process_s']:.1f} s (of which first run "
+                       f"{r['cold_first_run_s']:.1f} s); second process, cache warm: "
+                       f"{r['warm_process_s']:.2f} s (import "
                        f"{r['warm_import_s']:.2f} s + first run {r['warm_first_run_s']:.2f} s) "
                        f"{'< 2 s: ok' if r['warm_start_ok'] else '≥ 2 s: NOT OK'}")
     return "\n".join(out)

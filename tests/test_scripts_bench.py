@@ -1,0 +1,63 @@
+"""Tests for scripts/bench.py: a tiny run of the benchmark (no fresh-process compile check)."""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("swarm_scripts_bench", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def rows(bench):
+    return bench.run(n=2000, steps=20, repeats=1, compile_check=False)
+
+
+def test_rows_have_positive_throughputs(rows):
+    assert [r["dtype"] for r in rows] == ["float64", "float32"]
+    for r in rows:
+        for key in ("swarm_mtsps", "swarm_wall_mtsps", "numpy_mtsps", "ratio"):
+            assert math.isfinite(r[key]) and r[key] > 0, (r["dtype"], key, r[key])
+        assert r["n"] == 2000 and r["steps"] == 20
+        assert "cold_process_s" not in r          # compile_check=False skips the subprocesses
+
+
+def test_noiseless_positions_agree(rows):
+    dev = {r["dtype"]: r["check_max_dev"] for r in rows}
+    assert dev["float64"] <= 1e-9
+    assert dev["float32"] <= 1e-2
+
+
+def test_noisy_mean_final_f_agrees(rows):
+    # different noise streams (Philox vs numpy's default_rng): equal in distribution only
+    for r in rows:
+        se = math.hypot(r["swarm_sem_final_f"], r["numpy_sem_final_f"])
+        assert abs(r["swarm_mean_final_f"] - r["numpy_mean_final_f"]) < 6 * se + 1e-6
+
+
+def test_numpy_reference_gradient_matches_instance(bench):
+    # one SGD-like check: with b1 = b2 = 0 and eps = 0 Adam's first step is lr·sign(g),
+    # so the step direction must be −sign(∇f) of the instance
+    inst = bench.instance(0)
+    x0 = np.random.default_rng(3).uniform(-5.0, 5.0, (50, 2))
+    x1 = bench.numpy_adam_rastrigin(x0, bench.shift(inst), 1, lr=0.01, b1=0.0, b2=0.0, eps=0.0)
+    g = inst.grad(x0)
+    np.testing.assert_allclose(x1 - x0, -0.01 * np.sign(g), atol=1e-12)
+
+
+def test_main_prints_table(bench, capsys):
+    rows = bench.main(["--n", "500", "--steps", "5", "--repeats", "1", "--dtypes", "float64",
+                       "--no-compile-check"])
+    out = capsys.readouterr().out
+    assert "| workload | dtype |" in out and "float64" in out and "machine:" in out
+    assert len(rows) == 1 and rows[0]["numpy_mtsps"] > 0
