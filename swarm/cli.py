@@ -1,8 +1,16 @@
-"""Command line: ``swarm demo`` runs a small real study on the CPU, prints its summary and
-writes the results (outcomes, manifest, a Markdown report) to a directory."""
+"""swarm: how often does each optimizer escape local minima and find the global minimum?
+
+  swarm run SPEC.toml -o DIR   run a study described by a TOML spec (docs/studies.md), print its
+                               summary and write the results directory
+  swarm check SPEC.toml        validate a spec and say how big the study is, without running it
+  swarm report DIR             (re)write report.md, report.html and figures/ of a results directory
+  swarm demo                   a small real study on the CPU, written to ./swarm-demo/
+"""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -20,19 +28,135 @@ def demo_optimizers():
 
 
 def demo(out="swarm-demo", instances=20, starts=1000, steps=1000, noise=0.5, seed=0,
-         threads=None):
+         threads=None, progress=None):
     """How often does each optimizer reach the global minimum of random 2-D Gaussian-peak
-    landscapes (21 peaks), with gradient noise σ = 0.5? Returns the Result."""
+    landscapes (21 peaks), with gradient noise σ = 0.5? Returns the Result, its summary text
+    and the results directory (outcomes, manifest, summary.csv/.txt and the report: the full
+    one of ``swarm.report`` where that module exists, else a Markdown table)."""
     fam = L.gaussian_peaks(dim=2, peaks=21)
     t0 = time.perf_counter()
     res = swarm.run(fam, demo_optimizers(), instances=instances, starts=starts, steps=steps,
-                    noise=noise, seed=seed, threads=threads)
+                    noise=noise, seed=seed, threads=threads, progress=progress)
     wall = time.perf_counter() - t0
+    res.provenance["wall_s"] = wall
     d = res.save(out)
+    rows = res.table()
     text = res.summary()
     (d / "summary.txt").write_text(text + "\n")
-    (d / "report.md").write_text(report_markdown(res, wall))
+    res.to_csv(d / "summary.csv", rows=rows)
+    report = _report_module()
+    if report is not None:
+        report.write(res, d)
+    else:
+        (d / "report.md").write_text(report_markdown(res, wall))
     return res, text, d
+
+
+# ---------------------------------------------------------------- helpers of the commands
+
+PROGRESS_DELAY_S = 1.0      # the bar appears only on runs longer than this
+
+
+class CommandError(Exception):
+    """A user-facing error of a command: printed as one line, exit status 2."""
+
+
+def _report_module():
+    """``swarm.report`` if it exists (written separately), else None."""
+    if importlib.util.find_spec("swarm.report") is None:
+        return None
+    from swarm import report
+    return report
+
+
+@contextlib.contextmanager
+def progress_bar(total, quiet=False, stream=None):
+    """A tqdm bar over ``total`` trajectories (rate, ETA) on stderr, only when stderr is a
+    terminal and not ``quiet``; yields the callback for ``swarm.run(progress=…)`` (or None)."""
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    if quiet or not (isatty and isatty()):
+        yield None
+        return
+    from tqdm import tqdm
+    with tqdm(total=total, unit="traj", unit_scale=True, delay=PROGRESS_DELAY_S, file=stream,
+              dynamic_ncols=True, desc="trajectories", smoothing=0.1) as bar:
+        yield bar.update
+
+
+def write_results(res, out, spec=None) -> tuple[str, list[str]]:
+    """Write a results directory: outcomes.npz, manifest.json, summary.csv, summary.txt, the
+    spec file as spec.toml and (when ``swarm.report`` exists) the report. Returns the summary
+    text and the names written."""
+    d = res.save(out)
+    rows = res.table()
+    text = res.summary()
+    res.to_csv(d / "summary.csv", rows=rows)
+    (d / "summary.txt").write_text(text + "\n")
+    names = ["outcomes.npz", "manifest.json", "summary.csv", "summary.txt"]
+    if spec is not None:
+        (d / "spec.toml").write_bytes(spec.text.encode("utf-8"))
+        names.append("spec.toml")
+    report = _report_module()
+    if report is not None:
+        try:
+            report.write(res, d)
+        except Exception as e:     # the results are safe: say so, and how to retry
+            raise CommandError(f"results written to {d}/, but the report failed "
+                               f"({type(e).__name__}: {e}); retry with: swarm report {d}") \
+                from e
+        names += ["report.md", "report.html", "figures/"]
+    return text, names
+
+
+def cmd_run(args):
+    from swarm.spec import load_spec
+    spec = load_spec(args.spec)
+    out = Path(args.out) if args.out else Path(f"swarm-{Path(args.spec).stem}")
+    overrides = {}
+    if args.threads is not None:
+        overrides["threads"] = args.threads
+    if args.backend is not None:
+        overrides["backend"] = args.backend
+    with progress_bar(spec.n_trajectories, args.quiet) as cb:
+        res = spec.run(progress=cb, **overrides)
+    text, names = write_results(res, out, spec)
+    if not args.quiet:
+        print(text)
+        print(f"\nresults written to {out.resolve()}/ ({', '.join(names)})")
+    return 0
+
+
+def cmd_check(args):
+    from swarm.spec import load_spec
+    spec = load_spec(args.spec)
+    print(spec.describe())
+    return 0
+
+
+def cmd_report(args):
+    report = _report_module()
+    if report is None:
+        raise CommandError("swarm.report is not available in this installation")
+    d = Path(args.dir)
+    if not d.is_dir():
+        raise CommandError(f"{d}: no such results directory")
+    res = swarm.load(d)
+    path = report.write(res, d)
+    print(f"report written to {Path(path).resolve() if path else d.resolve()}")
+    return 0
+
+
+def cmd_demo(args):
+    with progress_bar(6 * args.instances * args.starts, args.quiet) as cb:
+        res, text, out = demo(args.out, args.instances, args.starts, args.steps, args.noise,
+                              args.seed, args.threads, progress=cb)
+    if not args.quiet:
+        print(text)
+        extra = "report.md, report.html, figures/" if _report_module() else "report.md"
+        print(f"\nresults written to {Path(out).resolve()}/ (outcomes.npz, manifest.json, "
+              f"summary.csv, summary.txt, {extra})")
+    return 0
 
 
 def report_markdown(res, wall):
@@ -54,9 +178,33 @@ def report_markdown(res, wall):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="swarm", description=__doc__)
-    sub = ap.add_subparsers(dest="cmd", required=True)
+def build_parser():
+    ap = argparse.ArgumentParser(prog="swarm", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run a study described by a TOML spec file",
+                       description="Run the study of SPEC (a TOML file, see docs/studies.md), "
+                                   "print its summary and write the results directory.")
+    r.add_argument("spec", metavar="SPEC.toml")
+    r.add_argument("-o", "--out", metavar="DIR", default=None,
+                   help="results directory (default: ./swarm-<spec name>/)")
+    r.add_argument("--quiet", action="store_true",
+                   help="no progress bar and no summary on stdout (errors only)")
+    r.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads (default: all Numba threads); never changes the outcomes")
+    r.add_argument("--backend", choices=["cpu", "cuda", "auto"], default=None,
+                   help="override the spec's backend")
+    r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("check", help="validate a spec and show the size of its study")
+    c.add_argument("spec", metavar="SPEC.toml")
+    c.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("report", help="(re)write the report of a results directory")
+    p.add_argument("dir", metavar="DIR")
+    p.set_defaults(func=cmd_report)
+
     d = sub.add_parser("demo", help="run a small real study on the CPU and write its results")
     d.add_argument("-o", "--out", default="swarm-demo", help="results directory")
     d.add_argument("--instances", type=int, default=20)
@@ -65,17 +213,29 @@ def main(argv=None):
     d.add_argument("--noise", type=float, default=0.5)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--threads", type=int, default=None)
-    args = ap.parse_args(argv)
+    d.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    d.set_defaults(func=cmd_demo)
+    return ap
+
+
+def _one_line(e):
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     try:
-        res, text, out = demo(args.out, args.instances, args.starts, args.steps, args.noise,
-                              args.seed, args.threads)
-    except ValueError as e:
-        print(f"swarm: error: {e}", file=sys.stderr)
+        return args.func(args)
+    except (ValueError, CommandError) as e:      # SpecError is a ValueError
+        print(f"swarm: error: {_one_line(e)}", file=sys.stderr)
         return 2
-    print(text)
-    print(f"\nresults written to {Path(out).resolve()}/ (outcomes.npz, manifest.json, "
-          f"report.md)")
-    return 0
+    except OSError as e:                         # unwritable results directory, disk full …
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"swarm: error: {where}{e.strerror or _one_line(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("swarm: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

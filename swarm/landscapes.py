@@ -256,8 +256,9 @@ class Shifted(Family):
             return super().tables
         td, coords, ctype = self._types()
         zr = math.sqrt(self.dim) * (self.bound + 1.0) * self.half_width + 1.0
-        # Rastrigin has no maxima beyond |z| ≈ 31.4; Levy's period in z is 4
-        zr, step = (min(zr, 40.0), 1e-3) if self.name != "levy" else (min(zr, 1000.0), 1e-2)
+        # Rastrigin has no maxima beyond |z| ≈ 31.4; a grid of 1/50 of the period finds every
+        # sign change of h′ (they are ≥ 0.9 apart), bisection then makes them exact
+        zr, step = (min(zr, 40.0), 2e-2) if self.name != "levy" else (min(zr, 1000.0), 4e-2)
         rows = [_maxima_1d(self._partial(td, c), -zr, zr, step) for c in coords]
         tab = np.full((len(rows), max(1, max(len(r) for r in rows))), np.inf)
         for k, r in enumerate(rows):
@@ -278,7 +279,7 @@ class Shifted(Family):
         zr = math.sqrt(self.dim) * 2.0 * self.half_width + 1.0
         if self.name == "rastrigin":
             zr = min(zr, 40.0)
-        per_type = [_minima_1d(self._partial(td, c), -zr, zr, 1e-3) for c in coords]
+        per_type = [_minima_1d(self._partial(td, c), -zr, zr, 2e-2) for c in coords]
         if math.prod(len(per_type[t]) for t in ctype) > MAX_LISTED_MINIMA:
             return None
         return np.array(list(itertools.product(*(per_type[t] for t in ctype))))

@@ -82,6 +82,7 @@ class Result:
     outcomes: dict
     n_global: np.ndarray
     provenance: dict = field(default_factory=dict)
+    study: dict | None = None        # the spec file a study came from (swarm.spec), if any
 
     # ---- shape of the outcome arrays
     @property
@@ -137,8 +138,9 @@ class Result:
     def summary(self, confidence=0.95) -> str:
         """A plain-text table, one line per arm."""
         rows = self.table(confidence)
-        hyper = [k for k in rows[0] if k not in ("label", "kind", "n", "noise") and
-                 not k.startswith(("p_", "median", "diverged"))] if rows else []
+        keys = list(dict.fromkeys(k for r in rows for k in r))   # every arm's columns
+        hyper = [k for k in keys if k not in ("label", "kind", "n", "noise") and
+                 not k.startswith(("p_", "median", "diverged"))]
         varying = [k for k in hyper if len({str(r.get(k)) for r in rows}) > 1
                    or any(r["kind"] != rows[0]["kind"] for r in rows)]
         lines = []
@@ -147,21 +149,24 @@ class Result:
                      f"{spec['instances']} instances × {spec['starts']} starts, {spec['steps']} "
                      f"steps, noise σ = {', '.join(f'{s:g}' for s in spec['noise'])}, seed "
                      f"{spec['seed']}, {spec['dtype']}")
-        head = (f"{'optimizer':<34} {'P(global) [' + f'{confidence:.0%}' + ' CI]':>27} "
-                f"{'P(escape)':>9} {'esc→global':>10} {'P(hit)':>7} {'med hit':>8} "
-                f"{'diverged':>8}")
-        lines.append(head)
-        lines.append("-" * len(head))
+        names = []
         for r in rows:
             params = ", ".join(f"{k}={r[k]:g}" if isinstance(r[k], float) else f"{k}={r[k]}"
                                for k in ("lr", "momentum", "alpha", "b1", "b2")
                                if k in r and k in varying + ["lr"])
             if len(spec["noise"]) > 1:
                 params += f", σ={r['noise']:g}"
-            name = f"{r['label']}({params})"
+            names.append(f"{r['label']}({params})")
+        w = max([34] + [len(n) for n in names])          # long grid labels widen the column
+        head = (f"{'optimizer':<{w}} {'P(global) [' + f'{confidence:.0%}' + ' CI]':>27} "
+                f"{'P(escape)':>9} {'esc→global':>10} {'P(hit)':>7} {'med hit':>8} "
+                f"{'diverged':>8}")
+        lines.append(head)
+        lines.append("-" * len(head))
+        for r, name in zip(rows, names):
             ci = f"{r['p_global']:.4f} [{r['p_global_low']:.4f}, {r['p_global_high']:.4f}]"
             med = "-" if not np.isfinite(r["median_hit_step"]) else f"{r['median_hit_step']:.0f}"
-            lines.append(f"{name:<34} {ci:>27} {r['p_escape']:>9.4f} "
+            lines.append(f"{name:<{w}} {ci:>27} {r['p_escape']:>9.4f} "
                          f"{r['p_escape_to_global']:>10.4f} {r['p_hit']:>7.4f} {med:>8} "
                          f"{r['diverged']:>8d}")
         return "\n".join(lines)
@@ -174,8 +179,34 @@ class Result:
         np.savez_compressed(d / "outcomes.npz", n_global=self.n_global, **self.outcomes)
         manifest = {"format": FORMAT, "spec": self.spec, "arms": self.arms,
                     "provenance": self.provenance, "outcome_hash": self.hash}
+        if self.study is not None:
+            manifest["study"] = self.study
         (d / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_jsonable))
         return d
+
+    def to_csv(self, path, confidence=0.95, rows=None) -> Path:
+        """Write :meth:`table` as a tidy CSV, one row per arm: the arm's columns (label, kind,
+        hyperparameters, noise; empty where a kind lacks a hyperparameter), then the
+        statistics. Floats are written with ``repr`` precision, so they read back exactly.
+        ``rows``: an already computed ``table(confidence)``."""
+        import csv
+        rows = self.table(confidence) if rows is None else rows
+        cols = []
+        for r in list(self.arms) + list(rows):
+            cols += [k for k in r if k not in cols]
+        path = Path(path)
+        with path.open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=cols, restval="")
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: _csv_value(v) for k, v in r.items()})
+        return path
+
+
+def _csv_value(v):
+    if isinstance(v, np.generic):
+        v = v.item()
+    return "" if v is None else v
 
 
 def _jsonable(o):
@@ -200,7 +231,8 @@ def load(directory) -> Result:
         raise ValueError(f"{d}: damaged result files ({e})") from e
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{d}: result format {manifest.get('format')!r}, expected {FORMAT}")
-    res = Result(manifest["spec"], manifest["arms"], outcomes, n_global, manifest["provenance"])
+    res = Result(manifest["spec"], manifest["arms"], outcomes, n_global, manifest["provenance"],
+                 manifest.get("study"))
     if res.hash != manifest["outcome_hash"]:
         raise ValueError(f"{d}: outcomes.npz does not match the outcome hash in manifest.json "
                          f"(truncated or modified)")
