@@ -65,13 +65,16 @@ def make(jit, F):
         pc = (c1 + t2 * c2) + t4 * (c3 + t2 * c4) + t6 * t2 * (c5 + t2 * c6)
         return t + t * t2 * ps, one - half * t2 + t4 * pc
 
-    big = F(2.0 ** 52 if is64 else 2.0 ** 23)
+    big = F(2.0 ** 51 if is64 else 2.0 ** 22)
+    magic = F(1.5 * 2.0 ** 52 if is64 else 1.5 * 2.0 ** 23)
 
     @jit
     def rint(x):
-        """Round half up, as F. Beyond 2^52 (2^23) every float is an integer; NaN and inf pass
-        through (rather than becoming an integer, which Python refuses and LLVM poisons)."""
-        return F(math.floor(x + half)) if abs(x) < big else x
+        """Round to nearest (ties to even) by adding and removing 1.5·2^52 (2^23 in float32):
+        pure floating-point arithmetic, so it vectorises without int conversions (which AVX2
+        lacks for 64-bit lanes). Beyond 2^51 every float is an integer; NaN and inf pass
+        through."""
+        return (x + magic) - magic if abs(x) < big else x
 
     @jit
     def sincos2pi(x):
@@ -102,6 +105,8 @@ def make(jit, F):
     inv_ln2 = F(1.0 / math.log(2.0))
     sqrt2 = F(math.sqrt(2.0))
     fbias = itype(bias)
+    emagic = itype((bias + mbits) << mbits)          # the bits of 2^mbits
+    ebias = F(2.0 ** int(mbits) + int(bias))
     ec = tuple(F(1.0 / math.factorial(k)) for k in range(exp_terms + 1))[::-1]
     lo_lim = F(-745.2 if is64 else -103.98)
     hi_lim = F(709.782712893384 if is64 else 88.7228390520683)
@@ -110,11 +115,13 @@ def make(jit, F):
     @jit
     def log(x):
         bits = F(x).view(itype)
-        e = ((bits >> mbits) & emask) - fbias
+        # the biased exponent as a float without an int→float conversion: put it in the
+        # mantissa of 2^52 (2^23) and subtract
+        e = itype(((bits >> mbits) & emask) | emagic).view(F) - ebias
         m = itype((bits & mmask) | (fbias << mbits)).view(F)        # m ∈ [1, 2)
         big = m > sqrt2
         m = m * half if big else m
-        e = e + 1 if big else e
+        e = e + one if big else e
         f = m - one
         hfsq = half * f * f
         s = f / (two + f)
@@ -123,7 +130,7 @@ def make(jit, F):
         t1 = w * (lg2 + w * (lg4 + w * lg6))
         t2 = z * (lg1 + w * (lg3 + w * (lg5 + w * lg7)))
         r = t2 + t1
-        k = F(e)
+        k = e
         return k * ln2_hi - ((hfsq - (s * (hfsq + r) + k * ln2_lo)) - f)
 
     @jit

@@ -24,6 +24,8 @@ S5 = np.uint64(5)
 S6 = np.uint64(6)
 S8 = np.uint64(8)
 S26 = np.uint64(26)
+MAGIC52 = np.uint64(0x4330000000000000)     # the bits of 2^52
+TWO52 = np.float64(2.0 ** 52)
 
 
 def make(jit, F):
@@ -34,6 +36,7 @@ def make(jit, F):
     is64 = np.dtype(F).itemsize == 8
     inv53 = F(2.0 ** -53)
     inv24 = F(2.0 ** -24)
+    two26 = F(2.0 ** 26)
 
     @jit
     def philox4x32(c0, c1, c2, c3, k0, k1):
@@ -46,19 +49,25 @@ def make(jit, F):
             k1 = (k1 + W1) & MASK32
         return c0, c1, c2, c3
 
+    @jit
+    def as_float(k):
+        """An integer k < 2^52 (held in a uint64) as float64, exactly, without an int→float
+        conversion (AVX2 has none for 64-bit lanes): k in the mantissa of 2^52, minus 2^52."""
+        return np.float64(np.int64(k | MAGIC52).view(np.float64)) - TWO52
+
     if is64:
         @jit
         def uniforms(r0, r1, r2, r3):
-            """Two uniforms in (0, 1) with 53 random bits each."""
-            u1 = (F((r0 >> S5) << S26 | (r1 >> S6)) + half) * inv53
-            u2 = (F((r2 >> S5) << S26 | (r3 >> S6)) + half) * inv53
+            """Two uniforms in (0, 1) with 53 random bits each (27 + 26 from two words)."""
+            u1 = (as_float(r0 >> S5) * two26 + as_float(r1 >> S6) + half) * inv53
+            u2 = (as_float(r2 >> S5) * two26 + as_float(r3 >> S6) + half) * inv53
             return u1, u2
     else:
         @jit
         def uniforms(r0, r1, r2, r3):
             """Two uniforms in (0, 1) with 24 random bits each."""
-            u1 = (F(r0 >> S8) + half) * inv24
-            u2 = (F(r2 >> S8) + half) * inv24
+            u1 = (F(as_float(r0 >> S8)) + half) * inv24
+            u2 = (F(as_float(r2 >> S8)) + half) * inv24
             return u1, u2
 
     @jit
