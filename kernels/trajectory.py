@@ -71,8 +71,9 @@ def make(jit, F, L, cold=None):
             lo = box[0, j]
             hi = box[1, j]
             for k in range(L):
-                if not (x[j, k] >= lo and x[j, k] <= hi):      # also catches NaN
-                    alive[k] = zero
+                xk = x[j, k]
+                # a select, not a branch, so that the lane loop vectorises; NaN fails too
+                alive[k] = alive[k] if (xk >= lo and xk <= hi) else zero
 
     @cold
     def basin(fid, p, tab, ctype, gk, x, w, t, ki, out, dim):
@@ -85,33 +86,39 @@ def make(jit, F, L, cold=None):
 
     @cold
     def track(p, gmin, tol_x, tol_f, step, x, t, hit, dim):
-        """Divergence, best f and first global hit of every lane after an evaluation.
-        Returns the number of lanes still alive."""
+        """Divergence, best f and first global hit of every lane after an evaluation, as
+        selects over lanes (vectorised). Returns the number of lanes still alive."""
         f = t[ids.LS_F]
         best = t[ids.LS_BEST]
         final = t[ids.LS_FINAL]
         alive = t[ids.LS_ALIVE]
         dist = t[ids.LS_T0]
+        acc = t[ids.LS_T0 + 1]
         fstar = p[ids.LP_FSTAR]
+        tol2 = tol_x * tol_x
         for k in range(L):
-            if not math.isfinite(f[k]):
-                alive[k] = zero
             dist[k] = inf
         for m in range(int(p[ids.LP_NGLOBAL])):
             for k in range(L):
-                d = zero
-                for j in range(dim):
-                    e = x[j, k] - gmin[m, j]
-                    d += e * e
-                dist[k] = min(dist[k], d)
-        n_alive = 0
+                acc[k] = zero
+            for j in range(dim):
+                c = gmin[m, j]
+                for k in range(L):
+                    e = x[j, k] - c
+                    acc[k] += e * e
+            for k in range(L):
+                dist[k] = min(dist[k], acc[k])
+        n_alive = zero
         for k in range(L):
-            if alive[k] != zero:
-                n_alive += 1
-                final[k] = f[k]
-                best[k] = min(best[k], f[k])
-                if hit[k] == ids.NEVER and (f[k] - fstar <= tol_f or dist[k] <= tol_x * tol_x):
-                    hit[k] = step - 1
+            fk = f[k]
+            a = alive[k] if math.isfinite(fk) else zero
+            alive[k] = a
+            live = a != zero
+            final[k] = fk if live else final[k]
+            best[k] = min(best[k], fk) if live else best[k]
+            first = live and hit[k] == ids.NEVER and (fk - fstar <= tol_f or dist[k] <= tol2)
+            hit[k] = step - 1 if first else hit[k]
+            n_alive += a
         return n_alive
 
     @cold
@@ -149,7 +156,7 @@ def make(jit, F, L, cold=None):
                     rec[step - 1, j] = x[j, 0]
             check_box(box, x, alive, dim)
             value_grad(fid, p, x, g, z, gz, f, t[ids.LS_T0:], ki, dim)
-            if track(p, gmin, tol_x, tol_f, step, x, t, hit, dim) == 0 or step > steps:
+            if track(p, gmin, tol_x, tol_f, step, x, t, hit, dim) == zero or step > steps:
                 break
             if sigma != zero:
                 for j in range(0, dim, 2):
