@@ -15,3 +15,17 @@ def test_temperature_sweep_tiny(tmp_path):
     p = temperature.figure(rows, tmp_path / "t.png")
     assert p.stat().st_size > 10_000
     assert np.isfinite(r["kramers"])
+
+
+def test_seed_claims_tiny():
+    from scripts import seed_claims
+    studies = seed_claims.run(instances=2, starts=50, steps=30, names=("rastrigin",))
+    assert len(studies) == 2                          # noise-free and noisy
+    s = studies[0]
+    res = s["result"]
+    c = s["comparisons"][0]                           # momentum (same lr) vs SGD
+    a, b = res.arm(1)["success"].ravel(), res.arm(0)["success"].ravel()
+    assert c["n10"] == int((a & ~b).sum()) and c["n01"] == int((~a & b).sum())
+    assert all(x["p_holm"] >= x["pvalue"] for x in s["comparisons"])
+    md = seed_claims.markdown(studies, "cmd")
+    assert f"{s['table'][0]['p_global']:.4f}" in md
