@@ -29,7 +29,7 @@ SETUPS = {
               O.nesterov(lr=0.002, momentum=0.9), O.adagrad(lr=0.5), O.rmsprop(lr=0.02),
               O.adam(lr=0.05)]),
     "rastrigin": dict(
-        family=lambda: landscapes.rastrigin(dim=2), noise=(0.0, 3.0),
+        family=lambda: landscapes.rastrigin(dim=2), noise=(0.0, 30.0),
         arms=[O.sgd(lr=0.002), O.momentum(lr=0.002, momentum=0.9, label="momentum (same lr)"),
               O.momentum(lr=0.0002, momentum=0.9, label="momentum (same lr/(1−μ))"),
               O.nesterov(lr=0.0002, momentum=0.9), O.adagrad(lr=0.2), O.rmsprop(lr=0.01),
