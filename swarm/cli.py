@@ -84,20 +84,24 @@ def progress_bar(total, quiet=False, stream=None):
         yield bar.update
 
 
-def write_results(res, out, spec=None) -> tuple[str, list[str]]:
+def progress_chunk(total, updates=200):
+    """A CPU chunk size giving about ``updates`` progress updates, within [2¹⁴, default]."""
+    from swarm.engine import DEFAULT_CHUNK
+    return int(min(DEFAULT_CHUNK, max(1 << 14, -(-total // updates))))
+
+
+def write_results(res, out, spec=None, report=True) -> tuple[str, list[str]]:
     """Write a results directory: outcomes.npz, manifest.json, summary.csv, summary.txt, the
-    spec file as spec.toml and (when ``swarm.report`` exists) the report. Returns the summary
-    text and the names written."""
+    spec file as spec.toml and (when ``report`` and ``swarm.report`` exists) the report.
+    Returns the summary text and the names in the directory."""
     d = res.save(out)
     rows = res.table()
     text = res.summary()
     res.to_csv(d / "summary.csv", rows=rows)
     (d / "summary.txt").write_text(text + "\n")
-    names = ["outcomes.npz", "manifest.json", "summary.csv", "summary.txt"]
     if spec is not None:
         (d / "spec.toml").write_bytes(spec.text.encode("utf-8"))
-        names.append("spec.toml")
-    report = _report_module()
+    report = _report_module() if report else None
     if report is not None:
         try:
             report.write(res, d)
@@ -105,7 +109,7 @@ def write_results(res, out, spec=None) -> tuple[str, list[str]]:
             raise CommandError(f"results written to {d}/, but the report failed "
                                f"({type(e).__name__}: {e}); retry with: swarm report {d}") \
                 from e
-        names += ["report.md", "report.html", "figures/"]
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in d.iterdir())
     return text, names
 
 
@@ -113,14 +117,20 @@ def cmd_run(args):
     from swarm.spec import load_spec
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else Path(f"swarm-{Path(args.spec).stem}")
+    out.mkdir(parents=True, exist_ok=True)       # an unusable DIR fails now, not after the run
     overrides = {}
     if args.threads is not None:
         overrides["threads"] = args.threads
     if args.backend is not None:
         overrides["backend"] = args.backend
     with progress_bar(spec.n_trajectories, args.quiet) as cb:
+        backend = overrides.get("backend", spec.backend)
+        if cb is not None and spec.chunk_size is None and backend == "cpu":
+            # smaller chunks (never smaller than 2¹⁴) so that the bar moves; the outcomes do
+            # not depend on the chunk size
+            overrides["chunk_size"] = progress_chunk(spec.n_trajectories)
         res = spec.run(progress=cb, **overrides)
-    text, names = write_results(res, out, spec)
+    text, names = write_results(res, out, spec, report=not args.no_report)
     if not args.quiet:
         print(text)
         print(f"\nresults written to {out.resolve()}/ ({', '.join(names)})")
@@ -195,6 +205,9 @@ def build_parser():
                    help="CPU threads (default: all Numba threads); never changes the outcomes")
     r.add_argument("--backend", choices=["cpu", "cuda", "auto"], default=None,
                    help="override the spec's backend")
+    r.add_argument("--no-report", action="store_true",
+                   help="skip report.md/report.html/figures (swarm report DIR writes them "
+                        "later)")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check", help="validate a spec and show the size of its study")

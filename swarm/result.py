@@ -194,6 +194,10 @@ class Result:
         cols = []
         for r in list(self.arms) + list(rows):
             cols += [k for k in r if k not in cols]
+        if "noise" in cols:                # label, kind, hyperparameters, noise, statistics
+            cols.remove("noise")
+            arm_cols = [k for k in cols if any(k in a for a in self.arms)]
+            cols.insert(len(arm_cols), "noise")
         path = Path(path)
         with path.open("w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=cols, restval="")

@@ -1,0 +1,698 @@
+"""Studies as TOML files: ``load_spec("study.toml").run()``.
+
+A spec names one landscape family, a list of optimizers (any hyperparameter may be a list: a
+grid), the noise level(s) and the run settings of :func:`swarm.run`::
+
+    name = "six optimizers on Gaussian peaks"
+    instances = 20
+    starts = 1000
+    steps = 1000
+    noise = 0.5                    # or a list: a σ sweep
+    seed = 0
+
+    [landscape]
+    family = "gaussian_peaks"
+    dim = 2
+    peaks = 21
+
+    [[optimizers]]
+    kind = "momentum"
+    momentum = [0.0, 0.5, 0.9]
+    lr_eff = [0.01, 0.02]          # matched sweep: lr = lr_eff·(1 − momentum)
+
+Every value is checked by the library's own validators (``swarm._validate``, the landscape and
+optimizer factories, the start rules); their ``ValueError`` is re-raised as a
+:class:`SpecError` (a ``ValueError``) whose message names the file, the line and the key::
+
+    study.toml:7: optimizers[1].momentum must be in [0.0, 1.0), got 1.2
+
+The full format is documented in ``docs/studies.md``.
+"""
+from __future__ import annotations
+
+import bisect
+import contextlib
+import difflib
+import hashlib
+import inspect
+import json
+import re
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from swarm import _validate as V
+from swarm import engine
+from swarm import landscapes as L
+from swarm import optimizers as O
+from swarm import starts as S
+from swarm.result import Result
+
+__all__ = ["Spec", "SpecError", "load_spec", "loads_spec"]
+
+# run settings: their defaults are swarm.run's own
+_RUN_PARAMS = {k: p.default for k, p in inspect.signature(engine.run).parameters.items()}
+_SCALARS = ("instances", "starts", "steps", "seed", "dtype", "backend", "tol_x", "tol_f",
+            "chunk_size", "device")
+TOP_KEYS = ("name", "description", "landscape", "optimizers", "noise", "start") + _SCALARS
+_INTEGERS = {"instances": (1, engine.MAX_COUNTER), "starts": (1, engine.MAX_COUNTER),
+             "steps": (1, engine.MAX_COUNTER - 1), "seed": (0, 2 ** 64 - 1),
+             "chunk_size": (1, None), "device": (0, None)}
+START_RULES = {"uniform": S.uniform, "gaussian": S.gaussian, "point": S.point,
+               "at_minimum": S.at_minimum, "grid": S.grid}
+_START_VECTORS = {"low", "high", "mu", "x"}         # plus gaussian's sd
+MATCHED = "lr_eff"
+
+
+# ---------------------------------------------------------------- errors and locations
+
+class SpecError(ValueError):
+    """A bad spec: ``file:line: key problem``. Attributes ``file``, ``line`` (``None`` when
+    the key is absent from the file), ``key`` (e.g. ``"optimizers[1].momentum"``) and
+    ``problem`` (the message without the location)."""
+
+    def __init__(self, file, line, key, problem):
+        self.file, self.line, self.key, self.problem = file, line, key, problem
+        where = f"{file}:{line}" if line else str(file)
+        super().__init__(f"{where}: {problem}")
+
+
+def render(path) -> str:
+    """``("optimizers", 1, "momentum")`` → ``"optimizers[1].momentum"``."""
+    s = ""
+    for p in path:
+        s += f"[{p}]" if isinstance(p, int) else (("." if s else "") + str(p))
+    return s
+
+
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class _Locator:
+    """Line numbers of the keys of a TOML document (tomllib gives none). A small scanner of
+    already-valid TOML: it records, for each key path (tables, dotted keys, array-of-tables
+    entries, array elements, inline tables), the line where it first appears."""
+
+    def __init__(self, text: str):
+        self.t = text
+        self.n = len(text)
+        self.i = 0
+        self.nl = [k for k, c in enumerate(text) if c == "\n"]
+        self.lines: dict[tuple, int] = {}
+        try:
+            self._document()
+        except (IndexError, AttributeError, _Stuck):
+            pass                # positions are a courtesy: keep what was found
+
+    def line_of(self, i):
+        return bisect.bisect_left(self.nl, i) + 1
+
+    def where(self, path):
+        """The line of ``path``, else of its closest recorded parent; ``None`` if neither."""
+        path = tuple(path)
+        for j in range(len(path), 0, -1):
+            if path[:j] in self.lines:
+                return self.lines[path[:j]]
+        return None
+
+    def _record(self, path, i):
+        self.lines.setdefault(tuple(path), self.line_of(i))
+
+    def _ws(self):
+        while self.i < self.n and self.t[self.i] in " \t":
+            self.i += 1
+
+    def _skip(self):
+        """Whitespace, newlines and comments."""
+        t = self.t
+        while self.i < self.n:
+            c = t[self.i]
+            if c in " \t\r\n":
+                self.i += 1
+            elif c == "#":
+                j = t.find("\n", self.i)
+                self.i = self.n if j < 0 else j
+            else:
+                return
+
+    def _key(self):
+        keys = []
+        while True:
+            self._ws()
+            c = self.t[self.i]
+            if c in "\"'":
+                keys.append(self._string(decode=True))
+            else:
+                m = _BARE.match(self.t, self.i)
+                if not m:
+                    raise _Stuck
+                keys.append(m.group())
+                self.i = m.end()
+            self._ws()
+            if self.i < self.n and self.t[self.i] == ".":
+                self.i += 1
+                continue
+            return keys
+
+    def _string(self, decode=False):
+        t, i = self.t, self.i
+        q = t[i]
+        if t.startswith(q * 3, i):
+            j = i + 3
+            while True:
+                if q == '"' and t[j] == "\\":
+                    j += 2
+                    continue
+                if t.startswith(q * 3, j):
+                    j += 3
+                    extra = 0
+                    while j < self.n and t[j] == q and extra < 2:
+                        j += 1
+                        extra += 1
+                    break
+                j += 1
+            self.i = j
+            return None
+        j = i + 1
+        while t[j] != q:
+            j += 2 if (q == '"' and t[j] == "\\") else 1
+        self.i = j + 1
+        raw = t[i + 1:j]
+        if decode and q == '"':
+            try:
+                return json.loads(f'"{raw}"')
+            except ValueError:
+                return raw
+        return raw
+
+    def _value(self, path):
+        t = self.t
+        c = t[self.i]
+        if c in "\"'":
+            self._string()
+        elif c == "[":
+            self.i += 1
+            k = 0
+            while True:
+                self._skip()
+                if t[self.i] == "]":
+                    self.i += 1
+                    return
+                self._record(path + (k,), self.i)
+                self._value(path + (k,))
+                self._skip()
+                if t[self.i] == ",":
+                    self.i += 1
+                k += 1
+        elif c == "{":
+            self.i += 1
+            while True:
+                self._skip()
+                if t[self.i] == "}":
+                    self.i += 1
+                    return
+                self._pair(path)
+                self._skip()
+                if t[self.i] == ",":
+                    self.i += 1
+        else:
+            start = self.i
+            while self.i < self.n and t[self.i] not in ",]}\r\n#":
+                self.i += 1
+            if self.i == start:
+                raise _Stuck
+
+    def _pair(self, table):
+        start = self.i
+        path = table + tuple(self._key())
+        for j in range(len(table) + 1, len(path) + 1):
+            self._record(path[:j], start)
+        self._ws()
+        self.i += 1                                   # '='
+        self._ws()
+        self._value(path)
+
+    def _document(self):
+        current = ()
+        arrays: dict[tuple, int] = {}
+        while True:
+            self._skip()
+            if self.i >= self.n:
+                return
+            start = self.i
+            if self.t[self.i] == "[":
+                double = self.t.startswith("[[", self.i)
+                self.i += 2 if double else 1
+                keys = self._key()
+                self._ws()
+                self.i += 2 if double else 1
+                path = ()
+                for k in (keys[:-1] if double else keys):
+                    path += (k,)
+                    if path in arrays:
+                        path += (arrays[path] - 1,)
+                if double:
+                    path += (keys[-1],)
+                    arrays[path] = arrays.get(path, 0) + 1
+                    self._record(path, start)
+                    path += (arrays[path] - 1,)
+                self._record(path, start)
+                current = path
+            else:
+                self._pair(current)
+
+
+class _Stuck(Exception):
+    pass
+
+
+class _Ctx:
+    """Raises :class:`SpecError` at a key path of one file."""
+
+    def __init__(self, file, text):
+        self.file = file
+        self.loc = _Locator(text)
+
+    def error(self, path, problem):
+        return SpecError(self.file, self.loc.where(path) if path else None, render(path),
+                         problem)
+
+    def fail(self, path, problem):
+        raise self.error(path, problem)
+
+    @contextlib.contextmanager
+    def checking(self, path, aliases=None):
+        """Re-raise a library ``ValueError`` at ``path``. ``aliases`` maps the field names the
+        library uses in its messages (e.g. ``"momentum.momentum"``) to key paths: the message
+        then names the spec key instead, at that key's line."""
+        try:
+            yield
+        except SpecError:
+            raise
+        except ValueError as e:
+            raise self.rephrase(path, str(e), aliases) from e
+
+    def rephrase(self, path, msg, aliases=None):
+        for name, where in sorted((aliases or {}).items(), key=lambda kv: -len(kv[0])):
+            if msg.startswith(name + " ") or msg.startswith(name + ":"):
+                return self.error(where, render(where) + msg[len(name):])
+        return self.error(path, f"{render(path)}: {msg}" if path else msg)
+
+    def unknown(self, path, key, allowed, what):
+        near = difflib.get_close_matches(str(key), [str(a) for a in allowed], n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        extra = ""
+        if len(path) > 1 and key in TOP_KEYS:
+            extra = (f"; {key} is a top-level key: top-level keys must come before the first "
+                     f"[table] header")
+        self.fail(path, f"{render(path)} is not {what}{hint}; allowed: "
+                        f"{', '.join(allowed)}{extra}")
+
+
+def _parameters(factory, drop=("label",)):
+    """(all keyword names, required names) of a factory, from its signature."""
+    ps = inspect.signature(factory).parameters
+    names = [k for k in ps if k not in drop]
+    required = [k for k in names if ps[k].default is inspect.Parameter.empty]
+    return names, required
+
+
+def _type_name(v):
+    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean",
+            int: "an integer", float: "a float"}.get(type(v), type(v).__name__)
+
+
+def _clean(x):
+    """lr_eff·(1 − momentum) without binary noise: 0.05·(1 − 0.9) → 0.005."""
+    return float(f"{x:.15g}")
+
+
+# ---------------------------------------------------------------- the spec
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated study: what :func:`swarm.run` needs, plus where it came from."""
+    path: str
+    landscape: L.Family
+    optimizers: tuple
+    noise: tuple
+    instances: int
+    starts: int
+    steps: int
+    seed: int
+    start: S.Start
+    dtype: str
+    backend: str
+    tol_x: float | None
+    tol_f: float | None
+    chunk_size: int | None
+    device: int
+    name: str = ""
+    description: str = ""
+    text: str = field(default="", repr=False, compare=False)
+    data: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # ---- size
+    @property
+    def n_arms(self) -> int:
+        """Arms = optimizer configurations × noise levels."""
+        return sum(len(o.configs()) for o in self.optimizers) * len(self.noise)
+
+    @property
+    def n_trajectories(self) -> int:
+        return self.n_arms * self.instances * self.starts
+
+    # ---- running
+    def run_kwargs(self) -> dict:
+        """The keyword arguments of :func:`swarm.run` this spec stands for."""
+        return dict(landscape=self.landscape, optimizers=list(self.optimizers),
+                    instances=self.instances, starts=self.starts, steps=self.steps,
+                    noise=list(self.noise), seed=self.seed, start=self.start,
+                    dtype=self.dtype, backend=self.backend, tol_x=self.tol_x,
+                    tol_f=self.tol_f, chunk_size=self.chunk_size, device=self.device)
+
+    def run(self, **overrides) -> Result:
+        """Run the study. ``overrides`` replace any keyword argument of :func:`swarm.run`
+        (``instances=2, starts=100`` for a quick look, ``threads``, ``backend``, ``progress``
+        — a callback receiving the number of trajectories finished per chunk). The result
+        carries the spec (``result.study``: file, SHA-256, parsed TOML, overrides) and the
+        wall time (``provenance["wall_s"]``)."""
+        unknown = sorted(set(overrides) - set(_RUN_PARAMS))
+        if unknown:
+            raise ValueError(f"unknown override {unknown[0]!r}; allowed: "
+                             f"{', '.join(_RUN_PARAMS)}")
+        kwargs = {**self.run_kwargs(), **overrides}
+        t0 = time.perf_counter()
+        try:
+            res = engine.run(**kwargs)
+        except ValueError as e:
+            raise self._run_error(str(e), overrides) from e
+        res.provenance["wall_s"] = time.perf_counter() - t0
+        res.study = self.record(overrides)
+        return res
+
+    def _run_error(self, msg, overrides):
+        """Locate an error the engine found at run time (e.g. a start at a minimum that an
+        instance does not list) unless an override caused it."""
+        root = re.match(r"[A-Za-z_]+", msg)
+        root = root.group() if root else ""
+        if root in overrides or root not in TOP_KEYS:
+            return ValueError(msg)
+        aliases = {k: (k,) for k in _SCALARS}
+        aliases.update({f"start.{k}": ("start", k) for k in ("low", "high", "mu", "sd", "x",
+                                                             "point", "mean", "k", "n")})
+        aliases.update({"start.point": ("start", "x"), "start.mean": ("start", "mu"),
+                        "start.at_minimum k": ("start", "k"), "start.grid n": ("start", "n"),
+                        "start": ("start",), "noise": ("noise",)})
+        return _Ctx(self.path, self.text).rephrase((root,), msg, aliases)
+
+    def record(self, overrides=None) -> dict:
+        """What a result's manifest keeps of the spec."""
+        return {"file": self.path, "sha256": hashlib.sha256(self.text.encode()).hexdigest(),
+                "name": self.name, "description": self.description, "toml": self.data,
+                "overrides": {k: _plain(v) for k, v in (overrides or {}).items()
+                              if k != "progress"}}
+
+    def describe(self) -> str:
+        """A few lines: what will run, and how big it is."""
+        fam = self.landscape.to_dict()
+        params = ", ".join(f"{k}={v}" for k, v in fam.items() if k != "name")
+        lines = [f"{self.name or self.path}",
+                 f"landscape: {fam['name']}({params})",
+                 "optimizers: " + "; ".join(_describe(o) for o in self.optimizers),
+                 f"noise σ: {', '.join(f'{s:g}' for s in self.noise)}",
+                 f"{self.n_arms} arms × {self.instances} instances × {self.starts} starts = "
+                 f"{self.n_trajectories:,} trajectories of {self.steps} steps "
+                 f"({self.n_trajectories * self.steps:,} trajectory-steps), seed {self.seed}, "
+                 f"{self.dtype}, backend {self.backend}"]
+        return "\n".join(lines)
+
+
+def _describe(o):
+    given = dict(o.params)
+    shown = [(k, v) for k, v in o.hyper.items()
+             if k in given or k in ("lr", "momentum", "alpha", "b1", "b2")]
+    fmt = (lambda v: "[" + ", ".join(f"{x:g}" for x in v) + "]" if isinstance(v, tuple)
+           else (f"{v:g}" if isinstance(v, float) else str(v)))
+    return f"{o.label}(" + ", ".join(f"{k}={fmt(v)}" for k, v in shown) + ")"
+
+
+def _plain(v):
+    if hasattr(v, "to_dict"):
+        return v.to_dict()
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return repr(v)
+
+
+# ---------------------------------------------------------------- parsing
+
+def load_spec(path) -> Spec:
+    """Read and validate a study spec (TOML). Bad specs raise :class:`SpecError`
+    (a ``ValueError``) naming the file, the line and the key."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"{name}: no such spec file") from None
+    except IsADirectoryError:
+        raise ValueError(f"{name}: is a directory, not a spec file") from None
+    except OSError as e:
+        raise ValueError(f"{name}: cannot read the spec file ({e.strerror or e})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{name}: not a UTF-8 text file ({e.reason} at byte {e.start})") \
+            from None
+    return loads_spec(text, name)
+
+
+def loads_spec(text: str, name: str = "<spec>") -> Spec:
+    """Validate a spec given as TOML text; ``name`` is used in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
+        if m:
+            raise SpecError(name, int(m.group(1)), "",
+                            f"invalid TOML: {msg[:m.start()]} (column {m.group(2)})") from None
+        raise SpecError(name, None, "", f"invalid TOML: {msg}") from None
+    ctx = _Ctx(name, text)
+    for k in data:
+        if k not in TOP_KEYS:
+            ctx.unknown((k,), k, TOP_KEYS, "a spec key")
+    for k in ("name", "description"):
+        if k in data and not isinstance(data[k], str):
+            ctx.fail((k,), f"{k} must be a string, got {_type_name(data[k])}: {data[k]!r}")
+
+    family = _landscape(ctx, data)
+    opts = _optimizers(ctx, data)
+    noise = _noise(ctx, data)
+    run = {k: _RUN_PARAMS[k] for k in _SCALARS}
+    for k, (low, high) in _INTEGERS.items():
+        if k in data:
+            with ctx.checking((k,), {k: (k,)}):
+                run[k] = V.integer(k, data[k], low=low, high=high)
+    for k, allowed in (("dtype", engine.DTYPES), ("backend", engine.BACKENDS)):
+        if k in data:
+            if not isinstance(data[k], str):
+                ctx.fail((k,), f"{k} must be a string, one of {sorted(allowed)}; got "
+                               f"{_type_name(data[k])}: {data[k]!r}")
+            with ctx.checking((k,), {k: (k,)}):
+                run[k] = V.choice(k, data[k], set(allowed))
+    if "tol_x" in data:
+        with ctx.checking(("tol_x",), {"tol_x": ("tol_x",)}):
+            run["tol_x"] = V.real("tol_x", data["tol_x"], low=0.0)
+    if "tol_f" in data:
+        v = data["tol_f"]
+        if v is False:
+            run["tol_f"] = None
+        elif v is True:
+            ctx.fail(("tol_f",), "tol_f must be a real number ≥ 0, or false to disable the "
+                                 "f − f* target; got true")
+        else:
+            with ctx.checking(("tol_f",), {"tol_f": ("tol_f",)}):
+                run["tol_f"] = V.real("tol_f", v, low=0.0)
+    start = _start(ctx, data, family, run)
+    return Spec(path=name, landscape=family, optimizers=tuple(opts), noise=noise, start=start,
+                name=data.get("name", ""), description=data.get("description", ""),
+                text=text, data=data, **run)
+
+
+def _landscape(ctx, data):
+    if "landscape" not in data:
+        ctx.fail((), f"landscape is missing: add a [landscape] table with family = one of "
+                     f"{', '.join(L.FAMILIES)} (and that family's parameters)")
+    land = data["landscape"]
+    if isinstance(land, str):
+        land = {"family": land}
+    elif not isinstance(land, dict):
+        ctx.fail(("landscape",), f"landscape must be a table ([landscape] with family = …) or "
+                                 f"a family name, got {_type_name(land)}: {land!r}")
+    fam = land.get("family")
+    base = ("landscape",)
+    if fam is None:
+        ctx.fail(base, f"landscape.family is missing; one of {', '.join(L.FAMILIES)}")
+    if not isinstance(fam, str):
+        ctx.fail(base + ("family",), f"landscape.family must be a string, one of "
+                                     f"{', '.join(L.FAMILIES)}; got {_type_name(fam)}: {fam!r}")
+    with ctx.checking(base + ("family",), {"landscape": base + ("family",)}):
+        V.choice("landscape", fam, L.FAMILIES)
+    factory = L.FAMILIES[fam]
+    names, _ = _parameters(factory)
+    params = {k: v for k, v in land.items() if k != "family"}
+    for k in params:
+        if k not in names:
+            ctx.unknown(base + (k,), k, ["family"] + names, f"a parameter of {fam}")
+    aliases = {k: base + (k,) for k in params}
+    for k, v in params.items():
+        with ctx.checking(base + (k,), aliases):
+            factory(**{k: v})
+    with ctx.checking(base, aliases):
+        return factory(**params)
+
+
+def _optimizers(ctx, data):
+    kinds = ", ".join(O.FACTORIES)
+    if "optimizers" not in data:
+        ctx.fail((), f"optimizers is missing: add one [[optimizers]] table per optimizer, "
+                     f"with kind = one of {kinds}")
+    opts = data["optimizers"]
+    if not isinstance(opts, list) or not all(isinstance(o, dict) for o in opts):
+        got = "a single [optimizers] table" if isinstance(opts, dict) else \
+            f"{_type_name(opts)}: {opts!r}"
+        ctx.fail(("optimizers",), f"optimizers must be an array of tables (one [[optimizers]] "
+                                  f"table per optimizer, with kind = …), got {got}")
+    if not opts:
+        ctx.fail(("optimizers",), "optimizers must not be empty")
+    out = []
+    for i, o in enumerate(opts):
+        out += _optimizer(ctx, i, o)
+    return out
+
+
+def _optimizer(ctx, i, o):
+    base = ("optimizers", i)
+    r = render(base)
+    kind = o.get("kind")
+    if kind is None:
+        ctx.fail(base, f"{r}.kind is missing; one of {', '.join(O.FACTORIES)}")
+    if not isinstance(kind, str):
+        ctx.fail(base + ("kind",), f"{r}.kind must be a string, one of "
+                                   f"{', '.join(O.FACTORIES)}; got {_type_name(kind)}: {kind!r}")
+    with ctx.checking(base + ("kind",), {"optimizer": base + ("kind",)}):
+        V.choice("optimizer", kind, O.FACTORIES)
+    factory = O.FACTORIES[kind]
+    names, _ = _parameters(factory)
+    matched = "momentum" in names
+    label = o.get("label")
+    if label is not None and not isinstance(label, str):
+        ctx.fail(base + ("label",), f"{r}.label must be a string, got {_type_name(label)}: "
+                                    f"{label!r}")
+    hyper = {}
+    for k, v in o.items():
+        if k in ("kind", "label"):
+            continue
+        if k not in names and not (k == MATCHED and matched):
+            allowed = ["kind", "label"] + names + ([MATCHED] if matched else [])
+            what = f"a hyperparameter of {kind}"
+            if k == MATCHED:
+                what += " (lr_eff, a matched sweep, needs a momentum hyperparameter: " \
+                        "kinds momentum and nesterov)"
+            ctx.unknown(base + (k,), k, allowed, what)
+        values = v if isinstance(v, list) else [v]
+        if isinstance(v, list) and not v:
+            ctx.fail(base + (k,), f"{r}.{k} must not be an empty list")
+        target = "lr" if k == MATCHED else k
+        for j, x in enumerate(values):
+            p = base + (k,) + ((j,) if isinstance(v, list) else ())
+            if isinstance(x, (list, dict)):
+                ctx.fail(p, f"{render(p)} must be a single value (a list is a grid of "
+                            f"values), got {_type_name(x)}: {x!r}")
+            with ctx.checking(p, {f"{kind}.{target}": p}):
+                factory(**{target: x})
+        hyper[k] = v
+    aliases = {f"{kind}.{k}": base + (k,) for k in hyper}
+    with ctx.checking(base, aliases):
+        if MATCHED not in hyper:
+            return [factory(label=label, **hyper)]
+        if "lr" in hyper:
+            ctx.fail(base + (MATCHED,), f"{r}.lr_eff and {r}.lr are exclusive: a matched "
+                                        f"sweep sets lr = lr_eff·(1 − momentum)")
+        lr_eff = hyper.pop(MATCHED)
+        lr_eff = lr_eff if isinstance(lr_eff, list) else [lr_eff]
+        mus = hyper.pop("momentum", inspect.signature(factory).parameters["momentum"].default)
+        out = []
+        for m in (mus if isinstance(mus, list) else [mus]):
+            lrs = [_clean(le * (1.0 - m)) for le in lr_eff]
+            out.append(factory(lr=lrs if len(lrs) > 1 else lrs[0], momentum=m, label=label,
+                               **hyper))
+        return out
+
+
+def _noise(ctx, data):
+    v = data.get("noise", _RUN_PARAMS["noise"])
+    values = v if isinstance(v, list) else [v]
+    if isinstance(v, list) and not v:
+        ctx.fail(("noise",), "noise must not be an empty list")
+    out = []
+    for j, s in enumerate(values):
+        p = ("noise", j) if isinstance(v, list) else ("noise",)
+        if isinstance(s, (list, dict)):
+            ctx.fail(p, f"{render(p)} must be a number (a list is a sweep), got "
+                        f"{_type_name(s)}: {s!r}")
+        with ctx.checking(p, {"noise": p}):
+            out.append(V.real("noise", s, low=0.0))
+    return tuple(out)
+
+
+def _start(ctx, data, family, run):
+    st = data.get("start", "uniform")
+    base = ("start",)
+    rules = ", ".join(START_RULES)
+    if isinstance(st, str):
+        st = {"rule": st}
+        rule_path = base
+    elif isinstance(st, dict):
+        rule_path = base + ("rule",)
+    else:
+        ctx.fail(base, f"start must be a rule name ({rules}) or a [start] table with rule = …, "
+                       f"got {_type_name(st)}: {st!r}")
+    rule = st.get("rule", "uniform")
+    if not isinstance(rule, str):
+        ctx.fail(rule_path, f"start.rule must be a string, one of {rules}; got "
+                            f"{_type_name(rule)}: {rule!r}")
+    with ctx.checking(rule_path, {"start.rule": rule_path}):
+        V.choice("start.rule", rule, START_RULES)
+    factory = START_RULES[rule]
+    names, required = _parameters(factory)
+    params = {k: v for k, v in st.items() if k != "rule"}
+    for k in params:
+        if k not in names:
+            ctx.unknown(base + (k,), k, ["rule"] + names, f"a parameter of start rule {rule!r}")
+    for k in required:
+        if k not in params:
+            ctx.fail(base, f"start.{k} is required for rule = {rule!r} (its parameters: "
+                           f"{', '.join(names)})")
+    dim = family.dim
+    aliases = {f"start.{k}": base + (k,) for k in params}
+    aliases.update({"start.at_minimum k": base + ("k",), "start.grid n": base + ("n",)})
+    for k, v in params.items():
+        if k in _START_VECTORS or (k == "sd" and rule == "gaussian"):
+            with ctx.checking(base + (k,), aliases):
+                V.vector(f"start.{k}", v, dim)
+    with ctx.checking(base, aliases):
+        start = factory(**params)
+    need = start.count(dim)
+    if need is not None:
+        if "starts" not in data:
+            run["starts"] = need        # a grid start sets the number of starts
+        elif run["starts"] != need:
+            ctx.fail(("starts",), f"starts must be n**dim = {need} for a grid start with "
+                                  f"n = {start.k} on a {dim}-D landscape, got {run['starts']} "
+                                  f"(or leave starts out)")
+    return start
