@@ -11,8 +11,10 @@ landscapes whose global minimum is known exactly, and turns the outcomes into st
 """
 __version__ = "0.1.0"
 
-from swarm import landscapes, optimizers, starts, stats  # noqa: E402,F401
+from swarm import landscapes, optimizers, starts, stats, theory  # noqa: E402,F401
 from swarm.engine import path, run  # noqa: E402,F401
 from swarm.result import Result, load  # noqa: E402,F401
+from swarm.spec import load_spec  # noqa: E402,F401
 
-__all__ = ["run", "path", "load", "Result", "landscapes", "optimizers", "starts", "stats"]
+__all__ = ["run", "path", "load", "load_spec", "Result", "landscapes", "optimizers", "starts",
+           "stats", "theory"]

@@ -1,6 +1,6 @@
 """swarm: how often does each optimizer escape local minima and find the global minimum?
 
-  swarm run SPEC.toml -o DIR   run a study described by a TOML spec (docs/studies.md), print its
+  swarm run SPEC.toml -o DIR   run a study described by a TOML spec (docs/specs.md), print its
                                summary and write the results directory
   swarm check SPEC.toml        validate a spec and say how big the study is, without running it
   swarm report DIR             (re)write report.md, report.html and figures/ of a results directory
@@ -194,7 +194,7 @@ def build_parser():
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     r = sub.add_parser("run", help="run a study described by a TOML spec file",
-                       description="Run the study of SPEC (a TOML file, see docs/studies.md), "
+                       description="Run the study of SPEC (a TOML file, see docs/specs.md), "
                                    "print its summary and write the results directory.")
     r.add_argument("spec", metavar="SPEC.toml")
     r.add_argument("-o", "--out", metavar="DIR", default=None,

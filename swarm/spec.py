@@ -26,7 +26,7 @@ optimizer factories, the start rules); their ``ValueError`` is re-raised as a
 
     study.toml:7: optimizers[1].momentum must be in [0.0, 1.0), got 1.2
 
-The full format is documented in ``docs/studies.md``.
+The full format is documented in ``docs/specs.md``.
 """
 from __future__ import annotations
 
