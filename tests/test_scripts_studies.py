@@ -29,3 +29,15 @@ def test_seed_claims_tiny():
     assert all(x["p_holm"] >= x["pvalue"] for x in s["comparisons"])
     md = seed_claims.markdown(studies, "cmd")
     assert f"{s['table'][0]['p_global']:.4f}" in md
+
+
+def test_lr_sweep_tiny(tmp_path):
+    from scripts import lr_sweep
+    res = lr_sweep.run("rastrigin", instances=1, starts=32, steps=20, lrs=[1e-4, 1e-3])
+    assert len(res.arms) == 12
+    mom = [a for a in res.arms if a["kind"] == "momentum"]
+    assert [a["lr"] for a in mom] == [1e-4 * (1 - lr_sweep.MU), 1e-3 * (1 - lr_sweep.MU)]
+    best = lr_sweep.best_lr(res)
+    assert set(best) == {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"}
+    assert best["momentum"]["lr_eff"] in (1e-4, 1e-3) or np.isclose(
+        best["momentum"]["lr_eff"], [1e-4, 1e-3]).any()
