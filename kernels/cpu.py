@@ -5,7 +5,8 @@ The trajectory ``t`` of a launch is ``(config c, instance i, start s)`` in row-m
 consecutive starts; block ``b`` of the launch is row ``b // nsb``, starts from
 ``(b % nsb)·LANES``. A chunk runs blocks ``b0 … b0 + nb − 1``, whose trajectories are contiguous.
 Within a block the lanes are innermost, so LLVM vectorises the maths across trajectories.
-One kernel per working dtype, cached on disk; the maths is built by
+One kernel per working dtype (Numba caches only module-level functions, so the two differ only
+in the dtype and the block function they call), cached on disk; the maths is built by
 :func:`kernels.trajectory.make`.
 """
 import numpy as np
@@ -36,6 +37,18 @@ def _locate(b, n_inst, n_start):
     return row // n_inst, row % n_inst, s0, min(LANES, n_start - s0), row * n_start + s0
 
 
+@njit(inline="always")
+def _store(li, t, o, n_act, sb, eb, hit, best, final, div):
+    """Copy a block's lanes 0 … n_act−1 to the launch's outcome arrays from offset o."""
+    for k in range(n_act):
+        sb[o + k] = li[ids.LI_SB, k]
+        eb[o + k] = li[ids.LI_EB, k]
+        hit[o + k] = li[ids.LI_HIT, k]
+        best[o + k] = t[ids.LS_BEST, k]
+        final[o + k] = t[ids.LS_FINAL, k]
+        div[o + k] = t[ids.LS_ALIVE, k] == 0
+
+
 @_kernel
 def run64(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
           n_inst, n_start, b0, nb, rec, sb, eb, hit, best, final, div):
@@ -48,14 +61,7 @@ def run64(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
         li = np.empty((ids.NLI, LANES), dtype=np.int64)
         B64(fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
             steps, tol_x, tol_f, i, s0, n_act, w, t, li, rec, dim)
-        o = t0 - first
-        for k in range(n_act):
-            sb[o + k] = li[ids.LI_SB, k]
-            eb[o + k] = li[ids.LI_EB, k]
-            hit[o + k] = li[ids.LI_HIT, k]
-            best[o + k] = t[ids.LS_BEST, k]
-            final[o + k] = t[ids.LS_FINAL, k]
-            div[o + k] = t[ids.LS_ALIVE, k] == 0
+        _store(li, t, t0 - first, n_act, sb, eb, hit, best, final, div)
 
 
 @_kernel
@@ -70,14 +76,7 @@ def run32(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
         li = np.empty((ids.NLI, LANES), dtype=np.int64)
         B32(fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
             steps, tol_x, tol_f, i, s0, n_act, w, t, li, rec, dim)
-        o = t0 - first
-        for k in range(n_act):
-            sb[o + k] = li[ids.LI_SB, k]
-            eb[o + k] = li[ids.LI_EB, k]
-            hit[o + k] = li[ids.LI_HIT, k]
-            best[o + k] = t[ids.LS_BEST, k]
-            final[o + k] = t[ids.LS_FINAL, k]
-            div[o + k] = t[ids.LS_ALIVE, k] == 0
+        _store(li, t, t0 - first, n_act, sb, eb, hit, best, final, div)
 
 
 @_single

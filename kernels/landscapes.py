@@ -58,35 +58,43 @@ def make(jit, F, L, cold=None):
     inf = F(np.inf)
 
     @cold
-    def to_z(p, rotated, x, z, dim):
+    def matvec(p, r, x, y, dim):
+        """y = M x in every lane, M the dim × dim row-major matrix at p[r:]."""
+        for i in range(dim):
+            for k in range(L):
+                y[i, k] = zero
+            for j in range(dim):
+                mij = p[r + i * dim + j]
+                for k in range(L):
+                    y[i, k] += mij * x[j, k]
+
+    @cold
+    def matvec_t(p, r, x, y, dim):
+        """y = Mᵀ x in every lane."""
+        for j in range(dim):
+            for k in range(L):
+                y[j, k] = zero
+            for i in range(dim):
+                mij = p[r + i * dim + j]
+                for k in range(L):
+                    y[j, k] += mij * x[i, k]
+
+    @cold
+    def to_z(p, rotated, x, z, tmp, dim):
+        """z = R (x − s) (or x − s); tmp is scratch."""
         s = ids.LP_HEAD
+        d = tmp if rotated else z
+        for i in range(dim):
+            si = p[s + i]
+            for k in range(L):
+                d[i, k] = x[i, k] - si
         if rotated:
-            r = ids.LP_HEAD + dim
-            for i in range(dim):
-                for k in range(L):
-                    z[i, k] = zero
-                for j in range(dim):
-                    rij = p[r + i * dim + j]
-                    sj = p[s + j]
-                    for k in range(L):
-                        z[i, k] += rij * (x[j, k] - sj)
-        else:
-            for i in range(dim):
-                si = p[s + i]
-                for k in range(L):
-                    z[i, k] = x[i, k] - si
+            matvec(p, ids.LP_HEAD + dim, tmp, z, dim)
 
     @cold
     def from_z(p, rotated, gz, g, dim):
         if rotated:
-            r = ids.LP_HEAD + dim
-            for j in range(dim):
-                for k in range(L):
-                    g[j, k] = zero
-                for i in range(dim):
-                    rij = p[r + i * dim + j]
-                    for k in range(L):
-                        g[j, k] += rij * gz[i, k]
+            matvec_t(p, ids.LP_HEAD + dim, gz, g, dim)
         else:
             for j in range(dim):
                 for k in range(L):
@@ -188,17 +196,6 @@ def make(jit, F, L, cold=None):
                 f[k] = a * a + b * b
 
     @cold
-    def rotate_peaks(p, x, y, dim):
-        r = ids.LP_HEAD + 1
-        for i in range(dim):
-            for k in range(L):
-                y[i, k] = zero
-            for j in range(dim):
-                rij = p[r + i * dim + j]
-                for k in range(L):
-                    y[i, k] += rij * x[j, k]
-
-    @cold
     def active_peak(p, y, best, kbest, dim):
         """Per lane: the active peak (kbest) and its log-height log wₖ − qₖ/2 (best)."""
         npk = int(p[ids.LP_HEAD])
@@ -222,7 +219,7 @@ def make(jit, F, L, cold=None):
 
     @cold
     def peaks_grad(p, x, g, y, gy, f, t, kbest, dim):
-        rotate_peaks(p, x, y, dim)
+        matvec(p, ids.LP_HEAD + 1, x, y, dim)           # y = R x
         lv = t[0]
         active_peak(p, y, lv, kbest, dim)
         base = ids.LP_HEAD + 1 + dim * dim
@@ -234,14 +231,7 @@ def make(jit, F, L, cold=None):
             for k in range(L):
                 o = base + kbest[k] * stride
                 gy[i, k] = lv[k] * p[o + 1 + dim + i] * (y[i, k] - p[o + 1 + i])
-        r = ids.LP_HEAD + 1
-        for j in range(dim):
-            for k in range(L):
-                g[j, k] = zero
-            for i in range(dim):
-                rij = p[r + i * dim + j]
-                for k in range(L):
-                    g[j, k] += rij * gy[i, k]
+        matvec_t(p, ids.LP_HEAD + 1, gy, g, dim)        # ∇f = Rᵀ ∇_y
 
     @cold
     def value_grad(fid, p, x, g, z, gz, f, t, ki, dim):
@@ -261,7 +251,7 @@ def make(jit, F, L, cold=None):
             peaks_grad(p, x, g, z, gz, f, t, ki, dim)
         else:
             rotated = p[ids.LP_ROTATED] != zero
-            to_z(p, rotated, x, z, dim)
+            to_z(p, rotated, x, z, gz, dim)
             h_grad(fid, z, gz, f, t, dim)
             from_z(p, rotated, gz, g, dim)
 
@@ -291,7 +281,7 @@ def make(jit, F, L, cold=None):
         0 … n_global−1: global basins."""
         if fid == ids.GAUSSIAN_PEAKS:
             polish(fid, p, x, g, z, gz, f, t, ki, dim)
-            rotate_peaks(p, x, z, dim)
+            matvec(p, ids.LP_HEAD + 1, x, z, dim)
             active_peak(p, z, f, out, dim)
             return
         separable = fid == ids.RASTRIGIN or fid == ids.STYBLINSKI_TANG or fid == ids.LEVY \
@@ -303,7 +293,7 @@ def make(jit, F, L, cold=None):
                 for k in range(L):
                     z[i, k] = x[i, k]
         else:
-            to_z(p, p[ids.LP_ROTATED] != zero, x, z, dim)
+            to_z(p, p[ids.LP_ROTATED] != zero, x, z, gz, dim)
         if fid == ids.HIMMELBLAU:
             for k in range(L):
                 best = inf
