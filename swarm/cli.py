@@ -27,7 +27,7 @@ def demo_optimizers():
             O.adam(lr=0.05)]
 
 
-def demo(out="swarm-demo", instances=20, starts=1000, steps=1000, noise=0.5, seed=0,
+def demo(out="swarm-demo", instances=20, starts=500, steps=1000, noise=0.5, seed=0,
          threads=None, progress=None):
     """How often does each optimizer reach the global minimum of random 2-D Gaussian-peak
     landscapes (21 peaks), with gradient noise σ = 0.5? Returns the Result, its summary text
@@ -221,7 +221,7 @@ def build_parser():
     d = sub.add_parser("demo", help="run a small real study on the CPU and write its results")
     d.add_argument("-o", "--out", default="swarm-demo", help="results directory")
     d.add_argument("--instances", type=int, default=20)
-    d.add_argument("--starts", type=int, default=1000)
+    d.add_argument("--starts", type=int, default=500)
     d.add_argument("--steps", type=int, default=1000)
     d.add_argument("--noise", type=float, default=0.5)
     d.add_argument("--seed", type=int, default=0)
