@@ -111,6 +111,26 @@ def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, b0, nb, 
     return out
 
 
+def _block_chunks(rows, starts, chunk_size, lanes):
+    """CPU chunks: whole blocks of `lanes` consecutive starts of one (config, instance) row.
+    Yields the launch's (first block, blocks, trajectories) and the trajectory count."""
+    nsb = -(-starts // lanes)
+    bpc = max(1, chunk_size // lanes)
+    for b0 in range(0, rows * nsb, bpc):
+        b1 = min(b0 + bpc, rows * nsb)
+        first = (b0 // nsb) * starts + (b0 % nsb) * lanes
+        last = (b1 // nsb) * starts + (b1 % nsb) * lanes
+        yield (b0, b1 - b0, last - first), last - first
+
+
+def _thread_chunks(rows, starts, chunk_size):
+    """GPU chunks: ranges of trajectories (one thread each). Yields (first, count) twice."""
+    n = rows * starts
+    for first in range(0, n, chunk_size):
+        m = min(chunk_size, n - first)
+        yield (first, m), m
+
+
 def launch_cuda(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, first, n):
     """Run trajectories ``first … first+n−1`` of one optimizer kind on the current GPU."""
     from swarm.kernels import cuda as kcuda
@@ -199,32 +219,15 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
         for o in optimizers:
             mine = [a for a in arms if a["optimizer"] is o]
             hp = np.stack([hyper_row(o.kind, a["config"], a["noise"]) for a in mine])
-            if backend == "cuda":
-                t1 = time.perf_counter()
-                n = len(mine) * per_arm
-                for first in range(0, n, chunk_size):
-                    m = min(chunk_size, n - first)
-                    out = launch_cuda(packed, o.kind_id, hp, seed, steps, tol_x, tol_f, starts,
-                                      F, first, m)
-                    for k, v in out.items():
-                        outcomes[k].append(v)
-                    if progress is not None:
-                        progress(m)
-                timings["kernel_s"] += time.perf_counter() - t1
-                continue
             rows = len(mine) * instances
-            nsb = -(-starts // lanes)
-            # a block holds `lanes` consecutive starts of one row; chunks are whole blocks
-            bpc = max(1, chunk_size // lanes)
+            if backend == "cuda":
+                run_chunk, chunks = launch_cuda, _thread_chunks(rows, starts, chunk_size)
+            else:
+                run_chunk, chunks = launch, _block_chunks(rows, starts, chunk_size, lanes)
             t1 = time.perf_counter()
-            for b0 in range(0, rows * nsb, bpc):
-                nb = min(bpc, rows * nsb - b0)
-                first = (b0 // nsb) * starts + (b0 % nsb) * lanes
-                b1 = b0 + nb
-                last = (b1 // nsb) * starts + (b1 % nsb) * lanes
-                m = last - first
-                out = launch(packed, o.kind_id, hp, seed, steps, tol_x, tol_f, starts, F,
-                             b0, nb, m)
+            for args, m in chunks:
+                out = run_chunk(packed, o.kind_id, hp, seed, steps, tol_x, tol_f, starts, F,
+                                *args)
                 for k, v in out.items():
                     outcomes[k].append(v)
                 if progress is not None:
