@@ -196,8 +196,9 @@ def make(jit, F, L, cold=None):
                 f[k] = a * a + b * b
 
     @cold
-    def active_peak(p, y, best, kbest, dim):
-        """Per lane: the active peak (kbest) and its log-height log wₖ − qₖ/2 (best)."""
+    def active_peak(p, y, best, kbest, q, dim):
+        """Per lane: the active peak (kbest) and its log-height log wₖ − qₖ/2 (best); q is
+        scratch. Lanes innermost, the choice a select, so that the loops vectorise."""
         npk = int(p[ids.LP_HEAD])
         base = ids.LP_HEAD + 1 + dim * dim
         stride = 1 + 2 * dim
@@ -206,22 +207,26 @@ def make(jit, F, L, cold=None):
             kbest[k] = 0
         for pk in range(npk):
             o = base + pk * stride
+            for k in range(L):
+                q[k] = zero
+            for j in range(dim):
+                c = p[o + 1 + j]
+                lam = p[o + 1 + dim + j]
+                for k in range(L):
+                    d = y[j, k] - c
+                    q[k] += lam * d * d
             lw = p[o]
             for k in range(L):
-                q = zero
-                for j in range(dim):
-                    d = y[j, k] - p[o + 1 + j]
-                    q += p[o + 1 + dim + j] * d * d
-                lv = lw - half * q
-                if lv > best[k]:
-                    best[k] = lv
-                    kbest[k] = pk
+                lv = lw - half * q[k]
+                better = lv > best[k]
+                best[k] = lv if better else best[k]
+                kbest[k] = pk if better else kbest[k]
 
     @cold
     def peaks_grad(p, x, g, y, gy, f, t, kbest, dim):
         matvec(p, ids.LP_HEAD + 1, x, y, dim)           # y = R x
         lv = t[0]
-        active_peak(p, y, lv, kbest, dim)
+        active_peak(p, y, lv, kbest, t[1], dim)
         base = ids.LP_HEAD + 1 + dim * dim
         stride = 1 + 2 * dim
         for k in range(L):
@@ -282,7 +287,7 @@ def make(jit, F, L, cold=None):
         if fid == ids.GAUSSIAN_PEAKS:
             polish(fid, p, x, g, z, gz, f, t, ki, dim)
             matvec(p, ids.LP_HEAD + 1, x, z, dim)
-            active_peak(p, z, f, out, dim)
+            active_peak(p, z, f, out, t[1], dim)
             return
         separable = fid == ids.RASTRIGIN or fid == ids.STYBLINSKI_TANG or fid == ids.LEVY \
             or fid == ids.DOUBLE_WELL

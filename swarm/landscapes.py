@@ -36,7 +36,7 @@ _SHIFTED = {
 _HALF_WIDTH = {"rastrigin": 5.12, "ackley": 32.768, "griewank": 600.0, "levy": 10.0,
                "styblinski_tang": 5.0, "himmelblau": 5.0}
 _POLISH = {"ackley": (150, 0.02), "griewank": (500, 0.1), "himmelblau": (600, 0.01),
-           "gaussian_peaks": (400, 0.03)}
+           "gaussian_peaks": (150, 0.08)}
 # Griewank's minima sit near zᵢ = π√i·kᵢ (with Σkᵢ even), so its label lattice has spacing π
 _QUANT = {"ackley": 1.0, "griewank": math.pi}
 HIMMELBLAU_MINIMA = np.array([[3.0, 2.0], [-2.805118086952745, 3.131312518250573],
