@@ -19,6 +19,20 @@ For each dtype, in the same run:
 Usage::
 
     python scripts/bench.py [--n 1000000] [--steps 100] [--repeats 3] [--no-compile-check]
+                            [--peaks-n 20000] [--scale-n 262144] [--peer-n N] [--only-w]
+
+Beyond W (skippable with ``--no-peaks`` / ``--no-scaling`` / ``--no-peers`` / ``--no-peak``):
+
+- workload P: 20-D ``gaussian_peaks(dim=20, peaks=21)`` (instance 0 of seed 0, rotated), Nesterov
+  (lr 0.01, μ 0.9), σ = 0.1, swarm against a NumPy vectorised reference of the same maths
+  (:func:`numpy_nesterov_peaks`), noiseless check against ``swarm.path``;
+- dimension scaling: swarm on Rastrigin + Adam + σ = 0.5 at dims 2, 8, 32, 128 (M traj-steps/s
+  and M coordinate-steps/s);
+- peers on W, when installed (``pip install -e '.[bench]'``): JAX (``jit`` + ``lax.scan``,
+  optax.adam, ``jax.random``), PyTorch ``Adam(fused=True)`` with a hand-written gradient and a
+  ``torch.compile``d step; each in a fresh process (numba's and torch's OpenMP pools in one
+  process slow torch ~10×), each checked against ``swarm.path`` without noise;
+- the machine's floating-point peak from a numba FMA loop and swarm's fraction of it on W.
 """
 from __future__ import annotations
 
@@ -273,14 +287,433 @@ def run(n=1_000_000, steps=100, dtypes=("float64", "float32"), repeats=3, *,
     return rows
 
 
+# ----------------------------------------------------------------------------- workload P
+PEAKS_WORKLOAD = "gaussian-peaks-20d nesterov σ=0.1"
+PEAKS = dict(dim=20, peaks=21)
+NESTEROV = dict(lr=0.01, momentum=0.9)
+PEAKS_SIGMA = 0.1
+
+
+def peaks_instance(seed: int = 0):
+    """The second workload's instance: the one swarm.run(..., instances=1, seed) uses."""
+    return landscapes.gaussian_peaks(**PEAKS).instance(seed, 0)
+
+
+def unpack_peaks(inst):
+    """(R, log w, ỹ, λ) from the packed parameters of a GaussianPeaks instance:
+    params = [header (LP_HEAD), P, R row-major (D·D), P rows of (log wₖ, ỹₖ = R cₖ (D), λₖ (D))]."""
+    p, d = inst.params, inst.dim
+    P = int(p[ids.LP_HEAD])
+    o = ids.LP_HEAD + 1
+    R = p[o:o + d * d].reshape(d, d)
+    rows = p[o + d * d:o + d * d + P * (1 + 2 * d)].reshape(P, 1 + 2 * d)
+    return R.copy(), rows[:, 0].copy(), rows[:, 1:1 + d].copy(), rows[:, 1 + d:].copy()
+
+
+def numpy_nesterov_peaks(x0, inst, steps, sigma=0.0, dtype="float64", rng=None,
+                         lr=NESTEROV["lr"], mu=NESTEROV["momentum"], chunk=65536):
+    """NumPy vectorised reference for workload P: Nesterov (torch form b ← μb + g,
+    x ← x − lr·(g + μb)) on f(x) = −maxₖ wₖ exp(−½ Σⱼ λₖⱼ (yⱼ − ỹₖⱼ)²), y = R x, with
+    ∇f = Rᵀ(w e λ (y − ỹ)) for the active peak (log-domain argmax of log wₖ − qₖ/2).
+    Rows of ``x0`` (N, D) in chunks of ``chunk`` (bounds the (chunk, P) scratch); one thread
+    except for the BLAS matrix products (y = x Rᵀ, g = gy R). Returns final positions."""
+    F = np.dtype(dtype).type
+    R, logw, yc, lam = (a.astype(F) for a in unpack_peaks(inst))
+    Rt = np.ascontiguousarray(R.T)
+    x = np.array(x0, dtype=F, copy=True)
+    b = np.zeros_like(x)
+    if sigma and rng is None:
+        rng = np.random.default_rng(0)
+    lr, mu, sig, half = F(lr), F(mu), F(sigma), F(0.5)
+    # q_k = Σ_j λ_kj (y_j − ỹ_kj)² = (y²)·λ_kᵀ − 2 y·(λ_k ỹ_k)ᵀ + Σ_j λ_kj ỹ_kj²
+    lam_t = np.ascontiguousarray(lam.T)
+    ly_t = np.ascontiguousarray((-2 * lam * yc).T)
+    lyy = np.sum(lam * yc * yc, axis=1)
+    for c0 in range(0, x.shape[0], chunk):
+        xs, bs = x[c0:c0 + chunk], b[c0:c0 + chunk]
+        rows = np.arange(xs.shape[0])
+        for _ in range(steps):
+            y = xs @ Rt
+            lv = logw - half * ((y * y) @ lam_t + y @ ly_t + lyy)
+            k = np.argmax(lv, axis=1)
+            e = np.exp(lv[rows, k])
+            gy = (e[:, None] * lam[k]) * (y - yc[k])
+            g = gy @ R
+            if sigma:
+                g += sig * rng.standard_normal(g.shape, dtype=F)
+            bs *= mu
+            bs += g
+            g += mu * bs
+            g *= lr
+            xs -= g
+    return x
+
+
+
+
+def peaks_correctness(dtype="float64", steps=100, n_starts=4, seed=0):
+    """Max |x_swarm − x_numpy| on workload P after ``steps`` noiseless steps."""
+    inst = peaks_instance(seed)
+    opt = optimizers.nesterov(**NESTEROV)
+    x0 = np.random.default_rng(12345).uniform(inst.domain[0], inst.domain[1],
+                                              (n_starts, inst.dim))
+    ours = np.stack([swarm.path(inst, opt, x, steps, dtype=dtype)[-1] for x in x0])
+    ref = numpy_nesterov_peaks(x0.astype(dtype), inst, steps, 0.0, dtype)
+    dev = np.abs(ours - ref.astype(np.float64))
+    return float(np.max(dev)) if np.all(np.isfinite(dev)) else float("inf")
+
+
+def run_peaks(n=20_000, steps=100, dtypes=("float64", "float32"), repeats=3, *, seed=0,
+              threads=None, check_steps=100, check_starts=4, log=None) -> list[dict]:
+    """Workload P (20-D Gaussian peaks, 21 peaks, Nesterov lr 0.01 μ 0.9, σ = 0.1): swarm
+    (kernel timing) against the NumPy reference, one row per dtype, as :func:`run`."""
+    log = log or (lambda msg: None)
+    fam, opt = landscapes.gaussian_peaks(**PEAKS), optimizers.nesterov(**NESTEROV)
+    inst = peaks_instance(seed)
+    rows = []
+    for dtype in dtypes:
+        row = {"workload": PEAKS_WORKLOAD, "dtype": dtype, "n": n, "steps": steps,
+               "repeats": repeats, "check_steps": check_steps}
+        log(f"[peaks {dtype}] correctness check ({check_starts} starts, {check_steps} steps)")
+        row["check_max_dev"] = peaks_correctness(dtype, check_steps, check_starts, seed)
+        study = dict(instances=1, starts=n, steps=steps, noise=PEAKS_SIGMA, seed=seed,
+                     dtype=dtype, threads=threads)
+        log(f"[peaks {dtype}] swarm: N={n:,}, {steps} steps, {repeats} repeats")
+        swarm.run(fam, opt, **{**study, "starts": min(n, 256), "steps": min(steps, 5)})
+        ks, ws, res = [], [], None
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            res = swarm.run(fam, opt, **study)
+            ws.append(time.perf_counter() - t0)
+            ks.append(res.provenance["timings"]["kernel_s"])
+        f = res.outcomes["final_f"].astype(np.float64)
+        row.update(swarm_kernel_s=statistics.median(ks), swarm_wall_s=statistics.median(ws),
+                   swarm_threads=res.provenance["threads"],
+                   swarm_mean_final_f=float(np.mean(f)),
+                   swarm_sem_final_f=float(np.std(f) / math.sqrt(f.size)))
+        log(f"[peaks {dtype}] numpy: N={n:,}, {steps} steps, {repeats} repeats")
+        x0 = np.random.default_rng(seed).uniform(inst.domain[0], inst.domain[1],
+                                                 (n, inst.dim)).astype(dtype)
+        numpy_nesterov_peaks(x0[:256], inst, min(steps, 5), PEAKS_SIGMA, dtype)
+        ts, x = [], None
+        for r in range(repeats):
+            rng = np.random.default_rng([seed, r])
+            t0 = time.perf_counter()
+            x = numpy_nesterov_peaks(x0, inst, steps, PEAKS_SIGMA, dtype, rng)
+            ts.append(time.perf_counter() - t0)
+        f = inst.f(x.astype(np.float64))
+        row.update(numpy_s=statistics.median(ts), numpy_mean_final_f=float(np.mean(f)),
+                   numpy_sem_final_f=float(np.std(f) / math.sqrt(f.size)))
+        work = n * steps / 1e6
+        row.update(swarm_mtsps=work / row["swarm_kernel_s"],
+                   swarm_wall_mtsps=work / row["swarm_wall_s"], numpy_mtsps=work / row["numpy_s"])
+        row["ratio"] = row["swarm_mtsps"] / row["numpy_mtsps"]
+        rows.append(row)
+    return rows
+
+
+
+# ----------------------------------------------------------------------------- scaling, peak
+SCALE_DIMS = (2, 8, 32, 128)
+
+
+def run_scaling(n2=262_144, steps=100, dims=SCALE_DIMS, dtypes=("float64", "float32"),
+                repeats=3, *, seed=0, threads=None, log=None) -> list[dict]:
+    """swarm on Rastrigin + Adam + σ = 0.5 at several dimensions; N = n2·2/dim trajectories
+    (the same number of coordinates per step at every dim). M trajectory-steps/s and M
+    coordinate-steps/s from the engine's kernel timing, median of ``repeats``."""
+    log = log or (lambda msg: None)
+    out = []
+    opt = optimizers.adam(**ADAM)
+    for dtype in dtypes:
+        for d in dims:
+            n = max(64, n2 * 2 // d)
+            fam = landscapes.rastrigin(dim=d)
+            study = dict(instances=1, starts=n, steps=steps, noise=SIGMA, seed=seed, dtype=dtype,
+                         threads=threads)
+            log(f"[scaling {dtype}] dim {d}: N={n:,}, {steps} steps")
+            swarm.run(fam, opt, **{**study, "starts": min(n, 256), "steps": min(steps, 5)})
+            ks = []
+            for _ in range(repeats):
+                ks.append(swarm.run(fam, opt, **study).provenance["timings"]["kernel_s"])
+            k = statistics.median(ks)
+            out.append({"dtype": dtype, "dim": d, "n": n, "steps": steps, "kernel_s": k,
+                        "mtsps": n * steps / 1e6 / k, "mcsps": n * steps * d / 1e6 / k})
+    return out
+
+
+_FMA_CACHE = {}
+
+# flops per trajectory-step of W in swarm's kernel, counted in ../shared/reference/performance.md
+# (gradient with polynomial sin, f each step with polynomial cos, Box-Muller noise with polynomial
+# log/sin/cos, Adam with bias corrections, box check), Philox's ≈ 80 integer ops not counted
+W_FLOPS = {"float32": 185.0, "float64": 230.0}
+
+
+def _fma_kernel():
+    """prange over threads; each runs a ← a·b + c sixteen times per load/store over a row of
+    256 lanes: the lane loop vectorises and out-of-order execution overlaps the chains of
+    different lanes, so the FMA pipes, not memory, bound it."""
+    if "k" not in _FMA_CACHE:
+        import numba
+
+        @numba.njit(parallel=True, fastmath={"contract"}, error_model="numpy", cache=False)
+        def fma(acc, reps, b, c):
+            for t in numba.prange(acc.shape[0]):
+                a = acc[t]
+                for _ in range(reps):
+                    for k in range(a.shape[0]):
+                        v = a[k]
+                        v = v * b + c; v = v * b + c; v = v * b + c; v = v * b + c  # noqa: E702
+                        v = v * b + c; v = v * b + c; v = v * b + c; v = v * b + c  # noqa: E702
+                        v = v * b + c; v = v * b + c; v = v * b + c; v = v * b + c  # noqa: E702
+                        v = v * b + c; v = v * b + c; v = v * b + c; v = v * b + c  # noqa: E702
+                        a[k] = v
+        _FMA_CACHE["k"] = fma
+    return _FMA_CACHE["k"]
+
+
+def fma_peak(dtype="float64", seconds=0.5) -> float:
+    """Measured floating-point peak of this machine (GFLOP/s, 2 flops per FMA) on all numba
+    threads: a tiny vectorisable FMA loop, best of 3."""
+    import numba
+    F = np.dtype(dtype).type
+    fma = _fma_kernel()
+    th = numba.get_num_threads()
+    acc = np.full((th, 256), 0.5, dtype=F)
+    b, c = F(0.999999), F(1e-7)
+    fma(acc, 10, b, c)
+    reps = 100
+    while True:                                    # calibrate to ~seconds/3 per call
+        t0 = time.perf_counter()
+        fma(acc, reps, b, c)
+        dt = time.perf_counter() - t0
+        if dt > seconds / 3 or reps > 1 << 30:
+            break
+        reps *= 4
+    best = 0.0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        fma(acc, reps, b, c)
+        dt = time.perf_counter() - t0
+        best = max(best, 2.0 * 16 * th * 256 * reps / dt / 1e9)
+    return best
+
+
+# ----------------------------------------------------------------------------- peers (optional)
+def _have(mod):
+    import importlib.util
+    return importlib.util.find_spec(mod) is not None
+
+
+def jax_adam_rastrigin(x0, s, steps, sigma=0.0, dtype="float64", seed=0):
+    """JAX peer on W: ``jit`` + ``lax.scan`` over steps, ``optax.adam``, ``jax.random`` noise.
+    Returns a callable ``go(key_seed) -> final positions`` (compiled on first call)."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+    jax.config.update("jax_enable_x64", True)     # float64 needs it; float32 stays float32
+    F = jnp.dtype(dtype)
+    s = jnp.asarray(s, F)
+    x0 = jnp.asarray(x0, F)
+    opt = optax.adam(ADAM["lr"], b1=ADAM["b1"], b2=ADAM["b2"], eps=ADAM["eps"])
+    two_pi, c20pi = F.type(2.0 * math.pi), F.type(20.0) * F.type(math.pi)
+
+    @jax.jit
+    def simulate(x, key):
+        def body(carry, _):
+            x, st, key = carry
+            key, sub = jax.random.split(key)
+            z = x - s
+            g = 2 * z + c20pi * jnp.sin(two_pi * z)
+            if sigma:
+                g = g + F.type(sigma) * jax.random.normal(sub, x.shape, F)
+            upd, st = opt.update(g, st, x)
+            return (optax.apply_updates(x, upd), st, key), None
+        (x, _, _), _ = jax.lax.scan(body, (x, opt.init(x), key), None, length=steps)
+        return x
+
+    def go(r=0):
+        return np.asarray(simulate(x0, jax.random.PRNGKey(seed * 1000 + r)).block_until_ready())
+    return go
+
+
+def torch_adam_rastrigin(x0, s, steps, sigma=0.0, dtype="float64", seed=0, compiled=False):
+    """PyTorch peer on W, hand-written gradient. ``compiled=False``: ``torch.optim.Adam(fused=
+    True)`` on an (N, 2) leaf tensor, ``x.grad`` set by hand each step; ``compiled=True``: one
+    ``torch.compile``d step (gradient + Adam, bias corrections passed as 0-d tensors), noise drawn
+    outside it. Returns ``go(r) -> final positions``."""
+    import torch
+    T = getattr(torch, dtype)
+    s_t = torch.as_tensor(np.asarray(s), dtype=T)
+    x0_t = torch.as_tensor(np.asarray(x0), dtype=T)
+    lr, b1, b2, eps = ADAM["lr"], ADAM["b1"], ADAM["b2"], ADAM["eps"]
+    two_pi, c20pi = 2.0 * math.pi, 20.0 * math.pi
+
+    if not compiled:
+        def go(r=0):
+            gen = torch.Generator().manual_seed(seed * 1000 + r)
+            x = x0_t.clone().requires_grad_(True)
+            opt = torch.optim.Adam([x], lr=lr, betas=(b1, b2), eps=eps, fused=True)
+            z, g, noise = torch.empty_like(x0_t), torch.empty_like(x0_t), torch.empty_like(x0_t)
+            with torch.no_grad():
+                for _ in range(steps):
+                    torch.sub(x, s_t, out=z)
+                    torch.mul(z, two_pi, out=g)
+                    g.sin_().mul_(c20pi).add_(z, alpha=2.0)
+                    if sigma:
+                        torch.randn(x0_t.shape, generator=gen, dtype=T, out=noise)
+                        g.add_(noise, alpha=sigma)
+                    x.grad = g
+                    opt.step()
+            return x.detach().numpy().copy()
+        return go
+
+    @torch.compile(dynamic=False)
+    def step(x, m, v, noise, bc1, bc2):
+        z = x - s_t
+        g = 2.0 * z + c20pi * torch.sin(two_pi * z) + sigma * noise
+        m = b1 * m + (1.0 - b1) * g
+        v = b2 * v + ((1.0 - b2) * g) * g
+        x = x - lr * (m / bc1) / (torch.sqrt(v / bc2) + eps)
+        return x, m, v
+
+    def go(r=0):
+        gen = torch.Generator().manual_seed(seed * 1000 + r)
+        x, m, v = x0_t.clone(), torch.zeros_like(x0_t), torch.zeros_like(x0_t)
+        noise = torch.zeros_like(x0_t)
+        with torch.no_grad():
+            for t in range(1, steps + 1):
+                if sigma:
+                    torch.randn(x0_t.shape, generator=gen, dtype=T, out=noise)
+                bc1 = torch.tensor(1.0 - b1 ** t, dtype=T)
+                bc2 = torch.tensor(1.0 - b2 ** t, dtype=T)
+                x, m, v = step(x, m, v, noise, bc1, bc2)
+        return x.numpy().copy()
+    return go
+
+
+PEERS = {"jax": ("JAX jit + lax.scan, optax.adam, jax.random", ("jax", "optax"),
+                 jax_adam_rastrigin, {}),
+         "torch": ("PyTorch Adam(fused=True), hand-written grad", ("torch",),
+                   torch_adam_rastrigin, {}),
+         "torch_compile": ("PyTorch torch.compile step, noise outside", ("torch",),
+                           torch_adam_rastrigin, {"compiled": True})}
+
+
+def available_peers(names=tuple(PEERS)):
+    return [p for p in names if all(_have(m) for m in PEERS[p][1])]
+
+
+def bench_peer(name, n, steps, dtype, repeats, seed=0, check_steps=100, check_starts=8):
+    """Throughput of one peer on W (wall time of the whole loop after a warm-up / compile call)
+    and its noiseless final positions from the correctness starts (``check_x``). Runs in the
+    calling process: call it through :func:`bench_peer_subprocess` after swarm has run, since
+    numba's and torch's OpenMP thread pools in one process slow torch down ~10×."""
+    label, _, make, kw = PEERS[name]
+    inst = instance(seed)
+    s = shift(inst)
+    row = {"peer": name, "label": label, "dtype": dtype, "n": n, "steps": steps}
+    xc = np.random.default_rng(12345).uniform(inst.domain[0], inst.domain[1],
+                                              (check_starts, inst.dim))
+    t0 = time.perf_counter()
+    row["check_x"] = make(xc, s, check_steps, 0.0, dtype, seed, **kw)().astype(float).tolist()
+    row["check_first_call_s"] = time.perf_counter() - t0
+    x0 = np.random.default_rng(seed).uniform(inst.domain[0], inst.domain[1], (n, inst.dim))
+    go = make(x0, s, steps, SIGMA, dtype, seed, **kw)
+    t0 = time.perf_counter()
+    go(-1)                                         # warm-up (compiles)
+    row["first_call_s"] = time.perf_counter() - t0
+    times, x = [], None
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        x = go(r)
+        times.append(time.perf_counter() - t0)
+    f = rastrigin_f(x, s)
+    row.update(seconds=statistics.median(times), mtsps=n * steps / 1e6 / statistics.median(times),
+               mean_final_f=float(np.mean(f)), sem_final_f=float(np.std(f) / math.sqrt(f.size)))
+    return row
+
+
+def bench_peer_subprocess(name, n, steps, dtype, repeats, seed=0, check_steps=100,
+                          check_starts=8, timeout=900):
+    """:func:`bench_peer` in a fresh Python process; adds ``check_rel_dev`` = max |Δx| / max |x|
+    between the peer's and swarm.path's noiseless final positions."""
+    args = [name, n, steps, dtype, repeats, seed, check_steps, check_starts]
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--peer-worker",
+                          json.dumps(args)], capture_output=True, text=True, timeout=timeout)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("PEER")]
+    if out.returncode or not lines:
+        err = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"peer process failed: {err[:300]}")
+    row = json.loads(lines[-1][4:])
+    inst = instance(seed)
+    xc = np.random.default_rng(12345).uniform(inst.domain[0], inst.domain[1],
+                                              (check_starts, inst.dim))
+    opt = optimizers.adam(**ADAM)
+    ours = np.stack([swarm.path(inst, opt, x, check_steps, dtype=dtype)[-1] for x in xc])
+    dev = np.abs(ours - np.asarray(row.pop("check_x")))
+    row["check_rel_dev"] = (float(np.max(dev) / np.max(np.abs(ours)))
+                            if np.all(np.isfinite(dev)) else float("inf"))
+    return row
+
+
+def run_peers(n=1_000_000, steps=100, dtypes=("float64", "float32"), repeats=3, *, seed=0,
+              peers=None, swarm_rows=None, check_steps=100, threads=None, log=None):
+    """Optional peers on W (those installed, each in a fresh process); ``ratio`` = swarm /
+    peer, swarm taken from ``swarm_rows`` (rows of :func:`run`) when they have the same n and
+    steps, else measured here at this n."""
+    log = log or (lambda msg: None)
+    out = []
+    sw = {r["dtype"]: r["swarm_mtsps"] for r in (swarm_rows or [])
+          if r["n"] == n and r["steps"] == steps}
+    for name in available_peers(peers or tuple(PEERS)):
+        for dtype in dtypes:
+            log(f"[peer {name} {dtype}] N={n:,}, {steps} steps, {repeats} repeats")
+            try:
+                row = bench_peer_subprocess(name, n, steps, dtype, repeats, seed, check_steps)
+            except Exception as e:             # noqa: BLE001 - a peer that fails is reported
+                row = {"peer": name, "label": PEERS[name][0], "dtype": dtype, "n": n,
+                       "steps": steps,
+                       "error": f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:300]}"}
+            if "mtsps" in row:
+                if dtype not in sw:
+                    b = bench_swarm(n, steps, dtype, repeats, seed, threads)
+                    sw[dtype] = n * steps / 1e6 / b["swarm_kernel_s"]
+                row["swarm_mtsps"] = sw[dtype]
+                row["ratio"] = sw[dtype] / row["mtsps"]
+            out.append(row)
+    return out
+
+
+def run_peak(dtypes=("float64", "float32"), swarm_rows=(), seconds=0.5) -> list[dict]:
+    """Measured FMA peak per dtype and swarm's fraction of it on W (``W_FLOPS`` flops per
+    trajectory-step × swarm's trajectory-steps/s)."""
+    out = []
+    sw = {r["dtype"]: r["swarm_mtsps"] for r in swarm_rows}
+    for dtype in dtypes:
+        row = {"dtype": dtype, "peak_gflops": fma_peak(dtype, seconds),
+               "flops_per_traj_step": W_FLOPS[dtype]}
+        if dtype in sw:
+            row["swarm_gflops"] = sw[dtype] * 1e6 * W_FLOPS[dtype] / 1e9
+            row["fraction"] = row["swarm_gflops"] / row["peak_gflops"]
+        out.append(row)
+    return out
+
+
 # ----------------------------------------------------------------------------- report
+def _num(x) -> str:
+    return f"{x:.1f}" if x >= 10 else f"{x:.3g}"
+
+
 def table(rows) -> str:
     head = ("| workload | dtype | swarm M traj-steps/s (kernel) | swarm M/s (wall) | "
             "NumPy M traj-steps/s | ratio swarm/NumPy |")
     lines = [head, "|---|---|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['workload']} | {r['dtype']} | {r['swarm_mtsps']:.1f} | "
-                     f"{r['swarm_wall_mtsps']:.1f} | {r['numpy_mtsps']:.1f} | {r['ratio']:.2f} |")
+        lines.append(f"| {r['workload']} | {r['dtype']} | {_num(r['swarm_mtsps'])} | "
+                     f"{_num(r['swarm_wall_mtsps'])} | {_num(r['numpy_mtsps'])} | "
+                     f"{r['ratio']:.2f} |")
     return "\n".join(lines)
 
 
@@ -317,6 +750,67 @@ def report(rows, info) -> str:
     return "\n".join(out)
 
 
+def report_extras(extra) -> str:
+    out = []
+    if extra.get("peaks"):
+        rows = extra["peaks"]
+        r0 = rows[0]
+        out += ["", f"Workload P: N = {r0['n']:,} trajectories, {r0['steps']} steps, median of "
+                f"{r0['repeats']} (NumPy: chunks of 65536 rows, q for all peaks by BLAS products)",
+                table(rows), ""]
+        for r in rows:
+            out.append(f"[P {r['dtype']}] swarm kernel {r['swarm_kernel_s']:.3f} s "
+                       f"({r['swarm_threads']} threads), NumPy {r['numpy_s']:.3f} s; mean final f:"
+                       f" swarm {r['swarm_mean_final_f']:.4f} ± {r['swarm_sem_final_f']:.4f}, "
+                       f"NumPy {r['numpy_mean_final_f']:.4f} ± {r['numpy_sem_final_f']:.4f}; "
+                       f"noiseless max |Δx| after {r['check_steps']} steps: "
+                       f"{r['check_max_dev']:.3g}")
+    if extra.get("scaling"):
+        rows = extra["scaling"]
+        out += ["", f"Dimension scaling, swarm, Rastrigin + Adam + σ = {SIGMA} "
+                f"({rows[0]['steps']} steps, N = N₂·2/dim, kernel timing):",
+                "| dtype | dim | N | M traj-steps/s | M coordinate-steps/s |",
+                "|---|---:|---:|---:|---:|"]
+        for r in rows:
+            out.append(f"| {r['dtype']} | {r['dim']} | {r['n']:,} | {r['mtsps']:.2f} | "
+                       f"{r['mcsps']:.1f} |")
+    if "peers" in extra:
+        rows = extra["peers"]
+        out += ["", "Peers on W (each in a fresh process; wall time of the loop after a warm-up "
+                "call; noiseless check vs swarm.path: max |Δx| / max |x|):"]
+        if not rows:
+            out.append("(none installed: pip install -e '.[bench]' for jax, optax, torch)")
+        else:
+            out += ["| peer | dtype | N | M traj-steps/s | swarm M/s | swarm / peer | "
+                    "check rel. dev. | first call s |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+            for r in rows:
+                if "error" in r:
+                    out.append(f"| {r['label']} | {r['dtype']} | {r.get('n', 0):,} | failed: "
+                               f"{r['error']} | | | | |")
+                    continue
+                out.append(f"| {r['label']} | {r['dtype']} | {r['n']:,} | {r['mtsps']:.1f} | "
+                           f"{r['swarm_mtsps']:.1f} | {r['ratio']:.2f} | "
+                           f"{r['check_rel_dev']:.2g} | {r['first_call_s']:.1f} |")
+    if extra.get("peak"):
+        out += ["", "Floating-point peak (numba FMA loop, all threads, best of 3) and swarm's share"
+                " on W (flops per trajectory-step as counted in "
+                "../shared/reference/performance.md; Philox integer ops not counted):",
+                "| dtype | peak GFLOP/s | flops / traj-step | swarm GFLOP/s | fraction of peak |",
+                "|---|---:|---:|---:|---:|"]
+        for r in extra["peak"]:
+            frac = (f"{r['swarm_gflops']:.1f} | {100 * r['fraction']:.1f} %" if "fraction" in r
+                    else " | ")
+            out.append(f"| {r['dtype']} | {r['peak_gflops']:.1f} | {r['flops_per_traj_step']:.0f}"
+                       f" | {frac} |")
+    return "\n".join(out)
+
+
+def _peer_worker(spec):
+    name, n, steps, dtype, repeats, seed, check_steps, check_starts = json.loads(spec)
+    row = bench_peer(name, n, steps, dtype, repeats, seed, check_steps, check_starts)
+    print("PEER" + json.dumps(row), flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--n", type=int, default=1_000_000, help="trajectories (default 10^6)")
@@ -327,14 +821,45 @@ def main(argv=None):
     p.add_argument("--no-compile-check", action="store_true",
                    help="skip the fresh-process compile / warm-start timing")
     p.add_argument("--json", metavar="FILE", help="also write the rows and machine as JSON")
+    p.add_argument("--peaks-n", type=int, default=20_000,
+                   help="trajectories for workload P, 20-D Gaussian peaks (default 20000)")
+    p.add_argument("--scale-n", type=int, default=262_144,
+                   help="trajectories at dim 2 for the dimension scaling (N·dim/2 kept)")
+    p.add_argument("--peer-n", type=int, default=None,
+                   help="trajectories for the JAX/PyTorch peers (default: --n)")
+    p.add_argument("--peers", default=",".join(PEERS),
+                   help=f"comma-separated peers among {','.join(PEERS)} (run when installed)")
+    p.add_argument("--only-w", action="store_true",
+                   help="only workload W against NumPy (skip P, scaling, peers, peak)")
+    for part in ("peaks", "scaling", "peers", "peak"):
+        p.add_argument(f"--no-{part}", action="store_true", help=f"skip the {part} part")
+    p.add_argument("--peer-worker", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    if a.peer_worker:
+        return _peer_worker(a.peer_worker)
     info = machine()
-    rows = run(a.n, a.steps, tuple(a.dtypes.split(",")), a.repeats,
+    dtypes = tuple(a.dtypes.split(","))
+    rows = run(a.n, a.steps, dtypes, a.repeats,
                compile_check=not a.no_compile_check, threads=a.threads, log=_log)
+    extra = {}
+    if not (a.only_w or a.no_peaks):
+        extra["peaks"] = run_peaks(a.peaks_n, a.steps, dtypes, a.repeats, threads=a.threads,
+                                   log=_log)
+    if not (a.only_w or a.no_scaling):
+        extra["scaling"] = run_scaling(a.scale_n, a.steps, SCALE_DIMS, dtypes, a.repeats,
+                                       threads=a.threads, log=_log)
+    if not (a.only_w or a.no_peers):
+        extra["peers"] = run_peers(a.peer_n or a.n, a.steps, dtypes, a.repeats,
+                                   peers=tuple(x for x in a.peers.split(",") if x),
+                                   swarm_rows=rows, threads=a.threads, log=_log)
+    if not (a.only_w or a.no_peak):
+        _log("FMA peak")
+        extra["peak"] = run_peak(dtypes, rows)
     print(report(rows, info))
+    print(report_extras(extra))
     if a.json:
         with open(a.json, "w") as fh:
-            json.dump({"machine": info, "rows": rows}, fh, indent=2)
+            json.dump({"machine": info, "rows": rows, **extra}, fh, indent=2)
     return rows
 
 

@@ -61,3 +61,67 @@ def test_main_prints_table(bench, capsys):
     out = capsys.readouterr().out
     assert "| workload | dtype |" in out and "float64" in out and "machine:" in out
     assert len(rows) == 1 and rows[0]["numpy_mtsps"] > 0
+
+
+def test_main_only_w_skips_the_rest(bench, capsys):
+    bench.main(["--n", "300", "--steps", "3", "--repeats", "1", "--dtypes", "float32",
+                "--no-compile-check", "--only-w"])
+    out = capsys.readouterr().out
+    assert "Workload P" not in out and "Dimension scaling" not in out and "Peers" not in out
+
+
+# ----------------------------------------------------------------------------- workload P
+def test_numpy_peaks_gradient_matches_instance(bench):
+    # Nesterov with μ = 0 and lr = 1 takes x − ∇f: the reference's gradient is the instance's
+    inst = bench.peaks_instance(0)
+    x0 = np.random.default_rng(4).uniform(-5.0, 5.0, (40, inst.dim))
+    x1 = bench.numpy_nesterov_peaks(x0, inst, 1, lr=1.0, mu=0.0, chunk=16)
+    np.testing.assert_allclose(x0 - x1, inst.grad(x0), atol=1e-13, rtol=1e-10)
+
+
+def test_peaks_rows(bench):
+    rows = bench.run_peaks(n=300, steps=5, repeats=1, check_steps=40, check_starts=2)
+    assert [r["dtype"] for r in rows] == ["float64", "float32"]
+    dev = {r["dtype"]: r["check_max_dev"] for r in rows}
+    assert dev["float64"] <= 1e-9 and dev["float32"] <= 1e-3
+    for r in rows:
+        assert r["swarm_mtsps"] > 0 and r["numpy_mtsps"] > 0 and r["ratio"] > 0
+        se = math.hypot(r["swarm_sem_final_f"], r["numpy_sem_final_f"])
+        assert abs(r["swarm_mean_final_f"] - r["numpy_mean_final_f"]) < 6 * se + 1e-6
+
+
+# ----------------------------------------------------------------------------- scaling, peak
+def test_scaling_rows(bench):
+    rows = bench.run_scaling(n2=256, steps=5, dims=(2, 8), dtypes=("float64",), repeats=1)
+    assert [(r["dim"], r["n"]) for r in rows] == [(2, 256), (8, 64)]
+    for r in rows:
+        assert r["mtsps"] > 0 and r["mcsps"] == pytest.approx(r["mtsps"] * r["dim"])
+
+
+def test_fma_peak_and_fraction(bench):
+    rows = bench.run_peak(("float64",), [{"dtype": "float64", "swarm_mtsps": 10.0}],
+                          seconds=0.05)
+    r = rows[0]
+    assert 0.1 < r["peak_gflops"] < 1e5
+    assert r["swarm_gflops"] == pytest.approx(10.0 * bench.W_FLOPS["float64"] / 1e3)
+    assert r["fraction"] == pytest.approx(r["swarm_gflops"] / r["peak_gflops"])
+
+
+# ----------------------------------------------------------------------------- optional peers
+@pytest.mark.parametrize("peer,mods", [("jax", ("jax", "optax")), ("torch", ("torch",))])
+def test_peer_agrees_with_swarm(bench, peer, mods):
+    for m in mods:
+        pytest.importorskip(m)
+    rows = bench.run_peers(n=500, steps=5, dtypes=("float64",), repeats=1, peers=(peer,),
+                           check_steps=50)
+    assert len(rows) == 1 and "error" not in rows[0], rows
+    r = rows[0]
+    assert r["check_rel_dev"] <= 1e-6
+    assert r["mtsps"] > 0 and r["ratio"] > 0
+
+
+def test_peers_absent_are_skipped(bench, monkeypatch):
+    monkeypatch.setattr(bench, "_have", lambda mod: False)
+    assert bench.available_peers() == []
+    assert bench.run_peers(n=10, steps=1, peers=("jax", "torch")) == []
+    assert "none installed" in bench.report_extras({"peers": []})
