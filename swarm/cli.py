@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -31,24 +30,14 @@ def demo(out="swarm-demo", instances=20, starts=500, steps=1000, noise=0.5, seed
          threads=None, progress=None):
     """How often does each optimizer reach the global minimum of random 2-D Gaussian-peak
     landscapes (21 peaks), with gradient noise σ = 0.5? Returns the Result, its summary text
-    and the results directory (outcomes, manifest, summary.csv/.txt and the report: the full
-    one of ``swarm.report`` where that module exists, else a Markdown table)."""
+    and the results directory (outcomes, manifest, summary.csv/.txt and the report)."""
     fam = L.gaussian_peaks(dim=2, peaks=21)
     t0 = time.perf_counter()
     res = swarm.run(fam, demo_optimizers(), instances=instances, starts=starts, steps=steps,
                     noise=noise, seed=seed, threads=threads, progress=progress)
-    wall = time.perf_counter() - t0
-    res.provenance["wall_s"] = wall
-    d = res.save(out)
-    rows = res.table()
-    text = res.summary()
-    (d / "summary.txt").write_text(text + "\n")
-    res.to_csv(d / "summary.csv", rows=rows)
-    report = _report_module()
-    if report is not None:
-        report.write(res, d)
-    else:
-        (d / "report.md").write_text(report_markdown(res, wall))
+    res.provenance["wall_s"] = time.perf_counter() - t0
+    text, _ = write_results(res, out)
+    d = Path(out)
     return res, text, d
 
 
@@ -62,9 +51,7 @@ class CommandError(Exception):
 
 
 def _report_module():
-    """``swarm.report`` if it exists (written separately), else None."""
-    if importlib.util.find_spec("swarm.report") is None:
-        return None
+    """``swarm.report``, imported on use (matplotlib is slow to import); a seam for tests."""
     from swarm import report
     return report
 
@@ -92,7 +79,7 @@ def progress_chunk(total, updates=200):
 
 def write_results(res, out, spec=None, report=True) -> tuple[str, list[str]]:
     """Write a results directory: outcomes.npz, manifest.json, summary.csv, summary.txt, the
-    spec file as spec.toml and (when ``report`` and ``swarm.report`` exists) the report.
+    spec file as spec.toml and (unless ``report`` is False) the report.
     Returns the summary text and the names in the directory."""
     d = res.save(out)
     rows = res.table()
@@ -101,8 +88,8 @@ def write_results(res, out, spec=None, report=True) -> tuple[str, list[str]]:
     (d / "summary.txt").write_text(text + "\n")
     if spec is not None:
         (d / "spec.toml").write_bytes(spec.text.encode("utf-8"))
-    report = _report_module() if report else None
-    if report is not None:
+    if report:
+        report = _report_module()
         try:
             report.write(res, d)
         except Exception as e:     # the results are safe: say so, and how to retry
@@ -146,8 +133,6 @@ def cmd_check(args):
 
 def cmd_report(args):
     report = _report_module()
-    if report is None:
-        raise CommandError("swarm.report is not available in this installation")
     d = Path(args.dir)
     if not d.is_dir():
         raise CommandError(f"{d}: no such results directory")
@@ -163,29 +148,9 @@ def cmd_demo(args):
                               args.seed, args.threads, progress=cb)
     if not args.quiet:
         print(text)
-        extra = "report.md, report.html, figures/" if _report_module() else "report.md"
         print(f"\nresults written to {Path(out).resolve()}/ (outcomes.npz, manifest.json, "
-              f"summary.csv, summary.txt, {extra})")
+              f"summary.csv, summary.txt, report.md, report.html, figures/)")
     return 0
-
-
-def report_markdown(res, wall):
-    rows = res.table()
-    p = res.provenance
-    lines = ["# swarm study", "", "```", res.summary(), "```", "",
-             "| optimizer | P(global) | 95% CI | P(escape) | P(escape → global) | diverged |",
-             "|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['label']} (lr={r['lr']:g}) | {r['p_global']:.4f} | "
-                     f"[{r['p_global_low']:.4f}, {r['p_global_high']:.4f}] | "
-                     f"{r['p_escape']:.4f} | {r['p_escape_to_global']:.4f} | {r['diverged']} |")
-    lines += ["", "## Provenance", "",
-              f"- outcome hash: `{res.hash}`",
-              f"- backend: {p['backend']} ({p['device']}, {p['threads']} threads)",
-              f"- versions: {p['versions']}", f"- git commit: {p['git_commit']}",
-              f"- wall time: {wall:.1f} s, kernel throughput "
-              f"{p['timings']['trajectory_steps_per_s'] / 1e6:.1f} M trajectory-steps/s", ""]
-    return "\n".join(lines)
 
 
 def build_parser():

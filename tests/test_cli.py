@@ -1,6 +1,5 @@
 """The command line: swarm run / check / report / demo, results directory, errors, progress."""
 import csv
-import importlib.util
 import io
 import json
 import math
@@ -39,7 +38,6 @@ SPEC = textwrap.dedent("""\
     lr = 0.05
     label = "Adam"
 """)
-HAS_REPORT = importlib.util.find_spec("swarm.report") is not None
 
 
 @pytest.fixture
@@ -212,7 +210,6 @@ def test_bad_override_and_unreadable_results_are_status_2(spec_file, tmp_path, c
 
 # ---------------------------------------------------------------- report and demo
 
-@pytest.mark.skipif(not HAS_REPORT, reason="swarm.report (written separately) is not present")
 def test_report_regenerates_from_a_results_directory(ran, capsys):
     _, out = ran
     for name in ("report.md", "report.html"):
@@ -245,20 +242,6 @@ def test_demo_still_works_and_writes_the_full_report(tmp_path, capsys, monkeypat
     assert calls == [(res.hash, d)]
     assert (d / "report.md").read_text() == "full report\n"
     assert len(res.arms) == 6 and res.provenance["wall_s"] > 0
-
-
-def test_without_swarm_report_run_and_demo_still_write_results(spec_file, tmp_path,
-                                                               monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_report_module", lambda: None)
-    assert cli.main(["run", str(spec_file), "-o", str(tmp_path / "r"), "--quiet"]) == 0
-    assert (tmp_path / "r" / "summary.csv").is_file()
-    assert not (tmp_path / "r" / "report.html").exists()
-    assert cli.main(["report", str(tmp_path / "r")]) == 2
-    assert "swarm.report is not available" in capsys.readouterr().err
-    d = tmp_path / "demo"
-    assert cli.main(["demo", "-o", str(d), "--instances", "1", "--starts", "16", "--steps",
-                     "20", "--quiet"]) == 0
-    assert "# swarm study" in (d / "report.md").read_text()
 
 
 def test_a_failing_report_keeps_the_results_and_says_how_to_retry(spec_file, tmp_path,
