@@ -14,7 +14,7 @@ Thread ``r`` of a launch runs trajectory ``first + r`` of the launch's ``(config
 start)`` row-major order, like the CPU kernel's blocks.
 """
 import numpy as np
-from numba import cuda, from_dtype, int64
+from numba import config, cuda, from_dtype, int64
 
 from . import ids, trajectory
 
@@ -77,8 +77,12 @@ def launch(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, step
     out = [cuda.device_array(n, np.int64) for _ in range(3)] + \
         [cuda.device_array(n, F) for _ in range(2)] + [cuda.device_array(n, np.bool_)]
     rec = cuda.device_array((0, dim), F)
-    grid = (n + THREADS - 1) // THREADS
-    kernel(F, dim)[grid, THREADS](
+    # Numba's CUDA simulator runs the threads of a block as Python threads that contend for
+    # the GIL and for its per-call module-swap locks (a 2-D Griewank parity test took 18 min
+    # with 128-thread blocks); it runs blocks one after another, so there it gets 1 thread each
+    threads = 1 if config.ENABLE_CUDASIM else THREADS
+    grid = (n + threads - 1) // threads
+    kernel(F, dim)[grid, threads](
         fid, kind, to(lp), skind, to(sp), to(box), to(gmin), to(hp), to(tab), to(ctype),
         to(gk), k0, k1, steps, F(tol_x), F(tol_f), n_inst, n_start, first, n, rec, *out)
     cuda.synchronize()
