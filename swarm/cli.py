@@ -100,26 +100,57 @@ def write_results(res, out, spec=None, report=True) -> tuple[str, list[str]]:
     return text, names
 
 
+def _finished(out, spec):
+    """Whether ``out`` holds the finished results of ``spec`` (same spec file contents)."""
+    import hashlib
+    import json
+    try:
+        m = json.loads((out / "manifest.json").read_text())
+        return m["study"]["sha256"] == hashlib.sha256(spec.text.encode()).hexdigest()
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def cmd_run(args):
+    from swarm import checkpoint
+    from swarm.engine import Interrupted
     from swarm.spec import load_spec
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else Path(f"swarm-{Path(args.spec).stem}")
     out.mkdir(parents=True, exist_ok=True)       # an unusable DIR fails now, not after the run
-    overrides = {}
+    if args.resume and not (out / checkpoint.STATE).exists() and \
+            (out / "manifest.json").exists():
+        if not _finished(out, spec):
+            raise CommandError(f"{out} holds the results of a different study; refusing to "
+                               f"resume into it (use another -o DIR)")
+        if not args.quiet:
+            print(f"{out} already holds the finished results of {args.spec}; nothing to "
+                  f"resume")
+        return 0
+    overrides = {"checkpoint": out, "resume": args.resume}
     if args.threads is not None:
         overrides["threads"] = args.threads
     if args.backend is not None:
         overrides["backend"] = args.backend
+    if args.keep_limit is not None:
+        overrides["keep_limit"] = args.keep_limit
     with progress_bar(spec.n_trajectories, args.quiet) as cb:
         backend = overrides.get("backend", spec.backend)
         if cb is not None and spec.chunk_size is None and backend == "cpu":
             # smaller chunks (never smaller than 2¹⁴) so that the bar moves; the outcomes do
             # not depend on the chunk size
             overrides["chunk_size"] = progress_chunk(spec.n_trajectories)
-        res = spec.run(progress=cb, **overrides)
+        try:
+            res = spec.run(progress=cb, **overrides)
+        except Interrupted as e:
+            print(f"swarm: {e}\nresume with: swarm run {args.spec} -o {out} --resume",
+                  file=sys.stderr)
+            return 130
     text, names = write_results(res, out, spec, report=not args.no_report)
+    checkpoint.clear(out)
     if not args.quiet:
         print(text)
+        names = [n for n in names if n not in (checkpoint.CHUNKS + "/", checkpoint.STATE)]
         print(f"\nresults written to {out.resolve()}/ ({', '.join(names)})")
     return 0
 
@@ -170,6 +201,14 @@ def build_parser():
                    help="CPU threads (default: all Numba threads); never changes the outcomes")
     r.add_argument("--backend", choices=["cpu", "cuda", "auto"], default=None,
                    help="override the spec's backend")
+    r.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in DIR: chunks already saved there are "
+                        "loaded, not recomputed (the result is identical to an uninterrupted "
+                        "run); DIR must hold this spec's checkpoint")
+    r.add_argument("--keep-limit", type=int, default=None, metavar="N",
+                   help="keep per-trajectory outcomes only for studies of at most N "
+                        "trajectories (default 10,000,000); larger studies keep exact "
+                        "aggregates only")
     r.add_argument("--no-report", action="store_true",
                    help="skip report.md/report.html/figures (swarm report DIR writes them "
                         "later)")

@@ -8,23 +8,30 @@ gradient noise on the same key (common random numbers).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
+import signal
+import threading
 import time
 
 import numba
 import numpy as np
 
 from swarm import _validate as V
+from swarm import checkpoint as _checkpoint
 from swarm import starts as _starts
+from swarm.aggregate import MAX_BASIN_ROWS, Aggregate
 from swarm.kernels import ids, philox
 from swarm.landscapes import Family
 from swarm.optimizers import Optimizer, hyper_row
-from swarm.result import OUTCOME_BYTES, Result, provenance
+from swarm.result import FIELDS, OUTCOME_BYTES, Result, provenance
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 BACKENDS = ("cpu", "cuda", "auto")
 DEFAULT_CHUNK = 1 << 18
 DEFAULT_CHUNK_GPU = 1 << 22
+DEFAULT_KEEP_LIMIT = 10_000_000
 MAX_COUNTER = 2 ** 32 - 1
 
 
@@ -111,26 +118,6 @@ def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, b0, nb, 
     return out
 
 
-def _block_chunks(rows, starts, chunk_size, lanes):
-    """CPU chunks: whole blocks of `lanes` consecutive starts of one (config, instance) row.
-    Yields the launch's (first block, blocks, trajectories) and the trajectory count."""
-    nsb = -(-starts // lanes)
-    bpc = max(1, chunk_size // lanes)
-    for b0 in range(0, rows * nsb, bpc):
-        b1 = min(b0 + bpc, rows * nsb)
-        first = (b0 // nsb) * starts + (b0 % nsb) * lanes
-        last = (b1 // nsb) * starts + (b1 % nsb) * lanes
-        yield (b0, b1 - b0, last - first), last - first
-
-
-def _thread_chunks(rows, starts, chunk_size):
-    """GPU chunks: ranges of trajectories (one thread each). Yields (first, count) twice."""
-    n = rows * starts
-    for first in range(0, n, chunk_size):
-        m = min(chunk_size, n - first)
-        yield (first, m), m
-
-
 def launch_cuda(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, first, n):
     """Run trajectories ``first … first+n−1`` of one optimizer kind on the current GPU."""
     from swarm.kernels import cuda as kcuda
@@ -141,22 +128,175 @@ def launch_cuda(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, fir
                         len(packed.instances), n_starts, first, n, F)
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a checkpointed study: raised at the next chunk boundary, after that
+    chunk was saved. ``done``/``total`` chunks, ``directory`` the checkpoint."""
+
+    def __init__(self, done, total, directory):
+        super().__init__(f"interrupted after {done} of {total} chunks; they are saved in "
+                         f"{directory}/{_checkpoint.CHUNKS}/")
+        self.done, self.total, self.directory = done, total, directory
+
+
+@contextlib.contextmanager
+def _deferred_sigint(enabled):
+    """While enabled (and on the main thread), Ctrl-C only sets a flag checked between chunks."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    flag = []
+    old = signal.signal(signal.SIGINT, lambda *_: flag.append(True))
+    try:
+        yield lambda: bool(flag)
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+class Plan:
+    """A validated study cut into chunks. ``chunk(j)`` is a pure function of the plan and
+    ``j``: every arm on the same contiguous range of trajectory keys (instance-major (instance,
+    start) pairs, whole blocks of ``LANES`` starts), returning the outcomes ``(A, m)`` and
+    their :class:`~swarm.aggregate.Aggregate`. Picklable (the packed arrays are rebuilt where
+    a plan is unpickled), so chunks can run in other processes."""
+
+    def __init__(self, landscape, optimizers, arms, instances, starts, steps, seed, start,
+                 dtype, backend, tol_x, tol_f, keys_per_chunk, max_basin_rows):
+        from swarm.kernels.cpu import LANES
+        self.landscape, self.optimizers, self.arms = landscape, optimizers, arms
+        self.instances, self.starts, self.steps, self.seed = instances, starts, steps, seed
+        self.start, self.dtype, self.backend = start, dtype, backend
+        self.tol_x, self.tol_f, self.max_basin_rows = tol_x, tol_f, max_basin_rows
+        self.lanes = LANES
+        self.nsb = -(-starts // LANES)              # key blocks per instance
+        self.blocks_per_chunk = max(1, keys_per_chunk // LANES)
+        self.n_chunks = -(-(instances * self.nsb) // self.blocks_per_chunk)
+        self.hp = [hyper_row(a["optimizer"].kind, a["config"], a["noise"])[None, :]
+                   for a in arms]
+        self._packed = None
+
+    def __getstate__(self):
+        d = dict(self.__dict__)
+        d["_packed"] = None
+        return d
+
+    @property
+    def packed(self):
+        if self._packed is None:
+            self._packed = Packed(self.landscape, self.instances, self.seed, self.start)
+        return self._packed
+
+    @property
+    def keys_per_chunk(self):
+        return self.blocks_per_chunk * self.lanes
+
+    @property
+    def n_trajectories(self):
+        return len(self.arms) * self.instances * self.starts
+
+    def keys(self, j):
+        """(first key block, blocks, first key, keys) of chunk j."""
+        kb0 = j * self.blocks_per_chunk
+        kb1 = min(kb0 + self.blocks_per_chunk, self.instances * self.nsb)
+
+        def key(kb):
+            return (kb // self.nsb) * self.starts + (kb % self.nsb) * self.lanes
+        first = key(kb0)
+        last = key(kb1) if kb1 % self.nsb else (kb1 // self.nsb) * self.starts
+        return kb0, kb1 - kb0, first, last - first
+
+    def chunk(self, j, timings=None):
+        F = DTYPES[self.dtype]
+        kb0, nb, first, m = self.keys(j)
+        packed = self.packed
+        parts = []
+        t1 = time.perf_counter()
+        for a, arm in enumerate(self.arms):
+            kid = arm["optimizer"].kind_id
+            if self.backend == "cuda":
+                out = launch_cuda(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x,
+                                  self.tol_f, self.starts, F, first, m)
+            else:
+                out = launch(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x,
+                             self.tol_f, self.starts, F, kb0, nb, m)
+            parts.append(out)
+        if timings is not None:
+            timings["kernel_s"] += time.perf_counter() - t1
+        outcomes = {k: np.stack([p[k] for p in parts]) for k in FIELDS}
+        instance = (first + np.arange(m)) // self.starts
+        agg = Aggregate.from_outcomes(outcomes, instance, packed.n_global, self.instances,
+                                      self.steps, self.max_basin_rows)
+        return outcomes, agg
+
+    def fingerprint(self, spec):
+        from swarm import __version__
+        from swarm.kernels import cache
+        text = json.dumps({"spec": spec, "backend": self.backend, "swarm": __version__,
+                           "kernels": cache.source_hash(),
+                           "max_basin_rows": self.max_basin_rows}, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _execute(plan, keep, store, progress, timings):
+    """Run (or load from the checkpoint) every chunk of the plan, in order, and merge."""
+    A, n_keys = len(plan.arms), plan.instances * plan.starts
+    outcomes = None
+    if keep:
+        F = DTYPES[plan.dtype]
+        outcomes = {k: np.empty((A, n_keys), dt) for k, dt in zip(FIELDS, (
+            np.int64, np.int64, np.int64, F, F, np.bool_))}
+    agg = Aggregate.empty(A, plan.instances, plan.steps, plan.max_basin_rows)
+    done = set(store.done()) if store is not None else set()
+    with _deferred_sigint(store is not None) as interrupted:
+        for j in range(plan.n_chunks):
+            if j in done:
+                out, part = store.load(j)
+            else:
+                out, part = plan.chunk(j, timings)
+                if store is not None:
+                    store.save(j, out if keep else None, part)
+            agg = agg.merge(part)
+            _, _, first, m = plan.keys(j)
+            if keep:
+                for k in FIELDS:
+                    outcomes[k][:, first:first + m] = out[k]
+            if progress is not None:
+                progress(A * m)
+            if interrupted() and j + 1 < plan.n_chunks:
+                raise Interrupted(len(set(store.done())), plan.n_chunks, store.dir)
+    if keep:
+        outcomes = {k: v.reshape(-1) for k, v in outcomes.items()}
+    return outcomes, agg
+
+
 def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 1000,
         steps: int = 1000, noise: float = 0.0, seed: int = 0, start=None,
         dtype: str = "float64", backend: str = "cpu", tol_x: float | None = None,
         tol_f: float = 1e-8, chunk_size: int | None = None, threads: int | None = None,
-        device: int = 0, progress=None) -> Result:
+        device: int = 0, progress=None, keep_outcomes: bool | None = None,
+        keep_limit: int = DEFAULT_KEEP_LIMIT, checkpoint: str | os.PathLike | None = None,
+        resume: bool = False, max_basin_rows: int = MAX_BASIN_ROWS) -> Result:
     """Run a study: every optimizer (configuration) from ``starts`` start points on each of
     ``instances`` random instances of ``landscape``, for ``steps`` steps.
 
     ``noise`` is the std σ of additive Gaussian gradient noise (a sequence adds a σ grid).
-    Returns a :class:`~swarm.result.Result` with per-trajectory outcomes and provenance.
-    Same arguments and seed → bit-identical outcomes, whatever ``threads`` and ``chunk_size``
-    (and, in float64, whether the CPU or the CUDA simulator ran them).
+    Returns a :class:`~swarm.result.Result` with exact aggregates (always) and per-trajectory
+    outcomes (when kept), and provenance. Same arguments and seed → bit-identical outcomes and
+    aggregates, whatever ``threads`` and ``chunk_size`` (and, in float64, whether the CPU or
+    the CUDA simulator ran them).
 
     ``backend``: ``"cpu"``, ``"cuda"`` (GPU ``device``), or ``"auto"`` (CUDA when
-    ``numba.cuda.is_available()``, else CPU). ``chunk_size`` trajectories run per launch
-    (default 2¹⁸ on the CPU, 2²² on a GPU), which bounds memory.
+    ``numba.cuda.is_available()``, else CPU). The study runs in chunks of about
+    ``chunk_size`` trajectories (default 2¹⁸ on the CPU, 2²² on a GPU), all arms on the same
+    keys, which bounds memory.
+
+    Per-trajectory outcomes are kept when ``keep_outcomes`` is True, or when it is None (the
+    default) and the study has at most ``keep_limit`` trajectories; otherwise only the
+    aggregates are kept and memory does not grow with the number of trajectories.
+
+    ``checkpoint``: a directory; each finished chunk is written there atomically, and with
+    ``resume=True`` the chunks already there are loaded instead of recomputed (a directory
+    holding another study's checkpoint is refused). With a checkpoint, Ctrl-C stops at the
+    next chunk boundary by raising :class:`Interrupted`.
     """
     if not isinstance(landscape, Family):
         raise ValueError(f"landscape must be a family from swarm.landscapes (e.g. "
@@ -175,13 +315,24 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
         if not isinstance(noise, (int, float)) else (noise,)
     sigmas = tuple(V.real("noise", s, low=0.0) for s in sigmas)
     V.choice("dtype", dtype, DTYPES)
-    F = DTYPES[dtype]
     backend = _backend(backend, device)
     tol_x = default_tol_x(landscape) if tol_x is None else V.real("tol_x", tol_x, low=0.0)
     tol_f = V.real("tol_f", tol_f, low=0.0) if tol_f is not None else -np.inf
     if chunk_size is None:
         chunk_size = DEFAULT_CHUNK if backend == "cpu" else DEFAULT_CHUNK_GPU
     chunk_size = V.integer("chunk_size", chunk_size, low=1)
+    if threads is not None:
+        V.integer("threads", threads, low=1, high=numba.config.NUMBA_NUM_THREADS)
+    keep_limit = V.integer("keep_limit", keep_limit, low=0)
+    max_basin_rows = V.integer("max_basin_rows", max_basin_rows, low=0)
+    if keep_outcomes is not None and not isinstance(keep_outcomes, bool):
+        raise ValueError(f"keep_outcomes must be True, False or None (keep when at most "
+                         f"keep_limit trajectories), got {keep_outcomes!r}")
+    if not isinstance(resume, bool):
+        raise ValueError(f"resume must be True or False, got {resume!r}")
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint=DIR (the directory the study was "
+                         "checkpointed to)")
     start = _starts.uniform() if start is None else start
     if not isinstance(start, _starts.Start):
         raise ValueError(f"start must come from swarm.starts (uniform(), gaussian(mu, sd), "
@@ -196,54 +347,47 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
         for cfg in o.configs():
             for s in sigmas:
                 arms.append({"optimizer": o, "config": cfg, "noise": s})
-    per_arm = instances * starts
-    total = per_arm * len(arms)
+    total = instances * starts * len(arms)
+    keep = total <= keep_limit if keep_outcomes is None else keep_outcomes
     need = total * OUTCOME_BYTES
     budget = _memory_budget()
-    if need > budget:
+    if keep and need > budget:
         raise ValueError(
-            f"study too large for memory: {total:,} trajectories (instances × starts × "
-            f"configurations = {instances} × {starts} × {len(arms)}) need "
+            f"study too large for memory with keep_outcomes: {total:,} trajectories (instances "
+            f"× starts × configurations = {instances} × {starts} × {len(arms)}) need "
             f"{need / 2 ** 30:.1f} GiB of outcomes, more than the {budget / 2 ** 30:.1f} GiB "
-            f"allowed (half the available memory); reduce instances, starts or the grid")
+            f"allowed (half the available memory); keep aggregates only (keep_outcomes=None "
+            f"or False) or reduce the study")
 
-    t0 = time.perf_counter()
-    packed = Packed(landscape, instances, seed, start)
-    t_pack = time.perf_counter() - t0
-    outcomes = {k: [] for k in ("start_basin", "end_basin", "hit_step", "best_f", "final_f",
-                                "diverged")}
-    timings = {"pack_s": t_pack, "kernel_s": 0.0}
-    from swarm.kernels.cpu import LANES as lanes
-    with _threads(threads):
-        # one launch per optimizer: its configurations × noise levels are hp rows
-        for o in optimizers:
-            mine = [a for a in arms if a["optimizer"] is o]
-            hp = np.stack([hyper_row(o.kind, a["config"], a["noise"]) for a in mine])
-            rows = len(mine) * instances
-            if backend == "cuda":
-                run_chunk, chunks = launch_cuda, _thread_chunks(rows, starts, chunk_size)
-            else:
-                run_chunk, chunks = launch, _block_chunks(rows, starts, chunk_size, lanes)
-            t1 = time.perf_counter()
-            for args, m in chunks:
-                out = run_chunk(packed, o.kind_id, hp, seed, steps, tol_x, tol_f, starts, F,
-                                *args)
-                for k, v in out.items():
-                    outcomes[k].append(v)
-                if progress is not None:
-                    progress(m)
-            timings["kernel_s"] += time.perf_counter() - t1
-    outcomes = {k: np.concatenate(v) for k, v in outcomes.items()}
-    timings["total_s"] = time.perf_counter() - t0
-    timings["trajectory_steps_per_s"] = total * steps / max(timings["kernel_s"], 1e-12)
     spec = {"landscape": landscape.to_dict(), "optimizers": [o.to_dict() for o in optimizers],
             "instances": instances, "starts": starts, "steps": steps, "noise": list(sigmas),
             "seed": seed, "start": start.to_dict(), "dtype": dtype, "tol_x": tol_x,
             "tol_f": None if tol_f == -np.inf else tol_f}
+    t0 = time.perf_counter()
+    plan = Plan(landscape, optimizers, arms, instances, starts, steps, seed, start, dtype,
+                backend, tol_x, tol_f, max(1, chunk_size // len(arms)), max_basin_rows)
+    store = None
+    if checkpoint is not None:
+        layout = {"n_chunks": plan.n_chunks, "keys_per_chunk": plan.keys_per_chunk,
+                  "keep": bool(keep)}
+        describe = (f"{landscape.name} dim {landscape.dim}, {len(arms)} arms, {instances} "
+                    f"instances × {starts} starts, {steps} steps, seed {seed}")
+        store = _checkpoint.Store(checkpoint, plan.fingerprint(spec), layout, resume, describe)
+        if store.layout != layout:                  # resume in the checkpoint's own chunking
+            keep = store.layout["keep"]
+            plan = Plan(landscape, optimizers, arms, instances, starts, steps, seed, start,
+                        dtype, backend, tol_x, tol_f, store.layout["keys_per_chunk"],
+                        max_basin_rows)
+    _ = plan.packed
+    timings = {"pack_s": time.perf_counter() - t0, "kernel_s": 0.0}
+    with _threads(threads):
+        outcomes, agg = _execute(plan, keep, store, progress, timings)
+    timings["total_s"] = time.perf_counter() - t0
+    timings["trajectory_steps_per_s"] = total * steps / max(timings["kernel_s"], 1e-12)
     arm_rows = [{"label": str(a["optimizer"].label), "kind": a["optimizer"].kind,
                  **{k: v for k, v in a["config"].items()}, "noise": a["noise"]} for a in arms]
-    return Result(spec=spec, arms=arm_rows, outcomes=outcomes, n_global=packed.n_global,
-                  provenance=provenance(backend, timings, threads, chunk_size))
+    return Result(spec=spec, arms=arm_rows, outcomes=outcomes, n_global=plan.packed.n_global,
+                  provenance=provenance(backend, timings, threads, chunk_size), aggregate=agg)
 
 
 def path(instance, optimizer: Optimizer, x0, steps: int = 500, *, noise: float = 0.0,

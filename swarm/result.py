@@ -10,6 +10,7 @@ basin), ``escaped`` (ended in a basin other than its start basin), ``escaped_to_
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
@@ -77,12 +78,27 @@ def outcome_hash(outcomes) -> str:
 
 @dataclass
 class Result:
+    """A study's outcomes. ``aggregate`` (exact counts, histograms, sums; see
+    :mod:`swarm.aggregate`) is always there; ``outcomes`` (per trajectory) only when the
+    study kept them (``None`` otherwise)."""
     spec: dict
     arms: list
-    outcomes: dict
+    outcomes: dict | None
     n_global: np.ndarray
     provenance: dict = field(default_factory=dict)
     study: dict | None = None        # the spec file a study came from (swarm.spec), if any
+    aggregate: object = None
+
+    def __post_init__(self):
+        if self.aggregate is None:
+            if self.outcomes is None:
+                raise ValueError("a Result needs outcomes or an aggregate")
+            self.aggregate = aggregate_of(self)
+
+    @property
+    def kept(self) -> bool:
+        """Whether per-trajectory outcomes are available."""
+        return self.outcomes is not None
 
     # ---- shape of the outcome arrays
     @property
@@ -99,6 +115,11 @@ class Result:
 
     def arm(self, a) -> dict:
         """Outcomes of arm ``a`` reshaped to (instances, starts), plus derived flags."""
+        if self.outcomes is None:
+            raise ValueError(
+                f"this study kept aggregates only ({self.aggregate.count('n').sum():,} "
+                f"trajectories, more than its keep_limit): per-trajectory outcomes are not "
+                f"available; use result.aggregate, or rerun with keep_outcomes=True")
         s = self.arm_slice(a)
         shape = (self.instances, self.starts)
         o = {k: v[s].reshape(shape) for k, v in self.outcomes.items()}
@@ -112,27 +133,32 @@ class Result:
 
     @property
     def hash(self):
-        return outcome_hash(self.outcomes)
+        """SHA-256 of the per-trajectory outcomes when kept, else of the aggregate."""
+        return outcome_hash(self.outcomes) if self.outcomes is not None else \
+            "aggregate:" + self.aggregate.hash
 
     # ---- summaries
     def table(self, confidence=0.95) -> list[dict]:
         """One row per arm: P(global) with Wilson interval, P(escape), P(escape → global),
         first-hit statistics and divergence counts."""
+        from swarm import analysis
         rows = []
-        steps = self.spec["steps"]
+        agg = self.aggregate
         for a, meta in enumerate(self.arms):
-            o = self.arm(a)
-            n = o["success"].size
-            p = stats.proportion(int(o["success"].sum()), n, confidence)
-            nonglobal = int((~o["started_global"]).sum())
-            esc_g = stats.proportion(int(o["escaped_to_global"].sum()), nonglobal, confidence)
-            hits = stats.hit_time_summary(o["hit_step"].ravel(), steps, n_resamples=200)
+            c = {k: int(agg.count(k)[a].sum()) for k in ("n", "successes", "started_global",
+                                                         "escaped_to_global", "escapes",
+                                                         "diverged", "hits")}
+            n = c["n"]
+            p = stats.proportion(c["successes"], n, confidence)
+            nonglobal = n - c["started_global"]
+            esc_g = stats.proportion(c["escaped_to_global"], nonglobal, confidence)
+            hits = analysis.hit_summary(self, a, confidence, n_resamples=200)
             rows.append({**meta, "n": n, "p_global": p.estimate, "p_global_low": p.low,
                          "p_global_high": p.high,
-                         "p_escape": float(o["escaped"].mean()),
+                         "p_escape": c["escapes"] / n,
                          "p_escape_to_global": esc_g.estimate,
-                         "p_hit": hits.hits / n, "median_hit_step": hits.median,
-                         "diverged": int(o["diverged"].sum())})
+                         "p_hit": c["hits"] / n, "median_hit_step": hits.median,
+                         "diverged": c["diverged"]})
         return rows
 
     def summary(self, confidence=0.95) -> str:
@@ -174,14 +200,25 @@ class Result:
     # ---- persistence
     def save(self, directory) -> Path:
         """Write ``outcomes.npz`` and ``manifest.json`` (spec, arms, provenance, outcome hash)."""
+        from swarm.checkpoint import atomic_write, npz_bytes
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(d / "outcomes.npz", n_global=self.n_global, **self.outcomes)
+        if self.outcomes is not None:
+            buf = io.BytesIO()
+            np.savez_compressed(buf, n_global=self.n_global, **self.outcomes)
+            atomic_write(d / "outcomes.npz", buf.getvalue())
+            (d / "aggregate.npz").unlink(missing_ok=True)
+        else:
+            atomic_write(d / "aggregate.npz", npz_bytes({"n_global": self.n_global,
+                                                          **self.aggregate.arrays()}))
+            (d / "outcomes.npz").unlink(missing_ok=True)
         manifest = {"format": FORMAT, "spec": self.spec, "arms": self.arms,
-                    "provenance": self.provenance, "outcome_hash": self.hash}
+                    "provenance": self.provenance, "outcome_hash": self.hash,
+                    "kept_outcomes": self.outcomes is not None}
         if self.study is not None:
             manifest["study"] = self.study
-        (d / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_jsonable))
+        atomic_write(d / "manifest.json",
+                     json.dumps(manifest, indent=2, default=_jsonable).encode())
         return d
 
     def to_csv(self, path, confidence=0.95, rows=None) -> Path:
@@ -221,23 +258,50 @@ def _jsonable(o):
     raise TypeError(f"not JSON serialisable: {o!r}")
 
 
+def aggregate_of(res) -> "Aggregate":
+    """The exact aggregate of a result's per-trajectory outcomes."""
+    from swarm.aggregate import Aggregate
+    A, n_inst, n_start = len(res.arms), res.instances, res.starts
+    o = {k: np.asarray(res.outcomes[k]).reshape(A, n_inst * n_start) for k in FIELDS}
+    inst = np.repeat(np.arange(n_inst), n_start)
+    return Aggregate.from_outcomes(o, inst, res.n_global, n_inst, res.spec["steps"])
+
+
 def load(directory) -> Result:
-    """Read a result written by :meth:`Result.save`; refuses files whose hash does not match."""
+    """Read a result written by :meth:`Result.save`; refuses files whose hash does not match
+    (a truncated or modified file is reported, never half-loaded)."""
+    from swarm.aggregate import Aggregate
+    from swarm.checkpoint import read_npz
     d = Path(directory)
     try:
         manifest = json.loads((d / "manifest.json").read_text())
-        with np.load(d / "outcomes.npz") as z:
+        kept = manifest.get("kept_outcomes", True)
+        if kept:
+            z = read_npz(d / "outcomes.npz", "outcomes file")
             outcomes = {k: z[k] for k in FIELDS}
-            n_global = z["n_global"]
+            agg = None
+        else:
+            z = read_npz(d / "aggregate.npz", "aggregate file")
+            outcomes, agg = None, Aggregate.from_arrays(z)
+        n_global = z["n_global"]
+        spec, arms = manifest["spec"], manifest["arms"]
+        expected = manifest["outcome_hash"]
     except FileNotFoundError as e:
         raise ValueError(f"{d} is not a swarm result directory: {e.filename} is missing") from e
-    except (KeyError, json.JSONDecodeError, OSError, ValueError) as e:
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError, OSError, ValueError) as e:
         raise ValueError(f"{d}: damaged result files ({e})") from e
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{d}: result format {manifest.get('format')!r}, expected {FORMAT}")
-    res = Result(manifest["spec"], manifest["arms"], outcomes, n_global, manifest["provenance"],
-                 manifest.get("study"))
-    if res.hash != manifest["outcome_hash"]:
-        raise ValueError(f"{d}: outcomes.npz does not match the outcome hash in manifest.json "
+    if kept:
+        got = outcome_hash(outcomes)
+        if got != expected:
+            raise ValueError(f"{d}: outcomes.npz does not match the outcome hash in "
+                             f"manifest.json (truncated or modified)")
+    elif "aggregate:" + agg.hash != expected:
+        raise ValueError(f"{d}: aggregate.npz does not match the outcome hash in manifest.json "
                          f"(truncated or modified)")
-    return res
+    try:
+        return Result(spec, arms, outcomes, n_global, manifest["provenance"],
+                      manifest.get("study"), aggregate=agg)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise ValueError(f"{d}: result files inconsistent with their manifest ({e})") from e

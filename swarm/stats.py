@@ -525,17 +525,27 @@ def mcnemar(a, b) -> McNemarResult:
         raise ValueError(f"a and b must have the same length, got {a.size} and {b.size}")
     if a.size == 0:
         raise ValueError("a and b must be non-empty")
-    n01 = int(np.count_nonzero(~a & b))
-    n10 = int(np.count_nonzero(a & ~b))
+    return mcnemar_counts(int(np.count_nonzero(~a & b)), int(np.count_nonzero(a & ~b)),
+                          int(a.size))
+
+
+def mcnemar_counts(n01, n10, n) -> McNemarResult:
+    """:func:`mcnemar` from the discordant counts ``n01`` (a fails, b succeeds), ``n10`` (a
+    succeeds, b fails) among ``n`` pairs."""
+    n01 = _check_int(n01, "n01", 0)
+    n10 = _check_int(n10, "n10", 0)
+    n = _check_int(n, "n", 1)
+    if n01 + n10 > n:
+        raise ValueError(f"n01 + n10 must be at most n = {n}, got {n01} + {n10}")
     m = n01 + n10
     pvalue = 1.0 if m == 0 else float(_sps.binomtest(n10, m, 0.5).pvalue)
     return McNemarResult(
-        n=int(a.size),
+        n=n,
         n01=n01,
         n10=n10,
         statistic=min(n01, n10),
         pvalue=min(1.0, pvalue),
-        difference=(n10 - n01) / a.size,
+        difference=(n10 - n01) / n,
     )
 
 

@@ -57,3 +57,13 @@ def test_gpu_benchmark_runs_on_the_simulator():
     assert len(rows) == 1 and rows[0]["gpu"] > 0 and rows[0]["cpu"] > 0
     assert 0 < rows[0]["peak_fraction"] < 1
     assert "rastrigin-2d" in bench_gpu.table(rows)
+
+
+def test_determinism_matrix_backend_by_chunks():
+    """The CUDA simulator × chunk sizes (3 values) give the CPU kernel's exact aggregates."""
+    fam = L.gaussian_peaks(dim=2, peaks=4)
+    kw = dict(instances=2, starts=9, steps=6, noise=0.4, seed=4, keep_outcomes=False)
+    ref = swarm.run(fam, OPTS[:3], backend="cpu", threads=1, **kw)
+    for chunk in (3, 20, 1000):
+        sim = swarm.run(fam, OPTS[:3], backend="cuda", chunk_size=chunk, **kw)
+        assert sim.aggregate == ref.aggregate, chunk

@@ -1,0 +1,216 @@
+"""Exact, mergeable aggregates of trajectory outcomes: what a study keeps when it is too large
+to keep every trajectory.
+
+An :class:`Aggregate` holds, for a study's ``A`` arms and ``I`` instances,
+
+* ``counts`` — int64 ``(A, I, len(COUNTS))``: trajectories, successes, diverged, started in a
+  global basin, successes among those, escapes, escapes to a global basin, hits of the global
+  target (the columns are named by :data:`COUNTS`);
+* ``hits`` — int64 ``(A, len(grid))``: first-hit steps binned on the fixed grid
+  :func:`hit_grid` (bin ``j`` counts ``grid[j−1] < hit_step ≤ grid[j]``), so the ECDF at the
+  grid points is exact;
+* ``pairs`` — int64 ``(A, A)``: ``pairs[a, b]`` = trajectory keys where arm ``a`` succeeded
+  and arm ``b`` did not (the discordant counts of the paired McNemar test);
+* ``basins`` — int64 rows ``(arm, instance, start basin, end basin, count)``, sorted, or
+  ``None`` once more than ``max_basin_rows`` distinct rows would be needed (whether that
+  happens depends only on the study, not on chunking or merge order);
+* ``sums`` — exact sums of ``best_f`` and ``final_f`` over the trajectories that did not
+  diverge, per arm, as integers in units of 2⁻¹¹²⁶ (every float64 is an integer multiple), so
+  sums and means do not depend on the order of additions.
+
+Every part is a sum over trajectories, so aggregates of disjoint chunks merge by addition and
+the result does not depend on how a study was cut into chunks, on thread counts or on the
+order in which chunks finished. Memory is independent of the number of trajectories.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+
+COUNTS = ("n", "successes", "diverged", "started_global", "successes_from_global", "escapes",
+          "escaped_to_global", "hits", "hit_step_sum")
+C = {k: j for j, k in enumerate(COUNTS)}
+SUMS = ("best_f", "final_f")
+MAX_BASIN_ROWS = 1 << 20
+_SHIFT = 1126            # 2**-1126 divides every float64 (subnormal mantissa bits included)
+_HALF = 26
+
+
+def hit_grid(steps, points=200) -> np.ndarray:
+    """Step grid for first-hit histograms and ECDFs: 0, then about ``points`` log-spaced integer
+    steps up to ``steps`` (always included)."""
+    steps = int(steps)
+    g = np.unique(np.round(np.logspace(0, math.log10(max(steps, 1)), points)).astype(np.int64))
+    return np.concatenate([[0], g[(g >= 1) & (g <= steps)]])
+
+
+def exact_sum(v) -> int:
+    """Σ v exactly, as an integer in units of 2⁻¹¹²⁶ (v: finite floats)."""
+    v = np.asarray(v, dtype=np.float64).ravel()
+    if v.size == 0:
+        return 0
+    m, e = np.frexp(v)
+    M = (m * 2.0 ** 53).astype(np.int64)           # v = M · 2^(e − 53), |M| < 2⁵³, exact
+    E = e.astype(np.int64) - 53 + _SHIFT            # ≥ 0 for every finite float64
+    order = np.argsort(E, kind="stable")
+    E, M = E[order], M[order]
+    starts = np.flatnonzero(np.r_[True, E[1:] != E[:-1]])
+    hi = np.add.reduceat(M >> _HALF, starts)        # each |part| < 2²⁷: no int64 overflow
+    lo = np.add.reduceat(M & ((1 << _HALF) - 1), starts)
+    total = 0
+    for ex, h, low in zip(E[starts].tolist(), hi.tolist(), lo.tolist()):
+        total += ((h << _HALF) + low) << ex
+    return total
+
+
+def exact_mean(total: int, n: int) -> float:
+    """The float nearest to ``total · 2⁻¹¹²⁶ / n`` (nan when n = 0)."""
+    return total / (n << _SHIFT) if n else math.nan
+
+
+def _merge_rows(rows):
+    """Sum the counts of equal (arm, instance, start, end) rows; rows sorted."""
+    if rows.shape[0] == 0:
+        return rows
+    keys = rows[:, :4]
+    order = np.lexsort(keys.T[::-1])
+    rows = rows[order]
+    new = np.r_[True, np.any(rows[1:, :4] != rows[:-1, :4], axis=1)]
+    idx = np.flatnonzero(new)
+    out = rows[idx].copy()
+    out[:, 4] = np.add.reduceat(rows[:, 4], idx)
+    return out
+
+
+class Aggregate:
+    """See the module docstring. Build with :meth:`from_outcomes`, combine with :meth:`merge`
+    (or ``+``)."""
+
+    def __init__(self, counts, hits, pairs, basins, sums, grid, max_basin_rows=MAX_BASIN_ROWS):
+        self.counts = counts
+        self.hits = hits
+        self.pairs = pairs
+        self.basins = basins
+        self.sums = sums                      # {name: [int per arm]}
+        self.grid = grid
+        self.max_basin_rows = int(max_basin_rows)
+
+    @classmethod
+    def empty(cls, n_arms, n_instances, steps, max_basin_rows=MAX_BASIN_ROWS):
+        grid = hit_grid(steps)
+        return cls(np.zeros((n_arms, n_instances, len(COUNTS)), np.int64),
+                   np.zeros((n_arms, len(grid)), np.int64), np.zeros((n_arms, n_arms), np.int64),
+                   np.zeros((0, 5), np.int64), {k: [0] * n_arms for k in SUMS}, grid,
+                   max_basin_rows)
+
+    @classmethod
+    def from_outcomes(cls, o, instance, n_global, n_instances, steps,
+                      max_basin_rows=MAX_BASIN_ROWS):
+        """Aggregate of outcome arrays of shape ``(A, m)`` (all arms on the same ``m``
+        trajectory keys); ``instance`` (m,) is each key's instance index, ``n_global`` the
+        number of global minima per instance."""
+        eb, sb, div = o["end_basin"], o["start_basin"], o["diverged"]
+        A, m = eb.shape
+        agg = cls.empty(A, n_instances, steps, max_basin_rows)
+        ng = np.asarray(n_global)[instance][None, :]
+        succ = (eb >= 0) & (eb < ng)
+        sg = np.broadcast_to((sb >= 0) & (sb < ng), eb.shape)
+        hit = o["hit_step"] >= 0
+        cols = {"n": np.ones_like(succ), "successes": succ, "diverged": div,
+                "started_global": sg, "successes_from_global": succ & sg,
+                "escapes": ~div & (sb != eb), "escaped_to_global": ~sg & succ, "hits": hit}
+        cell = (np.arange(A)[:, None] * n_instances + np.asarray(instance)[None, :]).ravel()
+        for k, x in cols.items():
+            agg.counts[:, :, C[k]] = np.bincount(cell[x.ravel()], minlength=A * n_instances
+                                                 ).reshape(A, n_instances)
+        grid = agg.grid
+        for a in range(A):
+            h = o["hit_step"][a]
+            np.add.at(agg.counts[a, :, C["hit_step_sum"]], np.asarray(instance)[h >= 0],
+                      h[h >= 0].astype(np.int64))
+            agg.hits[a] = np.bincount(np.searchsorted(grid, h[h >= 0], side="left"),
+                                      minlength=len(grid))[:len(grid)]
+            ok = ~div[a]
+            for k in SUMS:
+                v = o[k][a][ok]
+                agg.sums[k][a] = exact_sum(v[np.isfinite(v)])
+        s = succ.astype(np.float64)                  # exact in float64 below 2⁵³ keys
+        agg.pairs = np.rint(s @ (1.0 - s).T).astype(np.int64)
+        rows = np.empty((A * m, 5), np.int64)
+        rows[:, 0] = np.repeat(np.arange(A), m)
+        rows[:, 1] = np.tile(np.asarray(instance, np.int64), A)
+        rows[:, 2] = np.broadcast_to(sb, eb.shape).ravel()
+        rows[:, 3] = eb.ravel()
+        rows[:, 4] = 1
+        agg.basins = agg._capped(_merge_rows(rows))
+        return agg
+
+    def _capped(self, rows):
+        return None if rows is None or rows.shape[0] > self.max_basin_rows else rows
+
+    def merge(self, other: "Aggregate") -> "Aggregate":
+        """The aggregate of both (their chunks must be disjoint)."""
+        if self.counts.shape != other.counts.shape or not np.array_equal(self.grid, other.grid):
+            raise ValueError(f"cannot merge aggregates of different studies (shapes "
+                             f"{self.counts.shape} and {other.counts.shape})")
+        basins = None
+        if self.basins is not None and other.basins is not None:
+            basins = self._capped(_merge_rows(np.concatenate([self.basins, other.basins])))
+        sums = {k: [x + y for x, y in zip(self.sums[k], other.sums[k])] for k in SUMS}
+        return Aggregate(self.counts + other.counts, self.hits + other.hits,
+                         self.pairs + other.pairs, basins, sums, self.grid, self.max_basin_rows)
+
+    __add__ = merge
+
+    # ---- views
+    def count(self, name) -> np.ndarray:
+        """(A, I) int64 counts of column ``name`` (one of :data:`COUNTS`)."""
+        return self.counts[:, :, C[name]]
+
+    def mean(self, name, a) -> float:
+        """Mean of ``best_f`` or ``final_f`` over arm a's trajectories that did not diverge."""
+        n = int(self.counts[a, :, C["n"]].sum() - self.counts[a, :, C["diverged"]].sum())
+        return exact_mean(self.sums[name][a], n)
+
+    # ---- persistence
+    def arrays(self) -> dict:
+        """Plain arrays for ``np.savez`` (no pickles); inverse of :meth:`from_arrays`."""
+        out = {"agg_counts": self.counts, "agg_hits": self.hits, "agg_pairs": self.pairs,
+               "agg_grid": self.grid,
+               "agg_basins": self.basins if self.basins is not None
+               else np.full((0, 0), -1, np.int64),
+               "agg_max_basin_rows": np.array(self.max_basin_rows)}
+        for k in SUMS:
+            out[f"agg_sum_{k}"] = np.array([str(x) for x in self.sums[k]])
+        return out
+
+    @classmethod
+    def from_arrays(cls, z) -> "Aggregate":
+        basins = np.asarray(z["agg_basins"], np.int64)
+        sums = {k: [int(x) for x in z[f"agg_sum_{k}"].tolist()] for k in SUMS}
+        return cls(np.asarray(z["agg_counts"], np.int64), np.asarray(z["agg_hits"], np.int64),
+                   np.asarray(z["agg_pairs"], np.int64),
+                   None if basins.shape[1:] == (0,) else basins, sums,
+                   np.asarray(z["agg_grid"], np.int64), int(z["agg_max_basin_rows"]))
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 over every part: equal hash ⇔ equal aggregates."""
+        h = hashlib.sha256()
+        for k, v in sorted(self.arrays().items()):
+            a = np.ascontiguousarray(v)
+            h.update(k.encode())
+            h.update(str(a.dtype).encode())
+            h.update(str(a.shape).encode())
+            h.update(a.tobytes())
+        return h.hexdigest()
+
+    def __eq__(self, other):
+        return isinstance(other, Aggregate) and self.hash == other.hash
+
+    def __repr__(self):
+        A, I, _ = self.counts.shape
+        return (f"Aggregate({A} arms × {I} instances, {int(self.counts[:, :, 0].sum()):,} "
+                f"trajectories)")
