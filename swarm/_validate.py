@@ -11,10 +11,13 @@ def real(name, value, *, low=None, high=None, low_open=False, high_open=False):
     """A finite real number within [low, high] (open ends as asked)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number, got {value!r}")
-    v = float(value)
     lo = "(" if low_open else "["
     hi = ")" if high_open else "]"
     allowed = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
+    try:
+        v = float(value)
+    except OverflowError:          # an integer beyond the float range (TOML allows any size)
+        v = math.inf
     if not math.isfinite(v):
         raise ValueError(f"{name} must be finite, in {allowed}; got {value!r}")
     if low is not None and (v < low or (low_open and v == low)):
@@ -46,14 +49,39 @@ def choice(name, value, allowed):
     return value
 
 
-def vector(name, value, dim):
-    """A finite float64 vector of length dim."""
+def _has_non_number(value):
+    """True for booleans and strings, also inside (nested) sequences — np.asarray would turn
+    True into 1.0 and "1.5" into 1.5."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind not in "iuf"
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_number(x) for x in value)
+    return False
+
+
+def reals(name, value, what):
+    """``value`` (a number or a nested sequence of numbers) as a float64 array; ``what`` says
+    what is allowed, for the message."""
+    bad = ValueError(f"{name} must be {what}, got {value!r}")
+    if _has_non_number(value):
+        raise bad
     try:
         a = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a sequence of {dim} finite numbers, got {value!r}")
+    except (TypeError, ValueError, OverflowError):    # ragged, not numbers, beyond float
+        raise bad from None
+    if not np.all(np.isfinite(a)):
+        raise bad
+    return a
+
+
+def vector(name, value, dim):
+    """A finite float64 vector of length dim (a single number stands for every coordinate)."""
+    what = f"{dim} finite numbers (dim = {dim}), or one number for all of them"
+    a = reals(name, value, what)
     if a.ndim == 0:
         a = np.full(dim, float(a))
-    if a.shape != (dim,) or not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be {dim} finite numbers (dim = {dim}), got {value!r}")
+    if a.shape != (dim,):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
     return a

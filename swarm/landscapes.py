@@ -141,6 +141,13 @@ class Family:
     def instances(self, seed: int, n: int) -> list[Instance]:
         return [self.instance(seed, k) for k in range(n)]
 
+    @property
+    def domain(self) -> np.ndarray:
+        """(2, dim) box of uniform starts, ``[−half_width, half_width]^dim`` — the same for
+        every instance (``Instance.domain``)."""
+        hw = self.half_width
+        return np.array([np.full(self.dim, -hw), np.full(self.dim, hw)])
+
     def header(self, fstar, n_global, rotated=False):
         h = np.zeros(ids.LP_HEAD)
         h[ids.LP_FSTAR] = fstar
@@ -300,7 +307,7 @@ class Shifted(Family):
         if self.name == "styblinski_tang":
             fstar = d * 0.5 * (ST_ZSTAR ** 4 - 16.0 * ST_ZSTAR ** 2 + 5.0 * ST_ZSTAR)
         params[ids.LP_FSTAR] = fstar
-        domain = np.array([np.full(d, -hw), np.full(d, hw)])
+        domain = self.domain
         mz = self._minima_z
         minima = None
         if mz is not None:
@@ -411,7 +418,7 @@ class DoubleWell(Family):
         minima[:, 0] = mins
         head = self.header(self.potential(mins[0]), 1)
         params = np.concatenate([head, [self.tilt]])
-        domain = np.array([np.full(d, -self.half_width), np.full(d, self.half_width)])
+        domain = self.domain
         return Instance(self, seed, index, params, domain, self.bound * domain, minima[:1],
                         minima, "the two outer roots of x³ − x + c")
 
@@ -475,7 +482,7 @@ class GaussianPeaks(Family):
         lv = np.log(w)[None, :] - 0.5 * np.einsum("jd,kjd->kj", lam, diff ** 2)
         keep = [k for k in range(P) if np.all(np.delete(lv[k], k) < np.log(w[k]))]
         minima = centres[keep]
-        domain = np.array([np.full(d, -hw), np.full(d, hw)])
+        domain = self.domain
         return Instance(self, seed, index, params, domain, self.bound * domain, centres[:1],
                         minima, "the peak centres not dominated by a higher peak")
 

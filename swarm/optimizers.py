@@ -129,8 +129,15 @@ def _make(kind, label, **hyper):
                          and not isinstance(v, (list, tuple, np.ndarray))
                          and v == default and type(v) is type(default)):
             continue
-        if isinstance(v, (list, tuple, np.ndarray)):
-            v = tuple(np.asarray(v).tolist())
+        if isinstance(v, np.ndarray):
+            v = v.tolist()                    # Python scalars; a 0-d array is one value
+        elif isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, (list, tuple)):
+            # element by element (np.asarray would coerce [0.1, True] to [0.1, 1.0] and
+            # refuse ragged nesting without naming the hyperparameter); the Optimizer
+            # validates each value
+            v = tuple(x.item() if isinstance(x, np.generic) else x for x in v)
             if not v:
                 raise ValueError(f"{kind}.{k} must not be an empty sequence")
         params.append((k, v))

@@ -42,6 +42,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from swarm import _validate as V
 from swarm import engine
 from swarm import landscapes as L
@@ -78,15 +80,27 @@ class SpecError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _quote(key) -> str:
+    """A key as TOML writes it: bare, or quoted with its non-printable characters escaped (so
+    that a message naming it stays one readable line)."""
+    key = str(key)
+    if _BARE.fullmatch(key):
+        return key
+    esc = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+    return '"' + "".join(esc.get(c, c if c.isprintable() else f"\\u{ord(c):04x}")
+                         for c in key) + '"'
+
+
 def render(path) -> str:
-    """``("optimizers", 1, "momentum")`` → ``"optimizers[1].momentum"``."""
+    """``("optimizers", 1, "momentum")`` → ``"optimizers[1].momentum"`` (odd keys quoted:
+    ``optimizers[1]."weight decay"``)."""
     s = ""
     for p in path:
-        s += f"[{p}]" if isinstance(p, int) else (("." if s else "") + str(p))
+        s += f"[{p}]" if isinstance(p, int) else (("." if s else "") + _quote(p))
     return s
-
-
-_BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class _Locator:
@@ -481,6 +495,8 @@ def loads_spec(text: str, name: str = "<spec>") -> Spec:
             raise SpecError(name, int(m.group(1)), "",
                             f"invalid TOML: {msg[:m.start()]} (column {m.group(2)})") from None
         raise SpecError(name, None, "", f"invalid TOML: {msg}") from None
+    except ValueError as e:      # Python's own limits, e.g. an integer of more than 4300 digits
+        raise SpecError(name, None, "", f"invalid TOML: {' '.join(str(e).split())}") from None
     ctx = _Ctx(name, text)
     for k in data:
         if k not in TOP_KEYS:
@@ -681,14 +697,36 @@ def _start(ctx, data, family, run):
     dim = family.dim
     aliases = {f"start.{k}": base + (k,) for k in params}
     aliases.update({"start.at_minimum k": base + ("k",), "start.grid n": base + ("n",)})
+    vectors = {}
     for k, v in params.items():
         if k in _START_VECTORS or (k == "sd" and rule == "gaussian"):
             with ctx.checking(base + (k,), aliases):
-                V.vector(f"start.{k}", v, dim)
+                vectors[k] = V.vector(f"start.{k}", v, dim)
     with ctx.checking(base, aliases):
         start = factory(**params)
+    if rule in ("uniform", "grid") and ("low" in vectors or "high" in vectors):
+        # the box defaults to the family's domain, the same for every instance
+        low = vectors.get("low", family.domain[0])
+        high = vectors.get("high", family.domain[1])
+        if np.any(high < low):
+            if "low" in vectors and "high" in vectors:
+                k, problem = "high", (f"start.high must be ≥ start.low in every coordinate, "
+                                      f"got low={low.tolist()}, high={high.tolist()}")
+            elif "low" in vectors:
+                k, problem = "low", (f"start.low must be ≤ the upper end {high.tolist()} of the "
+                                     f"domain of {family.name} in every coordinate (or give "
+                                     f"start.high), got {low.tolist()}")
+            else:
+                k, problem = "high", (f"start.high must be ≥ the lower end {low.tolist()} of "
+                                      f"the domain of {family.name} in every coordinate (or "
+                                      f"give start.low), got {high.tolist()}")
+            ctx.fail(base + (k,), problem)
     need = start.count(dim)
     if need is not None:
+        low, high = _INTEGERS["starts"]
+        if not low <= need <= high:
+            ctx.fail(base + ("n",), f"start.n**dim = {start.k}**{dim} = {need:,} starts is more "
+                                    f"than the {high:,} a study allows; make n smaller")
         if "starts" not in data:
             run["starts"] = need        # a grid start sets the number of starts
         elif run["starts"] != need:

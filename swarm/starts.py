@@ -57,27 +57,34 @@ class Start:
         return {"kind": self.kind, "a": self.a, "b": self.b, "k": self.k}
 
 
-def _tuple(v):
+def _tuple(name, v):
+    """A number or a flat sequence of finite numbers (its length is checked against the
+    landscape's dim when the study is built), as a float or a tuple of floats."""
     if v is None:
         return None
-    a = np.asarray(v, dtype=np.float64)
+    what = "a finite number or a sequence of finite numbers (one per coordinate)"
+    a = V.reals(name, v, what)
+    if a.ndim > 1 or a.size == 0:
+        raise ValueError(f"{name} must be {what}, got {v!r}")
     return float(a) if a.ndim == 0 else tuple(a.tolist())
 
 
 def uniform(low=None, high=None) -> Start:
     """Uniform in the box [low, high] (default: the instance's domain)."""
-    return Start("uniform", _tuple(low), _tuple(high))
+    return Start("uniform", _tuple("start.low", low), _tuple("start.high", high))
 
 
 def gaussian(mu, sd) -> Start:
     """Gaussian around ``mu`` with standard deviation ``sd`` (scalar or per coordinate)."""
-    V.real("start.sd", float(np.min(sd)), low=0.0)
-    return Start("gaussian", _tuple(mu), _tuple(sd))
+    mu, sd = _tuple("start.mu", mu), _tuple("start.sd", sd)
+    if np.any(np.asarray(sd) < 0):
+        raise ValueError(f"start.sd must be ≥ 0 in every coordinate, got {sd!r}")
+    return Start("gaussian", mu, sd)
 
 
 def point(x) -> Start:
     """Every trajectory starts at ``x``."""
-    return Start("point", _tuple(x))
+    return Start("point", _tuple("start.x", x))
 
 
 def at_minimum(k: int = 0, sd: float = 0.0) -> Start:
@@ -93,7 +100,7 @@ def grid(n: int, low=None, high=None) -> Start:
     instance's domain); a study then needs ``starts = n**dim``. Start ``s`` is the cell with
     mixed-radix index ``s``, first coordinate fastest — for basin-of-attraction maps."""
     V.integer("start.grid n", n, low=1, high=2 ** 20)
-    return Start("grid", _tuple(low), _tuple(high), int(n))
+    return Start("grid", _tuple("start.low", low), _tuple("start.high", high), int(n))
 
 
 def from_dict(d):
