@@ -36,6 +36,7 @@ SUMS = ("best_f", "final_f")
 MAX_BASIN_ROWS = 1 << 20
 _SHIFT = 1126            # 2**-1126 divides every float64 (subnormal mantissa bits included)
 _HALF = 26
+_EXACT_BLOCK = 1 << 25     # values per exact bincount: 2²⁷ · 2²⁵ < 2⁵³
 
 
 def hit_grid(steps, points=200) -> np.ndarray:
@@ -49,19 +50,18 @@ def hit_grid(steps, points=200) -> np.ndarray:
 def exact_sum(v) -> int:
     """Σ v exactly, as an integer in units of 2⁻¹¹²⁶ (v: finite floats)."""
     v = np.asarray(v, dtype=np.float64).ravel()
-    if v.size == 0:
-        return 0
-    m, e = np.frexp(v)
-    M = (m * 2.0 ** 53).astype(np.int64)           # v = M · 2^(e − 53), |M| < 2⁵³, exact
-    E = e.astype(np.int64) - 53 + _SHIFT            # ≥ 0 for every finite float64
-    order = np.argsort(E, kind="stable")
-    E, M = E[order], M[order]
-    starts = np.flatnonzero(np.r_[True, E[1:] != E[:-1]])
-    hi = np.add.reduceat(M >> _HALF, starts)        # each |part| < 2²⁷: no int64 overflow
-    lo = np.add.reduceat(M & ((1 << _HALF) - 1), starts)
     total = 0
-    for ex, h, low in zip(E[starts].tolist(), hi.tolist(), lo.tolist()):
-        total += ((h << _HALF) + low) << ex
+    for part in range(0, v.size, _EXACT_BLOCK):
+        m, e = np.frexp(v[part:part + _EXACT_BLOCK])
+        M = (m * 2.0 ** 53).astype(np.int64)       # v = M · 2^(e − 53), |M| < 2⁵³, exact
+        E = e.astype(np.int64) - 53 + _SHIFT        # ≥ 0 for every finite float64
+        # per exponent, the sums of the 27-bit halves of M stay below 2⁵³: float64 bincount
+        # adds them exactly
+        hi = np.rint(np.bincount(E, weights=(M >> _HALF).astype(np.float64))).astype(np.int64)
+        lo = np.rint(np.bincount(E, weights=(M & ((1 << _HALF) - 1)).astype(np.float64))
+                     ).astype(np.int64)
+        for ex in np.flatnonzero((hi != 0) | (lo != 0)).tolist():
+            total += ((int(hi[ex]) << _HALF) + int(lo[ex])) << ex
     return total
 
 
@@ -82,6 +82,40 @@ def _merge_rows(rows):
     out = rows[idx].copy()
     out[:, 4] = np.add.reduceat(rows[:, 4], idx)
     return out
+
+
+def _compact(x):
+    """(codes 0…n−1, n, decode) for an int64 array: an offset when its range is small, else
+    the sorted distinct values."""
+    lo, hi = int(x.min()), int(x.max())
+    if hi - lo < max(4 * x.size, 1 << 16):
+        return x - lo, hi - lo + 1, lambda c: c + lo
+    u, inv = np.unique(x, return_inverse=True)
+    return inv.astype(np.int64), len(u), lambda c: u[c]
+
+
+def _basin_rows(a, instance, sb, eb):
+    """Rows (a, instance, start basin, end basin, count) of one arm's chunk, sorted."""
+    i_c, ni, i_dec = _compact(instance)
+    s_c, ns, s_dec = _compact(sb)
+    e_c, ne, e_dec = _compact(eb)
+    if ni * ns * ne < 2 ** 62:
+        key = (i_c * ns + s_c) * ne + e_c
+        if ni * ns * ne <= max(8 * key.size, 1 << 16):
+            cnt = np.bincount(key, minlength=ni * ns * ne)
+            keys = np.flatnonzero(cnt)
+            cnt = cnt[keys]
+        else:
+            keys, cnt = np.unique(key, return_counts=True)
+        out = np.empty((keys.size, 5), np.int64)
+        out[:, 0] = a
+        out[:, 1] = i_dec(keys // (ns * ne))
+        out[:, 2] = s_dec((keys // ne) % ns)
+        out[:, 3] = e_dec(keys % ne)
+        out[:, 4] = cnt
+        return out
+    rows = np.stack([np.full_like(sb, a), instance, sb, eb, np.ones_like(sb)], axis=1)
+    return _merge_rows(rows)
 
 
 class Aggregate:
@@ -121,30 +155,31 @@ class Aggregate:
         cols = {"n": np.ones_like(succ), "successes": succ, "diverged": div,
                 "started_global": sg, "successes_from_global": succ & sg,
                 "escapes": ~div & (sb != eb), "escaped_to_global": ~sg & succ, "hits": hit}
-        cell = (np.arange(A)[:, None] * n_instances + np.asarray(instance)[None, :]).ravel()
+        instance = np.asarray(instance, np.int64)
+        cell = (np.arange(A)[:, None] * n_instances + instance[None, :]).ravel()
         for k, x in cols.items():
-            agg.counts[:, :, C[k]] = np.bincount(cell[x.ravel()], minlength=A * n_instances
-                                                 ).reshape(A, n_instances)
+            agg.counts[:, :, C[k]] = np.bincount(cell, weights=x.ravel(), minlength=A *
+                                                 n_instances).reshape(A, n_instances)
+        # keys are instance-major: each instance is one run of the chunk
+        bounds = np.flatnonzero(np.r_[True, instance[1:] != instance[:-1]])
         grid = agg.grid
+        sb_row = np.broadcast_to(sb, eb.shape)
+        basins = []
         for a in range(A):
             h = o["hit_step"][a]
-            np.add.at(agg.counts[a, :, C["hit_step_sum"]], np.asarray(instance)[h >= 0],
-                      h[h >= 0].astype(np.int64))
+            hs = np.add.reduceat(np.where(h >= 0, h, 0).astype(np.int64), bounds) if m else 0
+            agg.counts[a, instance[bounds], C["hit_step_sum"]] = hs
             agg.hits[a] = np.bincount(np.searchsorted(grid, h[h >= 0], side="left"),
                                       minlength=len(grid))[:len(grid)]
             ok = ~div[a]
             for k in SUMS:
                 v = o[k][a][ok]
                 agg.sums[k][a] = exact_sum(v[np.isfinite(v)])
+            if m:
+                basins.append(_basin_rows(a, instance, sb_row[a], eb[a]))
         s = succ.astype(np.float64)                  # exact in float64 below 2⁵³ keys
         agg.pairs = np.rint(s @ (1.0 - s).T).astype(np.int64)
-        rows = np.empty((A * m, 5), np.int64)
-        rows[:, 0] = np.repeat(np.arange(A), m)
-        rows[:, 1] = np.tile(np.asarray(instance, np.int64), A)
-        rows[:, 2] = np.broadcast_to(sb, eb.shape).ravel()
-        rows[:, 3] = eb.ravel()
-        rows[:, 4] = 1
-        agg.basins = agg._capped(_merge_rows(rows))
+        agg.basins = agg._capped(np.concatenate(basins) if basins else agg.basins)
         return agg
 
     def _capped(self, rows):

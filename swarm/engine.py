@@ -303,17 +303,24 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
                          f"landscapes.rastrigin(dim=2)), got {landscape!r}")
     if isinstance(optimizers, Optimizer):
         optimizers = [optimizers]
-    optimizers = list(optimizers)
-    if not optimizers or not all(isinstance(o, Optimizer) for o in optimizers):
+    if not isinstance(optimizers, (list, tuple)) or not optimizers or \
+            not all(isinstance(o, Optimizer) for o in optimizers):
         raise ValueError("optimizers must be a non-empty list of specs from swarm.optimizers "
                          f"(e.g. optimizers.adam(lr=0.01)), got {optimizers!r}")
     instances = V.integer("instances", instances, low=1, high=MAX_COUNTER)
     starts = V.integer("starts", starts, low=1, high=MAX_COUNTER)
     steps = V.integer("steps", steps, low=1, high=MAX_COUNTER - 1)
     seed = V.integer("seed", seed, low=0, high=2 ** 64 - 1)
-    sigmas = tuple(np.atleast_1d(np.asarray(noise, dtype=float)).tolist()) \
-        if not isinstance(noise, (int, float)) else (noise,)
+    if isinstance(noise, np.ndarray) and noise.ndim <= 1:
+        noise = noise.tolist()
+    sigmas = tuple(noise) if isinstance(noise, (list, tuple)) else (noise,)
+    if not sigmas:
+        raise ValueError("noise must be a real number ≥ 0 or a non-empty list of them, got []")
     sigmas = tuple(V.real("noise", s, low=0.0) for s in sigmas)
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress must be a callable (called with the number of "
+                         f"trajectories finished per chunk) or None, got {progress!r}")
+    V.integer("device", device, low=0)
     V.choice("dtype", dtype, DTYPES)
     backend = _backend(backend, device)
     tol_x = default_tol_x(landscape) if tol_x is None else V.real("tol_x", tol_x, low=0.0)
