@@ -953,8 +953,12 @@ def write(result, directory, *, extra_runs=True, confidence=0.95,
         "one.",
         f"**Hit**: first step with ‖x − x*‖ ≤ {spec.get('tol_x', float('nan')):g}"
         + (f" or f − f* ≤ {tf:g}" if tf is not None else "")
-        + "; median over all trajectories (never-hit = ∞), bootstrap interval; **aRT** = "
-        "total steps spent / number of hits (COCO).",
+        + "; median over all trajectories (never-hit = ∞), "
+        + ("bootstrap interval" if result.outcomes is not None else
+           "from the first-hit histogram of the study's aggregates (it kept no per-trajectory "
+           "outcomes): the grid point where the ECDF reaches ½, with an order-statistic "
+           "interval widened to whole grid cells")
+        + "; **aRT** = total steps spent / number of hits (COCO).",
         "**Paired tests**: every optimizer saw the same starts and noise on each (instance, "
         "start) key, so arms are compared pair by pair with the exact McNemar test; "
         "p-values Holm-adjusted over all pairs.",

@@ -152,3 +152,26 @@ def test_extra_runs_off_and_sigma_grid(tmp_path):
     png_ok(tmp_path / "figures" / "p_vs_noise.png")
     md = (tmp_path / "report.md").read_text()
     assert "extra runs switched off" in md and "failed" not in md
+
+
+def test_report_from_aggregates_only_has_the_same_tables(written, tmp_path):
+    """A study that kept aggregates only (too large to keep every trajectory) reports the same
+    P(global), paired and per-start-basin tables; only the hit median is histogram-based."""
+    res, d, _ = written
+    spec = res.spec
+    agg_only = swarm.run(L.gaussian_peaks(dim=2, peaks=21),
+                         [O.sgd(lr=[0.01, 0.05]), O.momentum(lr=[0.005, 0.01],
+                                                             momentum=[0.8, 0.9]),
+                          O.adam(lr=0.05)], instances=spec["instances"],
+                         starts=spec["starts"], steps=spec["steps"], noise=0.5, seed=0,
+                         keep_outcomes=False)
+    assert agg_only.outcomes is None and agg_only.aggregate == res.aggregate
+    report.write(agg_only, tmp_path, basin_grid=20)
+    md, md_kept = (tmp_path / "report.md").read_text(), (d / "report.md").read_text()
+    assert "order-statistic interval" in md and "order-statistic" not in md_kept
+    for table in ("A | B |", "optimizer | start basin"):
+        assert md_table(md, table) == md_table(md_kept, table)
+    head, cells = md_table(md, "optimizer | n | P(global)")
+    head_k, cells_k = md_table(md_kept, "optimizer | n | P(global)")
+    keep = [i for i, h in enumerate(head) if not h.startswith("median")]
+    assert [[c[i] for i in keep] for c in cells] == [[c[i] for i in keep] for c in cells_k]
