@@ -23,7 +23,6 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
 
 import swarm  # noqa: E402
 from swarm import landscapes as L  # noqa: E402

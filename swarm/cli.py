@@ -113,10 +113,22 @@ def _finished(out, spec):
 
 def cmd_run(args):
     from swarm import checkpoint
+    from swarm.distributed import ChunkFailed
     from swarm.engine import Interrupted
     from swarm.spec import load_spec
     spec = load_spec(args.spec)
+    cluster = args.scheduler if args.scheduler is not None else args.workers
+    where = ""
+    if cluster is not None:
+        from swarm import distributed       # imports Dask only in check()
+        flag = "--scheduler" if args.scheduler is not None else "--workers"
+        try:
+            distributed.check(cluster)
+        except ValueError as e:
+            raise CommandError(f"{flag} {cluster}: {e}") from None
+        where = f" {flag} {cluster}"
     out = Path(args.out) if args.out else Path(f"swarm-{Path(args.spec).stem}")
+    again = f"swarm run {args.spec} -o {out} --resume{where}"
     out.mkdir(parents=True, exist_ok=True)       # an unusable DIR fails now, not after the run
     if args.resume and not (out / checkpoint.STATE).exists() and \
             (out / "manifest.json").exists():
@@ -134,6 +146,8 @@ def cmd_run(args):
         overrides["backend"] = args.backend
     if args.keep_limit is not None:
         overrides["keep_limit"] = args.keep_limit
+    if cluster is not None:
+        overrides["cluster"] = cluster
     with progress_bar(spec.n_trajectories, args.quiet) as cb:
         backend = overrides.get("backend", spec.backend)
         if cb is not None and spec.chunk_size is None and backend == "cpu":
@@ -141,11 +155,16 @@ def cmd_run(args):
             # not depend on the chunk size
             overrides["chunk_size"] = progress_chunk(spec.n_trajectories)
         try:
-            res = spec.run(progress=cb, **overrides)
+            with _cluster_log(cluster is not None and not args.quiet):
+                res = spec.run(progress=cb, **overrides)
         except Interrupted as e:
-            print(f"swarm: {e}\nresume with: swarm run {args.spec} -o {out} --resume",
-                  file=sys.stderr)
+            print(f"swarm: {e}\nresume with: {again}", file=sys.stderr)
             return 130
+        except ChunkFailed as e:
+            raise CommandError(f"{e}; resume with: {again}") from e
+    # where the chunks ran does not change the results: kept in provenance["cluster"], not
+    # among the study's overrides
+    (getattr(res, "study", None) or {}).get("overrides", {}).pop("cluster", None)
     text, names = write_results(res, out, spec, report=not args.no_report)
     checkpoint.clear(out)
     if not args.quiet:
@@ -153,6 +172,27 @@ def cmd_run(args):
         names = [n for n in names if n not in (checkpoint.CHUNKS + "/", checkpoint.STATE)]
         print(f"\nresults written to {out.resolve()}/ ({', '.join(names)})")
     return 0
+
+
+@contextlib.contextmanager
+def _cluster_log(show):
+    """While ``show``: the Dask scheduler and dashboard addresses (``swarm.distributed``'s
+    INFO messages) on stderr."""
+    if not show:
+        yield
+        return
+    import logging
+    logger = logging.getLogger("swarm.distributed")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("swarm: %(message)s"))
+    old = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old)
 
 
 def cmd_check(args):
@@ -198,7 +238,9 @@ def build_parser():
     r.add_argument("--quiet", action="store_true",
                    help="no progress bar and no summary on stdout (errors only)")
     r.add_argument("--threads", type=int, default=None, metavar="N",
-                   help="CPU threads (default: all Numba threads); never changes the outcomes")
+                   help="CPU threads (default: all Numba threads; with --scheduler or "
+                        "--workers: per task, default the host's cores shared among its "
+                        "tasks); never changes the outcomes")
     r.add_argument("--backend", choices=["cpu", "cuda", "auto"], default=None,
                    help="override the spec's backend")
     r.add_argument("--resume", action="store_true",
@@ -209,6 +251,15 @@ def build_parser():
                    help="keep per-trajectory outcomes only for studies of at most N "
                         "trajectories (default 10,000,000); larger studies keep exact "
                         "aggregates only")
+    where = r.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="run the chunks as Dask tasks on the running Dask scheduler at "
+                            "ADDRESS (tcp://host:8786); needs pip install "
+                            "'swarm[distributed]'; never changes the outcomes")
+    where.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="start a local Dask cluster of N worker processes and run the "
+                            "chunks there (with --backend cuda and dask-cuda installed: one "
+                            "worker per GPU, N GPUs); never changes the outcomes")
     r.add_argument("--no-report", action="store_true",
                    help="skip report.md/report.html/figures (swarm report DIR writes them "
                         "later)")

@@ -22,7 +22,7 @@ from swarm import _validate as V
 from swarm import checkpoint as _checkpoint
 from swarm import starts as _starts
 from swarm.aggregate import MAX_BASIN_ROWS, Aggregate
-from swarm.kernels import ids, philox
+from swarm.kernels import philox
 from swarm.landscapes import Family
 from swarm.optimizers import Optimizer, hyper_row
 from swarm.result import FIELDS, OUTCOME_BYTES, Result, provenance
@@ -236,15 +236,44 @@ class Plan:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+class Collector:
+    """Merges finished chunks, in any order, into the study's aggregate and (when kept) its
+    outcome arrays; reports each to ``progress``. Used by the local and the Dask executors."""
+
+    def __init__(self, plan, keep, progress=None):
+        self.plan, self.keep, self.progress = plan, keep, progress
+        A, n_keys = len(plan.arms), plan.instances * plan.starts
+        self.outcomes = None
+        if keep:
+            F = DTYPES[plan.dtype]
+            self.outcomes = {k: np.empty((A, n_keys), dt) for k, dt in zip(FIELDS, (
+                np.int64, np.int64, np.int64, F, F, np.bool_))}
+        self.agg = Aggregate.empty(A, plan.instances, plan.steps, plan.max_basin_rows)
+        self.merged = set()
+
+    def add(self, j, out, part):
+        self.agg = self.agg.merge(part)
+        self.merged.add(j)
+        _, _, first, m = self.plan.keys(j)
+        if self.keep:
+            for k in FIELDS:
+                self.outcomes[k][:, first:first + m] = out[k]
+        if self.progress is not None:
+            self.progress(len(self.plan.arms) * m)
+
+    def result(self):
+        """(outcomes or None, Aggregate); refuses to return a partial study."""
+        if len(self.merged) != self.plan.n_chunks:
+            raise RuntimeError(f"only {len(self.merged)} of {self.plan.n_chunks} chunks were "
+                               f"merged")
+        out = None if self.outcomes is None else \
+            {k: v.reshape(-1) for k, v in self.outcomes.items()}
+        return out, self.agg
+
+
 def _execute(plan, keep, store, progress, timings):
     """Run (or load from the checkpoint) every chunk of the plan, in order, and merge."""
-    A, n_keys = len(plan.arms), plan.instances * plan.starts
-    outcomes = None
-    if keep:
-        F = DTYPES[plan.dtype]
-        outcomes = {k: np.empty((A, n_keys), dt) for k, dt in zip(FIELDS, (
-            np.int64, np.int64, np.int64, F, F, np.bool_))}
-    agg = Aggregate.empty(A, plan.instances, plan.steps, plan.max_basin_rows)
+    col = Collector(plan, keep, progress)
     done = set(store.done()) if store is not None else set()
     with _deferred_sigint(store is not None) as interrupted:
         for j in range(plan.n_chunks):
@@ -254,18 +283,10 @@ def _execute(plan, keep, store, progress, timings):
                 out, part = plan.chunk(j, timings)
                 if store is not None:
                     store.save(j, out if keep else None, part)
-            agg = agg.merge(part)
-            _, _, first, m = plan.keys(j)
-            if keep:
-                for k in FIELDS:
-                    outcomes[k][:, first:first + m] = out[k]
-            if progress is not None:
-                progress(A * m)
+            col.add(j, out, part)
             if interrupted() and j + 1 < plan.n_chunks:
                 raise Interrupted(len(set(store.done())), plan.n_chunks, store.dir)
-    if keep:
-        outcomes = {k: v.reshape(-1) for k, v in outcomes.items()}
-    return outcomes, agg
+    return col.result()
 
 
 def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 1000,
@@ -274,7 +295,7 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
         tol_f: float = 1e-8, chunk_size: int | None = None, threads: int | None = None,
         device: int = 0, progress=None, keep_outcomes: bool | None = None,
         keep_limit: int = DEFAULT_KEEP_LIMIT, checkpoint: str | os.PathLike | None = None,
-        resume: bool = False, max_basin_rows: int = MAX_BASIN_ROWS) -> Result:
+        resume: bool = False, max_basin_rows: int = MAX_BASIN_ROWS, cluster=None) -> Result:
     """Run a study: every optimizer (configuration) from ``starts`` start points on each of
     ``instances`` random instances of ``landscape``, for ``steps`` steps.
 
@@ -297,6 +318,16 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     ``resume=True`` the chunks already there are loaded instead of recomputed (a directory
     holding another study's checkpoint is refused). With a checkpoint, Ctrl-C stops at the
     next chunk boundary by raising :class:`Interrupted`.
+
+    ``cluster``: run the chunks as Dask tasks (:mod:`swarm.distributed`, needs
+    ``pip install 'swarm[distributed]'``) — ``"local"`` (a ``LocalCluster`` on this machine;
+    with ``backend="cuda"`` and dask-cuda, one worker per GPU), a number of local worker
+    processes, a scheduler address (``"tcp://host:8786"``), or a ``distributed.Client`` or Dask
+    cluster object. The result is identical to the single-process run (same outcome hash);
+    ``threads`` is then the Numba threads of each task (default: each host's cores shared
+    among the tasks running on it), and the default ``chunk_size`` is smaller, so that there
+    are enough chunks to share out. A chunk that keeps failing on the workers raises
+    :class:`swarm.distributed.ChunkFailed`. Without ``cluster`` Dask is never imported.
     """
     if not isinstance(landscape, Family):
         raise ValueError(f"landscape must be a family from swarm.landscapes (e.g. "
@@ -325,9 +356,8 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     backend = _backend(backend, device)
     tol_x = default_tol_x(landscape) if tol_x is None else V.real("tol_x", tol_x, low=0.0)
     tol_f = V.real("tol_f", tol_f, low=0.0) if tol_f is not None else -np.inf
-    if chunk_size is None:
-        chunk_size = DEFAULT_CHUNK if backend == "cpu" else DEFAULT_CHUNK_GPU
-    chunk_size = V.integer("chunk_size", chunk_size, low=1)
+    if chunk_size is not None:
+        chunk_size = V.integer("chunk_size", chunk_size, low=1)
     if threads is not None:
         V.integer("threads", threads, low=1, high=numba.config.NUMBA_NUM_THREADS)
     keep_limit = V.integer("keep_limit", keep_limit, low=0)
@@ -340,6 +370,9 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     if resume and checkpoint is None:
         raise ValueError("resume=True needs checkpoint=DIR (the directory the study was "
                          "checkpointed to)")
+    if cluster is not None:
+        from swarm import distributed as _distributed
+        cluster = _distributed.check(cluster)
     start = _starts.uniform() if start is None else start
     if not isinstance(start, _starts.Start):
         raise ValueError(f"start must come from swarm.starts (uniform(), gaussian(mu, sd), "
@@ -355,6 +388,10 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
             for s in sigmas:
                 arms.append({"optimizer": o, "config": cfg, "noise": s})
     total = instances * starts * len(arms)
+    if chunk_size is None:
+        chunk_size = DEFAULT_CHUNK if backend == "cpu" else DEFAULT_CHUNK_GPU
+        if cluster is not None:             # enough chunks to share out among the workers
+            chunk_size = min(chunk_size, max(chunk_size >> 4, -(-total // 256)))
     keep = total <= keep_limit if keep_outcomes is None else keep_outcomes
     need = total * OUTCOME_BYTES
     budget = _memory_budget()
@@ -387,14 +424,23 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
                         max_basin_rows)
     _ = plan.packed
     timings = {"pack_s": time.perf_counter() - t0, "kernel_s": 0.0}
-    with _threads(threads):
-        outcomes, agg = _execute(plan, keep, store, progress, timings)
+    cluster_info = None
+    if cluster is None:
+        with _threads(threads):
+            outcomes, agg = _execute(plan, keep, store, progress, timings)
+    else:           # kernel_s: summed over the workers; the rate is per second of the run
+        outcomes, agg, cluster_info = _distributed.execute(plan, keep, store, progress,
+                                                           timings, cluster, threads, backend)
     timings["total_s"] = time.perf_counter() - t0
-    timings["trajectory_steps_per_s"] = total * steps / max(timings["kernel_s"], 1e-12)
+    timings["trajectory_steps_per_s"] = total * steps / max(
+        timings["execute_s"] if cluster is not None else timings["kernel_s"], 1e-12)
     arm_rows = [{"label": str(a["optimizer"].label), "kind": a["optimizer"].kind,
                  **{k: v for k, v in a["config"].items()}, "noise": a["noise"]} for a in arms]
+    prov = provenance(backend, timings, threads, chunk_size)
+    if cluster_info is not None:
+        prov["cluster"] = cluster_info
     return Result(spec=spec, arms=arm_rows, outcomes=outcomes, n_global=plan.packed.n_global,
-                  provenance=provenance(backend, timings, threads, chunk_size), aggregate=agg)
+                  provenance=prov, aggregate=agg)
 
 
 def path(instance, optimizer: Optimizer, x0, steps: int = 500, *, noise: float = 0.0,

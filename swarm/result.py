@@ -258,7 +258,7 @@ def _jsonable(o):
     raise TypeError(f"not JSON serialisable: {o!r}")
 
 
-def aggregate_of(res) -> "Aggregate":
+def aggregate_of(res):
     """The exact aggregate of a result's per-trajectory outcomes."""
     from swarm.aggregate import Aggregate
     A, n_inst, n_start = len(res.arms), res.instances, res.starts

@@ -426,7 +426,7 @@ class Spec:
         return {"file": self.path, "sha256": hashlib.sha256(self.text.encode()).hexdigest(),
                 "name": self.name, "description": self.description, "toml": self.data,
                 "overrides": {k: _plain(v) for k, v in (overrides or {}).items()
-                              if k not in ("progress", "checkpoint", "resume")}}
+                              if k not in ("progress", "checkpoint", "resume", "cluster")}}
 
     def describe(self) -> str:
         """A few lines: what will run, and how big it is."""
