@@ -29,6 +29,8 @@ import math
 
 import numpy as np
 
+from swarm.kernels.cache import cached_njit
+
 COUNTS = ("n", "successes", "diverged", "started_global", "successes_from_global", "escapes",
           "escaped_to_global", "hits", "hit_step_sum")
 C = {k: j for j, k in enumerate(COUNTS)}
@@ -118,6 +120,34 @@ def _basin_rows(a, instance, sb, eb):
     return _merge_rows(rows)
 
 
+@cached_njit(error_model="numpy")
+def _tally(eb, sb, div, hs, inst, ng, grid, counts, hits):
+    """The COUNTS columns per (arm, instance) and the first-hit histograms, in one pass."""
+    A, m = eb.shape
+    for a in range(A):
+        for r in range(m):
+            i = inst[r]
+            g = ng[i]
+            e = eb[a, r]
+            s = sb[a, r]
+            d = div[a, r]
+            succ = e >= 0 and e < g
+            sg = s >= 0 and s < g
+            c = counts[a, i]
+            c[0] += 1
+            c[1] += succ
+            c[2] += d
+            c[3] += sg
+            c[4] += succ and sg
+            c[5] += (not d) and s != e
+            c[6] += (not sg) and succ
+            h = hs[a, r]
+            if h >= 0:
+                c[7] += 1
+                c[8] += h
+                hits[a, np.searchsorted(grid, h)] += 1
+
+
 class Aggregate:
     """See the module docstring. Build with :meth:`from_outcomes`, combine with :meth:`merge`
     (or ``+``)."""
@@ -148,29 +178,13 @@ class Aggregate:
         eb, sb, div = o["end_basin"], o["start_basin"], o["diverged"]
         A, m = eb.shape
         agg = cls.empty(A, n_instances, steps, max_basin_rows)
-        ng = np.asarray(n_global)[instance][None, :]
-        succ = (eb >= 0) & (eb < ng)
-        sg = np.broadcast_to((sb >= 0) & (sb < ng), eb.shape)
-        hit = o["hit_step"] >= 0
-        cols = {"n": np.ones_like(succ), "successes": succ, "diverged": div,
-                "started_global": sg, "successes_from_global": succ & sg,
-                "escapes": ~div & (sb != eb), "escaped_to_global": ~sg & succ, "hits": hit}
         instance = np.asarray(instance, np.int64)
-        cell = (np.arange(A)[:, None] * n_instances + instance[None, :]).ravel()
-        for k, x in cols.items():
-            agg.counts[:, :, C[k]] = np.bincount(cell, weights=x.ravel(), minlength=A *
-                                                 n_instances).reshape(A, n_instances)
-        # keys are instance-major: each instance is one run of the chunk
-        bounds = np.flatnonzero(np.r_[True, instance[1:] != instance[:-1]])
-        grid = agg.grid
+        ng = np.asarray(n_global, np.int64)
         sb_row = np.broadcast_to(sb, eb.shape)
+        _tally(eb, sb_row, div, o["hit_step"], instance, ng, agg.grid, agg.counts, agg.hits)
+        succ = (eb >= 0) & (eb < ng[instance][None, :])
         basins = []
         for a in range(A):
-            h = o["hit_step"][a]
-            hs = np.add.reduceat(np.where(h >= 0, h, 0).astype(np.int64), bounds) if m else 0
-            agg.counts[a, instance[bounds], C["hit_step_sum"]] = hs
-            agg.hits[a] = np.bincount(np.searchsorted(grid, h[h >= 0], side="left"),
-                                      minlength=len(grid))[:len(grid)]
             ok = ~div[a]
             for k in SUMS:
                 v = o[k][a][ok]

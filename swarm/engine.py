@@ -29,7 +29,7 @@ from swarm.result import FIELDS, OUTCOME_BYTES, Result, provenance
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 BACKENDS = ("cpu", "cuda", "auto")
-DEFAULT_CHUNK = 1 << 18
+DEFAULT_CHUNK = 1 << 20
 DEFAULT_CHUNK_GPU = 1 << 22
 DEFAULT_KEEP_LIMIT = 10_000_000
 MAX_COUNTER = 2 ** 32 - 1
@@ -307,7 +307,7 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
 
     ``backend``: ``"cpu"``, ``"cuda"`` (GPU ``device``), or ``"auto"`` (CUDA when
     ``numba.cuda.is_available()``, else CPU). The study runs in chunks of about
-    ``chunk_size`` trajectories (default 2¹⁸ on the CPU, 2²² on a GPU), all arms on the same
+    ``chunk_size`` trajectories (default 2²⁰ on the CPU, 2²² on a GPU), all arms on the same
     keys, which bounds memory.
 
     Per-trajectory outcomes are kept when ``keep_outcomes`` is True, or when it is None (the
