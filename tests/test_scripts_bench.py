@@ -1,21 +1,15 @@
 """Tests for scripts/bench.py: a tiny run of the benchmark (no fresh-process compile check)."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
-
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("swarm_scripts_bench", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from scripts import bench
+    return bench
 
 
 @pytest.fixture(scope="module")

@@ -1,24 +1,18 @@
 """Tests for scripts/bench_distributed.py: a tiny run on local Dask clusters of 1 and 2
 workers (same hash everywhere, positive rates, the table), and its command line."""
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("distributed")
 
-BENCH = Path(__file__).resolve().parents[1] / "scripts" / "bench_distributed.py"
-
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("swarm_scripts_bench_distributed", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from scripts import bench_distributed
+    return bench_distributed
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,4 @@
 """scripts/bench_memory.py at a tiny size: streams, reports RSS, and the counts are right."""
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -8,10 +7,8 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_memory.py"
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("swarm_scripts_bench_memory", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from scripts import bench_memory
+    return bench_memory
 
 
 def test_memory_benchmark_streams_and_reports_rss():
