@@ -171,9 +171,6 @@ class Store:
             outcomes = {k: z[f"out_{k}"] for k in FIELDS}
         return outcomes, Aggregate.from_arrays(z)
 
-    def finish(self):
-        clear(self.dir)
-
 
 def clear(directory):
     """Remove a checkpoint (once the final results are safely written)."""

@@ -189,10 +189,6 @@ class Plan:
     def keys_per_chunk(self):
         return self.blocks_per_chunk * self.lanes
 
-    @property
-    def n_trajectories(self):
-        return len(self.arms) * self.instances * self.starts
-
     def keys(self, j):
         """(first key block, blocks, first key, keys) of chunk j."""
         kb0 = j * self.blocks_per_chunk
@@ -201,8 +197,7 @@ class Plan:
         def key(kb):
             return (kb // self.nsb) * self.starts + (kb % self.nsb) * self.lanes
         first = key(kb0)
-        last = key(kb1) if kb1 % self.nsb else (kb1 // self.nsb) * self.starts
-        return kb0, kb1 - kb0, first, last - first
+        return kb0, kb1 - kb0, first, key(kb1) - first
 
     def chunk(self, j, timings=None):
         F = DTYPES[self.dtype]

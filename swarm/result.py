@@ -95,11 +95,6 @@ class Result:
                 raise ValueError("a Result needs outcomes or an aggregate")
             self.aggregate = aggregate_of(self)
 
-    @property
-    def kept(self) -> bool:
-        """Whether per-trajectory outcomes are available."""
-        return self.outcomes is not None
-
     # ---- shape of the outcome arrays
     @property
     def instances(self):
