@@ -68,10 +68,11 @@ def kernel(F, dim):
     return _KERNELS[key]
 
 
-def launch(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
-           tol_f, n_inst, n_start, first, n, F):
-    """Run trajectories ``first … first+n−1`` on the current device; returns host outcome
-    arrays."""
+def prepare(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
+            tol_f, n_inst, n_start, first, n, F):
+    """Device arrays and launch configuration for trajectories ``first … first+n−1``: returns
+    ``(kernel, grid, threads, args, outputs)``; ``kernel[grid, threads](*args)`` fills the
+    device ``outputs`` (start basin, end basin, hit step, best f, final f, diverged)."""
     dim = sp.shape[2]
     to = cuda.to_device
     out = [cuda.device_array(n, np.int64) for _ in range(3)] + \
@@ -82,9 +83,16 @@ def launch(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, step
     # with 128-thread blocks); it runs blocks one after another, so there it gets 1 thread each
     threads = 1 if config.ENABLE_CUDASIM else THREADS
     grid = (n + threads - 1) // threads
-    kernel(F, dim)[grid, threads](
-        fid, kind, to(lp), skind, to(sp), to(box), to(gmin), to(hp), to(tab), to(ctype),
-        to(gk), k0, k1, steps, F(tol_x), F(tol_f), n_inst, n_start, first, n, rec, *out)
+    args = (fid, kind, to(lp), skind, to(sp), to(box), to(gmin), to(hp), to(tab), to(ctype),
+            to(gk), k0, k1, steps, F(tol_x), F(tol_f), n_inst, n_start, first, n, rec, *out)
+    return kernel(F, dim), grid, threads, args, out
+
+
+def launch(*args):
+    """Run trajectories ``first … first+n−1`` on the current device (arguments as
+    :func:`prepare`); returns host outcome arrays."""
+    run, grid, threads, kargs, out = prepare(*args)
+    run[grid, threads](*kargs)
     cuda.synchronize()
     names = ("start_basin", "end_basin", "hit_step", "best_f", "final_f", "diverged")
     return {k: v.copy_to_host() for k, v in zip(names, out)}

@@ -37,7 +37,45 @@ def flops_per_step(dim):
     return dim * (8 + 25 + 28 + 14 + 4)
 
 
+def kernel_rate(dim, n, steps, dtype, repeats=3, seed=0):
+    """The CUDA kernel alone on ``n`` trajectories (one launch, inputs already on the device),
+    timed with CUDA events; returns (trajectory-steps/s, fraction of trajectories that hit the
+    global target, fraction diverged) — the last two say the kernel did the work."""
+    from numba import cuda
+
+    from swarm import starts
+    from swarm.engine import Packed, default_tol_x
+    from swarm.kernels import cuda as kcuda
+    from swarm.kernels import philox
+    from swarm.optimizers import hyper_row
+    F = np.dtype(dtype).type
+    fam, opt = landscapes.rastrigin(dim=dim), optimizers.adam(**ADAM)
+    pk = Packed(fam, 1, seed, starts.uniform())
+    lp, sp, box, gmin, tab = pk.arrays(F)
+    hp = hyper_row(opt.kind, next(iter(opt.configs())), SIGMA)[None].astype(F)
+    k0, k1 = philox.split_seed(seed)
+    run, grid, threads, args, out = kcuda.prepare(
+        pk.instances[0].fid, opt.kind_id, lp, pk.skind, sp, box, gmin, hp, tab, pk.ctype, pk.gk,
+        k0, k1, steps, default_tol_x(fam), -np.inf, 1, n, 0, n, F)
+    run[grid, threads](*args)                       # compiles, and warms the card up
+    cuda.synchronize()
+    times = []
+    for _ in range(repeats):
+        e0, e1 = cuda.event(), cuda.event()
+        e0.record()
+        run[grid, threads](*args)
+        e1.record()
+        e1.synchronize()
+        times.append(e0.elapsed_time(e1) / 1e3)
+    hit = out[2].copy_to_host()
+    div = out[5].copy_to_host()
+    return (n * steps / max(statistics.median(times), 1e-9), float((hit >= 0).mean()),
+            float(div.mean()))
+
+
 def gpu_rate(dim, n, steps, dtype, repeats=3, seed=0):
+    """The whole engine, ``swarm.run(backend="cuda")``: chunked launches, transfers of the
+    outcomes and their aggregation on the host; rate over the run's kernel_s."""
     fam, opt = landscapes.rastrigin(dim=dim), optimizers.adam(**ADAM)
     study = dict(instances=1, starts=n, steps=steps, noise=SIGMA, seed=seed, dtype=dtype,
                  backend="cuda")
@@ -58,7 +96,10 @@ def cpu_rate(dim, n, steps, dtype, seed=0):
 
 
 def numpy_rate(n, steps, dtype, seed=0):
-    from scripts import bench
+    try:
+        from scripts import bench
+    except ImportError:             # run as `python scripts/bench_gpu.py`: scripts/ is on the path
+        import bench
     inst = bench.instance(seed)
     x0 = np.random.default_rng(seed).uniform(inst.domain[0], inst.domain[1],
                                              (n, 2)).astype(dtype)
@@ -69,37 +110,55 @@ def numpy_rate(n, steps, dtype, seed=0):
 
 
 def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *,
-        cpu_n=200_000, peak=None, repeats=3):
-    """One row per (dim, dtype): GPU, CPU and NumPy rates (trajectory-steps/s) and the
-    fraction of the GPU's peak. Returns [] when no CUDA GPU is available."""
+        cpu_n=200_000, peak=None, repeats=3, engine_n=None, engine_steps=None):
+    """One row per (dim, dtype): the GPU kernel's rate (``n // dim`` trajectories, one
+    launch), the whole engine's rate on the GPU (``engine_n // dim`` trajectories of
+    ``engine_steps``, default 2²⁴ and 10 × steps), the CPU engine's and NumPy's rates
+    (trajectory-steps/s) and the fraction of the GPU's peak reached by the kernel. Returns []
+    when no CUDA GPU is available."""
     from numba import cuda
     if not cuda.is_available():
         return []
     peak = peak or PEAK_TFLOPS
+    engine_n = engine_n or 2 ** 24
+    engine_steps = engine_steps or 10 * steps
     dev = cuda.get_current_device()
     name = getattr(dev, "name", b"CUDA simulator")
     name = name.decode() if isinstance(name, bytes) else str(name)
     rows = []
     for dim in dims:
         for dtype in dtypes:
-            gpu, res = gpu_rate(dim, max(1, n // dim), steps, dtype, repeats)
+            nk = max(1, n // dim)
+            gpu, hit, div = kernel_rate(dim, nk, steps, dtype, repeats)
+            eng = gpu_rate(dim, max(1, engine_n // dim), engine_steps, dtype, 1)[0]
             cpu = cpu_rate(dim, cpu_n, steps, dtype)
             nump = numpy_rate(cpu_n, steps, dtype) if dim == 2 else float("nan")
             frac = gpu * flops_per_step(dim) / (peak[dtype] * 1e12)
-            rows.append({"dim": dim, "dtype": dtype, "gpu": gpu, "cpu": cpu, "numpy": nump,
-                         "gpu_over_cpu": gpu / cpu, "peak_fraction": frac, "device": name,
-                         "n": max(1, n // dim), "steps": steps})
+            rows.append({"dim": dim, "dtype": dtype, "gpu": gpu, "engine": eng, "cpu": cpu,
+                         "numpy": nump, "gpu_over_cpu": gpu / cpu, "peak_fraction": frac,
+                         "device": name, "n": nk, "steps": steps, "hit": hit,
+                         "diverged": div, "engine_n": max(1, engine_n // dim),
+                         "engine_steps": engine_steps})
     return rows
 
 
 def table(rows):
     lines = [f"device: {rows[0]['device']}" if rows else "no CUDA GPU available",
-             f"{'workload':<28} {'dtype':<8} {'GPU M/s':>12} {'CPU M/s':>9} {'NumPy M/s':>10} "
-             f"{'GPU/CPU':>8} {'of peak':>8}"]
+             f"{'workload':<28} {'dtype':<8} {'kernel M/s':>12} {'engine M/s':>11} "
+             f"{'CPU M/s':>9} {'NumPy M/s':>10} {'kernel/CPU':>10} {'of peak':>8} "
+             f"{'hit':>6} {'diverged':>8}"]
     for r in rows:
         lines.append(f"{'rastrigin-' + str(r['dim']) + 'd adam σ=0.5':<28} {r['dtype']:<8} "
-                     f"{r['gpu'] / 1e6:>12.0f} {r['cpu'] / 1e6:>9.1f} {r['numpy'] / 1e6:>10.1f} "
-                     f"{r['gpu_over_cpu']:>8.0f} {r['peak_fraction']:>8.1%}")
+                     f"{r['gpu'] / 1e6:>12.0f} {r['engine'] / 1e6:>11.0f} "
+                     f"{r['cpu'] / 1e6:>9.1f} {r['numpy'] / 1e6:>10.1f} "
+                     f"{r['gpu_over_cpu']:>10.0f} {r['peak_fraction']:>8.1%} "
+                     f"{r['hit']:>6.1%} {r['diverged']:>8.2%}")
+    if rows:
+        r = rows[0]
+        lines.append(f"kernel: {r['n']:,} trajectories (÷ dim) × {r['steps']} steps, one launch, "
+                     f"CUDA events; engine: swarm.run(backend='cuda'), {r['engine_n']:,} "
+                     f"trajectories (÷ dim) × {r['engine_steps']} steps, transfers and host "
+                     f"aggregation included")
     return "\n".join(lines)
 
 
@@ -107,10 +166,22 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=100_000_000, help="trajectories per 2-D run")
     ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--engine-n", type=int, default=2 ** 24,
+                    help="trajectories per 2-D run of the whole engine")
+    ap.add_argument("--engine-steps", type=int, default=None, help="default 10 × --steps")
+    ap.add_argument("--cpu-n", type=int, default=200_000)
+    ap.add_argument("--dims", default="2,20")
+    ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
     ap.add_argument("--peak-f32", type=float, default=PEAK_TFLOPS["float32"])
     ap.add_argument("--peak-f64", type=float, default=PEAK_TFLOPS["float64"])
     args = ap.parse_args(argv)
-    rows = run(args.n, args.steps, peak={"float32": args.peak_f32, "float64": args.peak_f64})
+    rows = run(args.n, args.steps, tuple(int(d) for d in args.dims.split(",")),
+               cpu_n=args.cpu_n, peak={"float32": args.peak_f32, "float64": args.peak_f64},
+               engine_n=args.engine_n, engine_steps=args.engine_steps)
+    if args.json:
+        import json
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
     if not rows:
         print("no CUDA GPU available (numba.cuda.is_available() is False): nothing measured")
         return 0
