@@ -54,10 +54,27 @@ def _backend(name, device):
                          "numba-cuda (pip install 'swarm[cuda12]' or 'swarm[cuda13]'); none is "
                          "available here. Allowed: backend='cpu', or 'auto' (CUDA when "
                          "available, else CPU)")
+    _check_numba_cuda_numpy()
     n = len(cuda.gpus)
     V.integer("device", device, low=0, high=n - 1)
     cuda.select_device(device)
     return "cuda"
+
+
+def _check_numba_cuda_numpy():
+    """numba-cuda ≤ 0.30.4 registers ``np.row_stack``, which NumPy 2.5 removed: its first
+    kernel compilation then fails with an AttributeError deep in numba-cuda (seen on an H200
+    image with numpy 2.5.2). Say so before a study starts."""
+    from importlib import metadata
+    try:
+        nc = tuple(int(p) for p in metadata.version("numba-cuda").split(".")[:3])
+    except (metadata.PackageNotFoundError, ValueError):
+        return
+    if nc <= (0, 30, 4) and not hasattr(np, "row_stack"):
+        raise ValueError(f"backend='cuda': numba-cuda {'.'.join(map(str, nc))} does not work "
+                         f"with numpy {np.__version__} (it needs np.row_stack, removed in "
+                         f"numpy 2.5); install numpy<2.5 (pip install 'numpy<2.5') or a newer "
+                         f"numba-cuda. Allowed: backend='cpu'")
 
 
 @contextlib.contextmanager

@@ -136,3 +136,17 @@ def test_gpu_benchmark_without_a_gpu_says_so(capsys):
     assert bench_gpu.run(n=10, steps=1) == []
     assert bench_gpu.main(["--n", "10", "--steps", "1"]) == 0
     assert "no CUDA GPU available" in capsys.readouterr().out
+
+
+def test_numba_cuda_with_numpy_2_5_is_a_clear_error(monkeypatch):
+    """numba-cuda ≤ 0.30.4 fails on numpy 2.5 (np.row_stack removed) with an AttributeError
+    deep in its first compilation (seen on a real H200 image): the engine says so up front."""
+    from importlib import metadata
+    from swarm import engine
+    monkeypatch.delattr(np, "row_stack", raising=False)
+    monkeypatch.setattr(metadata, "version", lambda name: "0.30.4")
+    with mock.patch("numba.cuda.is_available", return_value=True):
+        with pytest.raises(ValueError, match=r"numba-cuda 0\.30\.4 does not work with numpy"):
+            swarm.run(L.rastrigin(), [O.sgd()], instances=1, starts=2, steps=2, backend="cuda")
+    monkeypatch.setattr(metadata, "version", lambda name: "0.31.0")
+    engine._check_numba_cuda_numpy()                   # a newer numba-cuda: no complaint
