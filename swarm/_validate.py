@@ -11,8 +11,9 @@ def real(name, value, *, low=None, high=None, low_open=False, high_open=False):
     """A finite real number within [low, high] (open ends as asked)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number, got {value!r}")
-    lo = "(" if low_open else "["
-    hi = ")" if high_open else "]"
+    # an unbounded end is open: only finite numbers are accepted
+    lo = "(" if low_open or low is None else "["
+    hi = ")" if high_open or high is None else "]"
     allowed = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
     try:
         v = float(value)

@@ -42,6 +42,53 @@ def _memory_budget():
         return 4 << 30
 
 
+_INSTANCE_OVERHEAD = 1024      # Python objects of one Instance and its arrays (measured ≈ 1 KB)
+
+
+def _study_bytes(landscape, instances, starts, n_arms, keep, keys_per_chunk):
+    """Estimated peak bytes of a study, sized from the family alone (no instance is built):
+    per instance, the Instance (parameter row, domain, box, global and listed minima), its
+    packed rows (parameters, start parameters, box, global minima), counted twice for the
+    kernel's dtype copies, three (A, ·, len(COUNTS)) int64 count blocks of the aggregates (the
+    study's, a chunk's, their merge) and, when kept, its outcomes; besides, the (A, A) pair
+    counts and one chunk's outcome arrays (twice: per arm and stacked)."""
+    from swarm.aggregate import COUNTS
+    n_par, n_glob, n_min = landscape.size_hint()
+    d = landscape.dim
+    inst = n_par + 4 * d + n_glob * d + n_min * d
+    packed = n_par + 3 * d + 2 * d + n_glob * d
+    per_instance = int(round(8 * (inst + 2 * packed))) + _INSTANCE_OVERHEAD + \
+        3 * 8 * n_arms * len(COUNTS) + (starts * n_arms * OUTCOME_BYTES if keep else 0)
+    chunk = 2 * n_arms * min(keys_per_chunk, instances * starts) * OUTCOME_BYTES
+    return instances * per_instance + 3 * 8 * n_arms * n_arms + chunk, per_instance
+
+
+def _check_memory(landscape, instances, starts, n_arms, keep, keys_per_chunk, budget):
+    """Refuse, before anything is built, a study whose instances, aggregates and kept
+    outcomes would not fit in ``budget`` bytes; the message names the most instances that
+    fit."""
+    def need(n):
+        return _study_bytes(landscape, n, starts, n_arms, keep, keys_per_chunk)[0]
+    total, per_instance = _study_bytes(landscape, instances, starts, n_arms, keep,
+                                       keys_per_chunk)
+    if total <= budget:
+        return
+    lo, hi = 0, instances                     # need() grows with n: bisect the largest fit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if need(mid) <= budget else (lo, mid - 1)
+    gib = 2 ** 30
+    raise ValueError(
+        f"study too large for memory: instances={instances:,} of {landscape.name} "
+        f"(dim {landscape.dim}) with {n_arms} arm{'s' if n_arms != 1 else ''} need about "
+        f"{total / gib:.1f} GiB ({per_instance:,} bytes per instance for its arrays"
+        f"{', aggregate counts and kept outcomes' if keep else ' and aggregate counts'}), "
+        f"more than the "
+        f"{budget / gib:.1f} GiB allowed (half the available memory); instances must be at "
+        f"most {lo:,} here: reduce instances (or the arms"
+        + (", or keep aggregates only: keep_outcomes=False" if keep else "") + ")")
+
+
 def _backend(name, device):
     V.choice("backend", name, set(BACKENDS))
     if name == "cpu":
@@ -414,6 +461,8 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
             f"{need / 2 ** 30:.1f} GiB of outcomes, more than the {budget / 2 ** 30:.1f} GiB "
             f"allowed (half the available memory); keep aggregates only (keep_outcomes=None "
             f"or False) or reduce the study")
+    _check_memory(landscape, instances, starts, len(arms), keep,
+                  min(max(1, chunk_size // len(arms)), instances * starts), budget)
 
     spec = {"landscape": landscape.to_dict(), "optimizers": [o.to_dict() for o in optimizers],
             "instances": instances, "starts": starts, "steps": steps, "noise": list(sigmas),

@@ -167,6 +167,11 @@ class Family:
     def to_dict(self):
         return {"name": self.name, **dataclasses.asdict(self)}
 
+    def size_hint(self) -> tuple[int, int, float]:
+        """Sizes of one instance, for memory estimates without building any: (floats in its
+        kernel parameter row, number of global minima, expected number of listed minima)."""
+        raise NotImplementedError
+
 
 def _canonical_partials(fid, dim, params, coord, z):
     """∂h/∂z_coord along the z_coord axis (other coordinates 0), from the kernels' own code."""
@@ -291,6 +296,23 @@ class Shifted(Family):
             return None
         return np.array(list(itertools.product(*(per_type[t] for t in ctype))))
 
+    def size_hint(self):
+        d = self.dim
+        himmelblau = self.name == "himmelblau"
+        n_params = ids.LP_HEAD + d + d * d + (8 if himmelblau else 0)
+        mz = self._minima_z
+        if himmelblau or mz is None:
+            return n_params, 4 if himmelblau else 1, 4 if himmelblau else 0
+        # expected number of candidates inside the domain: coordinate j of a candidate sits at
+        # x*_j + (z_j − z*_j), x*_j uniform in ±shift·hw (exact without rotation; a rotation
+        # keeps volumes, so it stays a fair estimate)
+        hw, a = self.half_width, self.shift * self.half_width
+        delta = mz - self.z_star
+        lo, hi = np.maximum(-a, -hw - delta), np.minimum(a, hw - delta)
+        p = np.clip(hi - lo, 0.0, None) / (2 * a) if a > 0 else \
+            ((delta >= -hw) & (delta <= hw)).astype(float)
+        return n_params, 1, max(1.0, float(np.prod(p, axis=1).sum()))
+
     def _build(self, rng, seed, index):
         d = self.dim
         hw = self.half_width
@@ -410,6 +432,9 @@ class DoubleWell(Family):
         ctype[0] = 0
         return tab, ctype, np.array([0 if self.tilt >= 0 else 1, 0], dtype=np.int64)
 
+    def size_hint(self):
+        return ids.LP_HEAD + 1, 1, 2
+
     def _build(self, rng, seed, index):
         d = self.dim
         left, _, right = self.roots
@@ -460,6 +485,11 @@ class GaussianPeaks(Family):
     @property
     def fid(self):
         return ids.GAUSSIAN_PEAKS
+
+    def size_hint(self):
+        # listed minima: between 1 and `peaks` centres; 1 keeps the estimate a lower bound
+        d, P = self.dim, self.peaks
+        return ids.LP_HEAD + 1 + d * d + P * (1 + 2 * d), 1, 1
 
     def _build(self, rng, seed, index):
         d, P, hw = self.dim, self.peaks, self.half_width

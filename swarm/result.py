@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import platform
 import subprocess
@@ -134,8 +135,15 @@ class Result:
 
     # ---- summaries
     def table(self, confidence=0.95) -> list[dict]:
-        """One row per arm: P(global) with Wilson interval, P(escape), P(escape → global),
-        first-hit statistics and divergence counts."""
+        """One row per arm: P(global) with its Wilson (``p_global_low/high``) and
+        Clopper–Pearson (``p_global_cp_low/high``) intervals, P(escape), P(escape → global),
+        P(hit), first-hit medians and divergence counts.
+
+        ``median_hit_step`` is the ECDF median over *all* trajectories (a miss counts as never
+        hitting: nan when fewer than half hit); ``median_hit_step_of_hits`` is the median among
+        the trajectories that hit (nan when none did). Both are exact when the study kept its
+        outcomes; from aggregates only they are the grid point where the hit ECDF reaches the
+        half (within one cell of :func:`swarm.aggregate.hit_grid`)."""
         from swarm import analysis
         rows = []
         agg = self.aggregate
@@ -145,16 +153,33 @@ class Result:
                                                          "diverged", "hits")}
             n = c["n"]
             p = stats.proportion(c["successes"], n, confidence)
+            cp = stats.proportion(c["successes"], n, confidence, "clopper-pearson")
             nonglobal = n - c["started_global"]
             esc_g = stats.proportion(c["escaped_to_global"], nonglobal, confidence)
             hits = analysis.hit_summary(self, a, confidence, n_resamples=200)
             rows.append({**meta, "n": n, "p_global": p.estimate, "p_global_low": p.low,
-                         "p_global_high": p.high,
+                         "p_global_high": p.high, "p_global_cp_low": cp.low,
+                         "p_global_cp_high": cp.high,
                          "p_escape": c["escapes"] / n,
                          "p_escape_to_global": esc_g.estimate,
                          "p_hit": c["hits"] / n, "median_hit_step": hits.median,
+                         "median_hit_step_of_hits": self._median_of_hits(a, hits),
                          "diverged": c["diverged"]})
         return rows
+
+    def _median_of_hits(self, a, hits) -> float:
+        """Lower median of the first-hit steps of arm ``a``'s trajectories that hit (the
+        ⌈h/2⌉-th smallest of the h hit steps; nan without hits): exact from the kept outcomes
+        (``hits.hit_steps``, sorted), else the grid point of the aggregate's hit histogram
+        where that rank is reached."""
+        h = int(hits.hits)
+        if h == 0:
+            return math.nan
+        rank = (h + 1) // 2
+        if len(hits.hit_steps) == h:
+            return float(hits.hit_steps[rank - 1])
+        cum = np.cumsum(self.aggregate.hits[a])
+        return float(self.aggregate.grid[int(np.searchsorted(cum, rank, side="left"))])
 
     def summary(self, confidence=0.95) -> str:
         """A plain-text table, one line per arm."""
@@ -180,16 +205,21 @@ class Result:
             names.append(f"{r['label']}({params})")
         w = max([34] + [len(n) for n in names])          # long grid labels widen the column
         head = (f"{'optimizer':<{w}} {'P(global) [' + f'{confidence:.0%}' + ' CI]':>27} "
-                f"{'P(escape)':>9} {'esc→global':>10} {'P(hit)':>7} {'med hit':>8} "
-                f"{'diverged':>8}")
+                f"{'P(escape)':>9} {'esc→global':>10} {'P(hit)':>7} {'med hit (all)':>13} "
+                f"{'med hit (hits)':>14} {'diverged':>8}")
         lines.append(head)
         lines.append("-" * len(head))
+
+        def step(v):
+            return "-" if not np.isfinite(v) else f"{v:.0f}"
         for r, name in zip(rows, names):
             ci = f"{r['p_global']:.4f} [{r['p_global_low']:.4f}, {r['p_global_high']:.4f}]"
-            med = "-" if not np.isfinite(r["median_hit_step"]) else f"{r['median_hit_step']:.0f}"
             lines.append(f"{name:<{w}} {ci:>27} {r['p_escape']:>9.4f} "
-                         f"{r['p_escape_to_global']:>10.4f} {r['p_hit']:>7.4f} {med:>8} "
-                         f"{r['diverged']:>8d}")
+                         f"{r['p_escape_to_global']:>10.4f} {r['p_hit']:>7.4f} "
+                         f"{step(r['median_hit_step']):>13} "
+                         f"{step(r['median_hit_step_of_hits']):>14} {r['diverged']:>8d}")
+        lines.append("med hit (all): median first-hit step over all trajectories, '-' when "
+                     "fewer than half hit; med hit (hits): median among those that hit")
         return "\n".join(lines)
 
     # ---- persistence

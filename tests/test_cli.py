@@ -174,7 +174,7 @@ def test_bad_spec_is_one_line_and_status_2(tmp_path, capsys):
     assert cli.main(["run", str(p), "-o", str(tmp_path / "x")]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == f"swarm: error: {p}:22: optimizers[1].lr must be in (0.0, inf], got -0.05\n"
+    assert err == f"swarm: error: {p}:22: optimizers[1].lr must be in (0.0, inf), got -0.05\n"
     assert not (tmp_path / "x").exists()
 
 

@@ -1,5 +1,8 @@
 """The engine end to end: reproducibility, theory, bad input, divergence, persistence."""
 import math
+import re
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,6 +53,34 @@ def test_path_reproduces_a_study_trajectory():
     assert o["final_f"][1, 3] == inst.f(p[-1])
     q = swarm.path(inst, opt, x0, steps=30, noise=0.7, seed=5, start_index=2)
     assert not np.array_equal(p[-1], q[-1])      # a different key is different noise
+
+
+def test_study_trajectories_match_an_independent_recomputation_from_path():
+    """best_f, hit_step, start/end basin and final_f of each trajectory of a noisy study,
+    recomputed from its positions (swarm.path with the study's seed and key) by NumPy and the
+    instance's own f and basin labeller."""
+    fam = L.rastrigin(dim=2, rotate=True)
+    opt = O.sgd(lr=0.01)
+    x0, steps, sigma, seed, tol_x, tol_f = [0.5, -0.5], 150, 6.0, 4, 0.4, 1e-3
+    res = swarm.run(fam, [opt], instances=3, starts=8, steps=steps, noise=sigma, seed=seed,
+                    start=S.point(x0), tol_x=tol_x, tol_f=tol_f)
+    o = res.arm(0)
+    assert 0 < (o["hit_step"] >= 0).sum() < o["hit_step"].size     # both kinds are checked
+    assert len(np.unique(o["end_basin"])) > 3 and not o["diverged"].any()
+    for i in range(3):
+        inst = fam.instance(seed, i)
+        for s in range(8):
+            p = swarm.path(inst, opt, x0, steps=steps, noise=sigma, seed=seed, start_index=s)
+            assert np.isfinite(p).all()
+            f = inst.f(p)
+            near = (np.sum((p - inst.x_star) ** 2, axis=1) <= tol_x ** 2) | \
+                (f - inst.f_star <= tol_f)
+            hit = int(np.argmax(near)) if near.any() else -1
+            assert o["best_f"][i, s] == f.min(), (i, s)
+            assert o["final_f"][i, s] == f[-1], (i, s)
+            assert o["hit_step"][i, s] == hit, (i, s)
+            assert o["start_basin"][i, s] == inst.basin(p[0]), (i, s)
+            assert o["end_basin"][i, s] == inst.basin(p[-1]), (i, s)
 
 
 def test_float32_runs_and_agrees_statistically():
@@ -138,8 +169,16 @@ def test_save_load_round_trip(tmp_path):
     assert back.spec == res.spec
     assert back.arms == res.arms
     assert back.summary() == res.summary()
-    for key in ("versions", "git_commit", "timings", "backend"):
-        assert key in back.provenance
+    assert back.provenance == res.provenance
+    assert back.spec == res.spec
+    prov = back.provenance
+    assert prov["backend"] == "cpu" and prov["timings"]["total_s"] > 0
+    versions = prov["versions"]
+    assert versions["swarm"] == swarm.__version__ and versions["numpy"] == np.__version__
+    for lib in ("numba", "scipy", "python"):
+        assert isinstance(versions[lib], str) and versions[lib][:1].isdigit(), lib
+    if (Path(swarm.__file__).resolve().parents[1] / ".git").exists():   # a git checkout
+        assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", prov["git_commit"]), prov["git_commit"]
 
 
 def test_load_refuses_tampered_outcomes(tmp_path):
@@ -196,6 +235,30 @@ def test_bad_input_names_the_field(kw, field):
     args.update(kw)
     with pytest.raises(ValueError, match=field):
         swarm.run(L.rastrigin(dim=2), [O.sgd()], **args)
+
+
+def test_study_too_large_for_its_instances_is_refused_before_building_them():
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"too large for memory: instances=4,294,967,295.*"
+                                         r"instances must be at most [\d,]+"):
+        swarm.run(L.gaussian_peaks(dim=50, peaks=1000), [O.sgd()], instances=2 ** 32 - 1,
+                  starts=16, steps=1, keep_outcomes=False)
+    assert time.perf_counter() - t0 < 0.5
+
+
+def test_memory_check_allows_the_largest_study_it_names(monkeypatch):
+    from swarm import engine
+    monkeypatch.setattr(engine, "_memory_budget", lambda: 1 << 20)
+    fam = L.double_well(dim=1)
+    args = dict(starts=16, steps=1, keep_outcomes=False)
+    with pytest.raises(ValueError, match="instances must be at most") as e:
+        swarm.run(fam, [O.sgd(), O.adam()], instances=10_000, **args)
+    fit = int(re.search(r"at most ([\d,]+)", str(e.value)).group(1).replace(",", ""))
+    assert 100 < fit < 10_000
+    res = swarm.run(fam, [O.sgd(), O.adam()], instances=fit, **args)
+    assert res.aggregate.count("n").sum() == 2 * fit * 16
+    with pytest.raises(ValueError, match="too large for memory"):
+        swarm.run(fam, [O.sgd(), O.adam()], instances=fit + 1, **args)
 
 
 def test_bad_landscape_and_optimizer_arguments():

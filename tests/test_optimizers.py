@@ -364,6 +364,16 @@ def test_bad_hyperparameters_raise_value_error_naming_the_field(make, field):
         make()
 
 
+def test_lr_message_states_the_range_that_is_accepted():
+    # inf is refused, so the range is open at both ends
+    for bad in (0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match=r"sgd\.lr must be (finite, )?in \(0\.0, inf\)"):
+            optimizers.sgd(lr=bad)
+    assert optimizers.sgd(lr=1e300).hyper["lr"] == 1e300       # any finite lr > 0 is accepted
+    with pytest.raises(ValueError, match=r"adam\.eps must be in \[0\.0, inf\), got -1"):
+        optimizers.adam(eps=-1)
+
+
 @pytest.mark.parametrize("case", TABLE, ids=_id)
 def test_valid_specs_round_trip_through_dict(case):
     kind, hp = case

@@ -160,7 +160,7 @@ def test_locations_survive_inline_tables_multiline_arrays_comments_crlf():
     with pytest.raises(SpecError) as e:
         loads_spec(text, "s.toml")
     assert (e.value.line, e.value.key) == (5, "optimizers[1].lr[1]")
-    assert str(e.value) == "s.toml:5: optimizers[1].lr[1] must be in (0.0, inf], got -2"
+    assert str(e.value) == "s.toml:5: optimizers[1].lr[1] must be in (0.0, inf), got -2"
 
 
 # ---------------------------------------------------------------- bad specs
@@ -176,7 +176,7 @@ BAD = [
     ("bad hyperparameter value", BASE + '\n[[optimizers]]\nkind = "momentum"\nmomentum = 1.2\n',
      15, "optimizers[1].momentum", "optimizers[1].momentum must be in [0.0, 1.0), got 1.2"),
     ("bad value in a grid", BASE.replace("lr = 0.01", "lr = [0.01, 0, 0.1]"), 11,
-     "optimizers[0].lr[1]", "optimizers[0].lr[1] must be in (0.0, inf], got 0"),
+     "optimizers[0].lr[1]", "optimizers[0].lr[1] must be in (0.0, inf), got 0"),
     ("hyperparameter of the wrong type", BASE.replace("lr = 0.01", 'lr = "0.01"'), 11,
      "optimizers[0].lr", "optimizers[0].lr must be a real number, got '0.01'"),
     ("flag of the wrong type", BASE + '\n[[optimizers]]\nkind = "adam"\neps_inside = 1\n', 15,
@@ -190,7 +190,7 @@ BAD = [
     ("bad choice", 'backend = "gpu"\n' + BASE, 1, "backend",
      "backend must be one of ['auto', 'cpu', 'cuda'], got 'gpu'"),
     ("negative noise", "noise = [0.1, -1]\n" + BASE, 1, "noise[1]",
-     "noise[1] must be in [0.0, inf], got -1"),
+     "noise[1] must be in [0.0, inf), got -1"),
     ("unknown landscape", BASE.replace('"double_well"', '"double_wel"'), 6,
      "landscape.family", "landscape.family must be one of ["),
     ("unknown landscape parameter", BASE.replace("dim = 1", "dim = 1\npeaks = 3"), 8,
@@ -206,7 +206,7 @@ BAD = [
     ("lr_eff with lr", BASE + '\n[[optimizers]]\nkind = "momentum"\nlr = 0.1\nlr_eff = 1\n',
      16, "optimizers[1].lr_eff", "are exclusive"),
     ("bad lr_eff", BASE + '\n[[optimizers]]\nkind = "momentum"\nlr_eff = [1, -1]\n', 15,
-     "optimizers[1].lr_eff[1]", "optimizers[1].lr_eff[1] must be in (0.0, inf], got -1"),
+     "optimizers[1].lr_eff[1]", "optimizers[1].lr_eff[1] must be in (0.0, inf), got -1"),
     ("optimizers as one table", BASE.replace("[[optimizers]]", "[optimizers]"), 9,
      "optimizers", "optimizers must be an array of tables"),
     ("start vector of the wrong length", BASE + '\n[start]\nrule = "point"\nx = [1, 2]\n', 15,
@@ -253,7 +253,7 @@ def test_load_spec_file_errors(tmp_path):
     p.write_text(BASE.replace("lr = 0.01", "lr = -1"))
     with pytest.raises(SpecError) as e:
         load_spec(p)
-    assert str(e.value).startswith(f"{p}:11: optimizers[0].lr must be in (0.0, inf]")
+    assert str(e.value).startswith(f"{p}:11: optimizers[0].lr must be in (0.0, inf)")
 
 
 def test_render():
