@@ -14,7 +14,7 @@ from numba import njit, prange
 
 from . import cache, ids, trajectory
 
-LANES = 16
+LANES = 64
 
 # scalar helpers (kmath, Philox) are inlined into the lane loops so that they vectorise; the
 # block-level functions are ordinary calls (each covers LANES trajectories, so a call costs

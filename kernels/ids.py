@@ -55,3 +55,23 @@ DIVERGED = -1      # basin label of a diverged trajectory
 NEVER = -1         # hit step of a trajectory that never hit the global target
 
 LP_NGLOBAL = 5        # labels 0 … n_global−1 are global basins (Himmelblau: 4)
+
+
+def lane_count(jit, L):
+    """``lanes(a)``: the lane count of a block array ``a`` (lanes are its last axis).
+
+    On the CPU (``L > 1``) it is read from the array at run time, on purpose: with a
+    compile-time count LLVM unrolls every 16-iteration lane loop before its loop vectoriser
+    runs, and the unrolled straight-line code then stays scalar (the SLP vectoriser cannot
+    prove that the block's arrays do not overlap). A run-time count keeps them loops, which the
+    loop vectoriser turns into SIMD code with a run-time overlap check. On the GPU (``L = 1``,
+    one thread per trajectory) it is the constant 1."""
+    if L > 1:
+        @jit
+        def lanes(a):
+            return a.shape[-1]
+    else:
+        @jit
+        def lanes(a):
+            return 1
+    return lanes

@@ -46,6 +46,7 @@ def make(jit, F, L, cold=None):
     the loops vectorise); ``cold`` the block-level functions (real calls: one call covers L
     lanes, and keeping them apart keeps compile time bounded)."""
     cold = cold or jit
+    lanes = ids.lane_count(jit, L)
     sincos2pi, exp, _ = kmath.make(jit, F)
     zero = F(0.0)
     one = F(1.0)
@@ -60,6 +61,7 @@ def make(jit, F, L, cold=None):
     @cold
     def matvec(p, r, x, y, dim):
         """y = M x in every lane, M the dim × dim row-major matrix at p[r:]."""
+        L = lanes(x)
         for i in range(dim):
             for k in range(L):
                 y[i, k] = zero
@@ -71,6 +73,7 @@ def make(jit, F, L, cold=None):
     @cold
     def matvec_t(p, r, x, y, dim):
         """y = Mᵀ x in every lane."""
+        L = lanes(x)
         for j in range(dim):
             for k in range(L):
                 y[j, k] = zero
@@ -79,9 +82,10 @@ def make(jit, F, L, cold=None):
                 for k in range(L):
                     y[j, k] += mij * x[i, k]
 
-    @cold
+    @jit
     def to_z(p, rotated, x, z, tmp, dim):
         """z = R (x − s) (or x − s); tmp is scratch."""
+        L = lanes(x)
         s = ids.LP_HEAD
         d = tmp if rotated else z
         for i in range(dim):
@@ -91,8 +95,9 @@ def make(jit, F, L, cold=None):
         if rotated:
             matvec(p, ids.LP_HEAD + dim, tmp, z, dim)
 
-    @cold
+    @jit
     def from_z(p, rotated, gz, g, dim):
+        L = lanes(g)
         if rotated:
             matvec_t(p, ids.LP_HEAD + dim, gz, g, dim)
         else:
@@ -100,9 +105,10 @@ def make(jit, F, L, cold=None):
                 for k in range(L):
                     g[j, k] = gz[j, k]
 
-    @cold
+    @jit
     def h_grad(fid, z, gz, f, t, dim):
         """h(z) into f and ∇h(z) into gz for the shifted families; t: lane scratch rows."""
+        L = lanes(f)
         if fid == ids.RASTRIGIN:
             for k in range(L):
                 f[k] = ten * F(dim)
@@ -199,6 +205,7 @@ def make(jit, F, L, cold=None):
     def active_peak(p, y, best, kbest, q, dim):
         """Per lane: the active peak (kbest) and its log-height log wₖ − qₖ/2 (best); q is
         scratch. Lanes innermost, the choice a select, so that the loops vectorise."""
+        L = lanes(best)
         npk = int(p[ids.LP_HEAD])
         base = ids.LP_HEAD + 1 + dim * dim
         stride = 1 + 2 * dim
@@ -222,8 +229,9 @@ def make(jit, F, L, cold=None):
                 best[k] = lv if better else best[k]
                 kbest[k] = pk if better else kbest[k]
 
-    @cold
+    @jit
     def peaks_grad(p, x, g, y, gy, f, t, kbest, dim):
+        L = lanes(f)
         matvec(p, ids.LP_HEAD + 1, x, y, dim)           # y = R x
         lv = t[0]
         active_peak(p, y, lv, kbest, t[1], dim)
@@ -241,6 +249,7 @@ def make(jit, F, L, cold=None):
     @cold
     def value_grad(fid, p, x, g, z, gz, f, t, ki, dim):
         """f(x) into f and ∇f(x) into g for every lane. z, gz, t, ki are scratch."""
+        L = lanes(f)
         if fid == ids.DOUBLE_WELL:
             c = p[ids.LP_HEAD]
             for k in range(L):
@@ -264,6 +273,7 @@ def make(jit, F, L, cold=None):
     def polish(fid, p, x, g, z, gz, f, t, ki, dim):
         """Normalised gradient steps of length h: Euler steps along the gradient-flow path
         (a lane whose gradient is zero or not finite stays where it is)."""
+        L = lanes(f)
         h = p[ids.LP_POLISH_H]
         nrm = t[3]
         for _ in range(int(p[ids.LP_POLISH_STEPS])):
@@ -287,6 +297,7 @@ def make(jit, F, L, cold=None):
         and the common factor exp(log-height) of ∇f drops out of the normalised direction
         (so points where it underflows still move). Two matrix-vector products and an exp
         fewer per step than polishing in x."""
+        L = lanes(gy)
         h = p[ids.LP_POLISH_H]
         nrm = t[3]
         base = ids.LP_HEAD + 1 + dim * dim
@@ -312,6 +323,7 @@ def make(jit, F, L, cold=None):
     def label(fid, p, tab, ctype, gk, x, g, z, gz, f, t, ki, out, dim):
         """Basin labels of the lanes of x into out (x is overwritten by the polish).
         0 … n_global−1: global basins."""
+        L = lanes(f)
         if fid == ids.GAUSSIAN_PEAKS:
             matvec(p, ids.LP_HEAD + 1, x, z, dim)
             polish_peaks(p, z, gz, t, ki, dim)

@@ -30,11 +30,13 @@ from . import ids
 
 def make(jit, F, L, cold=None):
     cold = cold or jit
+    lanes = ids.lane_count(jit, L)
     one = F(1.0)
     zero = F(0.0)
 
-    @cold
+    @jit
     def init(kind, hp, s1, s2, s3, dim):
+        L = lanes(s1)
         s0 = hp[ids.HP_S0] if kind == ids.ADAGRAD else zero
         for j in range(dim):
             for k in range(L):
@@ -48,8 +50,9 @@ def make(jit, F, L, cold=None):
             return math.sqrt(v + eps)
         return math.sqrt(v) + eps
 
-    @cold
+    @jit
     def update(kind, hp, t, x, g, s1, s2, s3, dim):
+        L = lanes(x)
         lr = hp[ids.HP_LR]
         if kind == ids.SGD:
             for j in range(dim):

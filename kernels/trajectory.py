@@ -32,6 +32,7 @@ def make(jit, F, L, cold=None):
     """``jit`` compiles scalar helpers used inside lane loops (inlined), ``cold`` the
     block-level functions."""
     cold = cold or jit
+    lanes = ids.lane_count(jit, L)
     _, normal2, uniform2 = philox.make(jit, F)
     opt_init, opt_update = optimizers.make(jit, F, L, cold)
     value_grad, label = landscapes.make(jit, F, L, cold)
@@ -43,6 +44,7 @@ def make(jit, F, L, cold=None):
 
     @cold
     def start_point(kind, sp, k0, k1, s0, inst, x, dim):
+        L = lanes(x)
         if kind == ids.START_GRID:
             for k in range(L):
                 idx = s0 + k
@@ -65,8 +67,9 @@ def make(jit, F, L, cold=None):
                     if j + 1 < dim:
                         x[j + 1, k] = sp[0, j + 1] + sp[1, j + 1] * b
 
-    @cold
+    @jit
     def check_box(box, x, alive, dim):
+        L = lanes(alive)
         for j in range(dim):
             lo = box[0, j]
             hi = box[1, j]
@@ -77,6 +80,7 @@ def make(jit, F, L, cold=None):
 
     @cold
     def basin(fid, p, tab, ctype, gk, x, w, t, ki, out, dim):
+        L = lanes(out)
         xp = w[ids.W_P]
         for j in range(dim):
             for k in range(L):
@@ -84,10 +88,11 @@ def make(jit, F, L, cold=None):
         label(fid, p, tab, ctype, gk, xp, w[ids.W_G], w[ids.W_Z], w[ids.W_GZ], t[ids.LS_F],
               t[ids.LS_T0:], ki, out, dim)
 
-    @cold
+    @jit
     def track(p, gmin, tol_x, tol_f, step, x, t, hit, dim):
         """Divergence, best f and first global hit of every lane after an evaluation, as
         selects over lanes (vectorised). Returns the number of lanes still alive."""
+        L = lanes(hit)
         f = t[ids.LS_F]
         best = t[ids.LS_BEST]
         final = t[ids.LS_FINAL]
@@ -124,6 +129,7 @@ def make(jit, F, L, cold=None):
     @cold
     def block(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
               tol_f, inst, s0, n_act, w, t, li, rec, dim):
+        L = lanes(t)
         x = w[ids.W_X]
         g = w[ids.W_G]
         z = w[ids.W_Z]

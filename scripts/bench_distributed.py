@@ -15,7 +15,7 @@ thread (``threads=1``) so that the worker count is the only parallelism:
 
 Throughput is trajectory-steps per second of wall time of the ``swarm.run`` call; speed-up is
 against the 1-worker cluster. Per-task overhead: a study of ``--tiny-tasks`` chunks of one key
-block (16 trajectories) and one step, in-process and on the 1-worker cluster; overhead =
+block (LANES trajectories) and one step, in-process and on the 1-worker cluster; overhead =
 (wall on the cluster − wall in-process) / chunks, i.e. what a chunk costs beyond its own work
 (submission, scheduling, (de)serialisation, transfer of the result, merging in the client).
 
@@ -38,9 +38,9 @@ if __package__ in (None, ""):
 import swarm  # noqa: E402
 from swarm import landscapes as L  # noqa: E402
 from swarm import optimizers as O  # noqa: E402
+from swarm.kernels.cpu import LANES  # noqa: E402  (trajectories per key block)
 
 INSTANCES = 8
-LANES = 16
 
 
 def _log(msg):
@@ -94,7 +94,7 @@ def run(trajectories=800_000, steps=1000, chunk_size=1 << 14, workers=(1, 2), ti
     import distributed
     starts = max(1, int(trajectories) // INSTANCES)
     traj_steps = INSTANCES * starts * steps
-    blocks = INSTANCES * -(-starts // LANES)                 # key blocks of 16 trajectories
+    blocks = INSTANCES * -(-starts // LANES)                 # key blocks of LANES trajectories
     chunks = -(-blocks // max(1, chunk_size // LANES))
     study(64, 2, chunk_size, threads=1)                      # load the kernels here
     rows = []
@@ -157,7 +157,7 @@ def table(result) -> str:
                      f"{r['speedup']:.2f}× | {'yes' if r['hash_ok'] else 'NO'} |")
     o = result["overhead"]
     if o:
-        lines += ["", f"Per-task overhead ({o['tasks']} chunks of 16 trajectories × 1 step, "
+        lines += ["", f"Per-task overhead ({o['tasks']} chunks of {LANES} trajectories × 1 step, "
                       f"{o['workers']} worker): {o['per_task_ms']:.2f} ms per chunk on the "
                       f"cluster against {o['per_task_inprocess_ms']:.2f} ms in-process → "
                       f"**{o['overhead_ms']:.2f} ms per task** "
