@@ -113,17 +113,21 @@ def make(jit, F, L, cold=None):
                     acc[k] += e * e
             for k in range(L):
                 dist[k] = min(dist[k], acc[k])
-        n_alive = zero
+        # selects, an integer count (a float sum would need reassociation) and two loops (each
+        # array written needs a run-time overlap check against the others, and LLVM gives up
+        # on a loop that needs too many): both loops vectorise
+        n_alive = 0
         for k in range(L):
             fk = f[k]
             a = alive[k] if math.isfinite(fk) else zero
             alive[k] = a
-            live = a != zero
-            final[k] = fk if live else final[k]
-            best[k] = min(best[k], fk) if live else best[k]
-            first = live and hit[k] == ids.NEVER and (fk - fstar <= tol_f or dist[k] <= tol2)
-            hit[k] = step - 1 if first else hit[k]
-            n_alive += a
+            final[k] = fk if a != zero else final[k]
+            best[k] = min(best[k], fk) if a != zero else best[k]
+            n_alive += 1 if a != zero else 0
+        for k in range(L):
+            h = hit[k]
+            on_target = (f[k] - fstar <= tol_f) | (dist[k] <= tol2)
+            hit[k] = step - 1 if (on_target and alive[k] != zero and h == ids.NEVER) else h
         return n_alive
 
     @cold
@@ -162,7 +166,7 @@ def make(jit, F, L, cold=None):
                     rec[step - 1, j] = x[j, 0]
             check_box(box, x, alive, dim)
             value_grad(fid, p, x, g, z, gz, f, t[ids.LS_T0:], ki, dim)
-            if track(p, gmin, tol_x, tol_f, step, x, t, hit, dim) == zero or step > steps:
+            if track(p, gmin, tol_x, tol_f, step, x, t, hit, dim) == 0 or step > steps:
                 break
             if sigma != zero:
                 for j in range(0, dim, 2):
