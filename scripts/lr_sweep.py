@@ -7,12 +7,14 @@ effective step ``lr/(1−μ)`` so that their curves sit on the same axis as SGD'
 tables, paired tests, basin maps and trajectories.
 
     python scripts/lr_sweep.py [--landscape gaussian_peaks] [--instances 10] [--starts 2000]
-                               [--steps 1000] [--noise 0.5] [--out docs/studies/lr_sweep]
+                               [--steps 1000] [--noise 0.5] [--lrs 1e-3,1e-2]
+                               [--out docs/studies/lr_sweep]
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import numpy as np
 
@@ -43,8 +45,11 @@ def run(landscape="gaussian_peaks", instances=10, starts=2000, steps=1000, noise
         lrs=None):
     """The sweep's Result (arms: optimizer × lr; momentum/Nesterov at lr·(1−μ))."""
     lrs = GRIDS[landscape] if lrs is None else lrs
-    return swarm.run(family(landscape), arms(lrs), instances=instances, starts=starts,
-                     steps=steps, noise=noise, seed=seed)
+    t0 = time.perf_counter()
+    res = swarm.run(family(landscape), arms(lrs), instances=instances, starts=starts,
+                    steps=steps, noise=noise, seed=seed)
+    res.provenance["wall_s"] = time.perf_counter() - t0
+    return res
 
 
 def best_lr(result):
@@ -65,9 +70,14 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--noise", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lrs", default=None, metavar="LR,LR,...",
+                    help="learning rates (SGD's; momentum/Nesterov at lr·(1−μ)), default the "
+                         "landscape's log-spaced grid")
     ap.add_argument("--out", default="docs/studies/lr_sweep")
     args = ap.parse_args(argv)
-    res = run(args.landscape, args.instances, args.starts, args.steps, args.noise, args.seed)
+    lrs = None if args.lrs is None else [float(x) for x in args.lrs.split(",")]
+    res = run(args.landscape, args.instances, args.starts, args.steps, args.noise, args.seed,
+              lrs)
     from swarm import report
     res.save(args.out)
     report.write(res, args.out)

@@ -8,12 +8,13 @@ runs ``walkers`` trajectories for ≈ 10 mean times and compares the censored ma
 estimate with the exact value (and with Kramers' formula, which is not accurate at these
 barriers). Writes a Markdown table and a figure.
 
-    python scripts/temperature.py [--walkers 4000] [--out docs/studies]
+    python scripts/temperature.py [--walkers 4000] [--ratios 2,3,4,5] [--out docs/studies]
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +25,10 @@ from swarm import landscapes, optimizers, starts, theory
 TILT = -0.1
 LR = 0.02
 TOL = 0.25
+RATIOS = (2.0, 3.0, 4.0, 5.0)
 
 
-def run(walkers=4000, ratios=(2.0, 3.0, 4.0, 5.0), lr=LR, tilt=TILT, seed=0, span=10.0):
+def run(walkers=4000, ratios=RATIOS, lr=LR, tilt=TILT, seed=0, span=10.0):
     """One row per ΔU/T: T, σ, exact τ, simulated τ with its standard error, Kramers' τ."""
     fam = landscapes.double_well(dim=1, tilt=tilt)
     left, saddle, right = fam.roots
@@ -38,15 +40,18 @@ def run(walkers=4000, ratios=(2.0, 3.0, 4.0, 5.0), lr=LR, tilt=TILT, seed=0, spa
         sigma = theory.sigma_for(lr, T)
         exact = theory.mean_first_passage_time(fam.potential, left, right - TOL, T)
         steps = int(span * exact / lr) + 1
+        t0 = time.perf_counter()
         res = swarm.run(fam, [optimizers.sgd(lr=lr)], instances=1, starts=walkers, steps=steps,
                         noise=sigma, seed=seed, start=starts.at_minimum(1), tol_x=TOL,
                         tol_f=None)
+        res.provenance["wall_s"] = time.perf_counter() - t0
         tau, rel_se = theory.rate_estimate(res.arm(0)["hit_step"].ravel(), steps, lr)
         rows.append({"dU_over_T": ratio, "T": T, "sigma": sigma, "exact": exact,
                      "simulated": tau, "se": tau * rel_se, "ratio": tau / exact,
                      "kramers": theory.kramers_time(u2_min, u2_saddle, dU, T),
                      "steps": steps, "walkers": walkers,
-                     "arrived": float((res.arm(0)["hit_step"] >= 0).mean())})
+                     "arrived": float((res.arm(0)["hit_step"] >= 0).mean()),
+                     "wall_s": res.provenance["wall_s"]})
     return rows
 
 
@@ -84,16 +89,20 @@ def figure(rows, path):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--walkers", type=int, default=4000)
+    ap.add_argument("--ratios", default=",".join(f"{r:g}" for r in RATIOS), metavar="R,R,...",
+                    help="barrier-to-temperature ratios ΔU/T")
     ap.add_argument("--out", default="docs/studies")
     args = ap.parse_args(argv)
-    rows = run(args.walkers)
+    ratios = tuple(float(x) for x in args.ratios.split(","))
+    rows = run(args.walkers, ratios)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     figure(rows, out / "temperature.png")
     table = markdown(rows)
+    extra = "" if ratios == RATIOS else f" --ratios {args.ratios}"
     (out / "temperature.md").write_text(
         "# Noise temperature vs the exact first-passage time\n\n"
-        f"`python scripts/temperature.py --walkers {args.walkers} --out {args.out}`\n\n"
+        f"`python scripts/temperature.py --walkers {args.walkers}{extra} --out {args.out}`\n\n"
         + table + "\n\n![temperature](temperature.png)\n")
     print(table)
     return 0

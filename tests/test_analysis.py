@@ -1,4 +1,5 @@
 """swarm.analysis: every number against a direct computation from result.arm(...)."""
+import copy
 import math
 
 import numpy as np
@@ -43,6 +44,18 @@ def hand_holm(p):
     return adj
 
 
+def check_intervals(row, wilson, cp, k, n):
+    """row[wilson_low/high] is the Wilson and row[cp_low/high] the Clopper–Pearson interval of
+    k in n (scipy's binomtest, an independent implementation)."""
+    k, n = int(k), int(n)
+    w = sps.binomtest(k, n).proportion_ci(0.95, method="wilson")
+    c = sps.binomtest(k, n).proportion_ci(0.95, method="exact")
+    assert (row[f"{wilson}_low"], row[f"{wilson}_high"]) == pytest.approx((w.low, w.high),
+                                                                          abs=1e-12)
+    assert (row[f"{cp}_low"], row[f"{cp}_high"]) == pytest.approx((c.low, c.high), abs=1e-12)
+    assert row[f"{cp}_low"] <= k / n <= row[f"{cp}_high"]
+
+
 def test_overall_matches_direct_counts(res):
     rows = analysis.overall(res)
     assert [r["arm"] for r in rows] == list(range(len(res.arms)))
@@ -78,6 +91,13 @@ def test_overall_matches_direct_counts(res):
         assert r["nonglobal_starts"] == nonglobal.sum()
         assert r["escaped_to_global"] == etg.sum()
         assert r["p_escaped_to_global"] == pytest.approx(etg.sum() / nonglobal.sum())
+        # both intervals for both escape probabilities, from the direct counts
+        check_intervals(r, "escape_wilson", "escape_cp", escaped.sum(), escaped.size)
+        check_intervals(r, "etg", "etg_cp", etg.sum(), nonglobal.sum())
+        # the cluster-robust t interval over instances, from per-instance successes
+        ct = stats.cluster_t(o["success"].sum(axis=1), np.full(3, 200), 0.95)
+        assert (r["clu_low"], r["clu_high"]) == (ct.low, ct.high)
+        assert r["clu_low"] <= r["p_global"] <= r["clu_high"]
         assert r["diverged"] == o["diverged"].sum()
         # hitting times: count, fraction, aRT = total steps / hits
         hs = o["hit_step"].ravel()
@@ -141,15 +161,64 @@ def test_per_start_basin_splits_add_up(res):
         assert g["successes"] + ng["successes"] == o["success"].sum()
         labs = [r for r in mine if r["start_label"] is not None]
         assert sum(r["n"] for r in labs) == o["success"].size
-        for r in labs:
-            mask = o["start_basin"] == r["start_label"]
+        sb, eb = o["start_basin"], o["end_basin"]
+        escaped = (eb != sb) & (eb >= 0)
+        masks = [(g, o["started_global"]), (ng, ~o["started_global"])] + \
+            [(r, sb == r["start_label"]) for r in labs]
+        for r, mask in masks:
             assert r["n"] == mask.sum()
             assert r["successes"] == (o["success"] & mask).sum()
             w = stats.proportion(r["successes"], r["n"])
             assert (r["wilson_low"], r["wilson_high"]) == (w.low, w.high)
+            # P(escape) and P(escaped to global) per start group, from the outcomes
+            assert r["escapes"] == (escaped & mask).sum()
+            assert r["p_escape"] == pytest.approx((escaped & mask).sum() / mask.sum())
+            check_intervals(r, "escape_wilson", "escape_cp", (escaped & mask).sum(),
+                            mask.sum())
+            nonglobal = mask & ~o["started_global"]
+            etg = o["escaped_to_global"] & mask
+            assert (r["nonglobal_starts"], r["escaped_to_global"]) == (nonglobal.sum(),
+                                                                       etg.sum())
+            if nonglobal.any():
+                assert r["p_escaped_to_global"] == pytest.approx(etg.sum() / nonglobal.sum())
+                check_intervals(r, "etg", "etg_cp", etg.sum(), nonglobal.sum())
+            else:                     # a global start group: nothing to escape to
+                assert math.isnan(r["p_escaped_to_global"]) and math.isnan(r["etg_cp_high"])
+            # instance-level interval over the instances that have such starts
+            per_n, per_k = mask.sum(axis=1), (o["success"] & mask).sum(axis=1)
+            keep = per_n > 0
+            if keep.sum() >= 2:
+                ct = stats.cluster_t(per_k[keep], per_n[keep])
+                assert (r["clu_low"], r["clu_high"]) == (ct.low, ct.high)
+        assert any(r["escapes"] > 0 for r, _ in masks)
+    assert any(r["escaped_to_global"] > 0 for r in rows)
     # "auto" leaves the per-label rows out when there are many start basins
     auto = analysis.per_start_basin(res, max_labels=2)
     assert {r["start"] for r in auto} == {"global", "non-global"}
+    # without per-trajectory outcomes, from the aggregate's basin table: the same rows
+    agg_only = copy.copy(res)
+    agg_only.outcomes = None
+    assert_rows_equal(analysis.per_start_basin(agg_only, by_label=True), rows)
+    # with neither outcomes nor basin table: the counts that the aggregate still has
+    agg_only.aggregate = copy.copy(res.aggregate)
+    agg_only.aggregate.basins = None
+    bare = analysis.per_start_basin(agg_only, by_label=True)
+    assert [r["start"] for r in bare] == ["global", "non-global"] * len(res.arms)
+    for r in bare:
+        full = next(x for x in rows if x["arm"] == r["arm"] and x["start"] == r["start"])
+        for k in ("n", "successes", "p_global", "nonglobal_starts", "escaped_to_global",
+                  "etg_low", "etg_cp_high"):
+            assert r[k] == full[k] or (math.isnan(r[k]) and math.isnan(full[k])), k
+        assert r["escapes"] is None and math.isnan(r["p_escape"])
+
+
+def assert_rows_equal(got, want):
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.keys() == w.keys()
+        for k in g:
+            assert g[k] == w[k] or (isinstance(g[k], float) and math.isnan(g[k])
+                                    and math.isnan(w[k])), k
 
 
 def test_ecdf_counts_hits_by_step(res):

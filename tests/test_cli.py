@@ -244,6 +244,32 @@ def test_demo_still_works_and_writes_the_full_report(tmp_path, capsys, monkeypat
     assert len(res.arms) == 6 and res.provenance["wall_s"] > 0
 
 
+def test_real_demo_in_a_subprocess_writes_report_and_figures(tmp_path):
+    """`python -m swarm.cli demo` end to end, with the real report (small size)."""
+    d = tmp_path / "demo"
+    r = cli_subprocess("demo", "--instances", 2, "--starts", 50, "--steps", 50, "-o", d,
+                       "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""
+    for name in ("outcomes.npz", "manifest.json", "summary.csv", "report.md", "report.html",
+                 "tables/overall.csv"):
+        assert (d / name).is_file(), name
+    figs = {p.name for p in (d / "figures").glob("*.png")}
+    assert {"p_global.png", "ecdf.png", "basin_maps.png", "trajectories.png"} <= figs
+    for f in figs:
+        assert (d / "figures" / f).read_bytes()[:4] == b"\x89PNG"
+    md = (d / "report.md").read_text()
+    res = swarm.load(d)
+    assert res.hash in md and "Few instances (2 < 10)" in md and "failed" not in md
+    assert len(res.arms) == 6 and res.spec["steps"] == 50
+    assert res.provenance["wall_s"] > 0
+    assert html_imgs(d / "report.html") == len(figs)
+
+
+def html_imgs(path):
+    return path.read_text().count("src='data:image/png;base64,")
+
+
 def test_a_failing_report_keeps_the_results_and_says_how_to_retry(spec_file, tmp_path,
                                                                   monkeypatch, capsys):
     class Broken:

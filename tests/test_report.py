@@ -1,10 +1,15 @@
 """swarm.report: files, self-contained HTML, valid figures, numbers equal to swarm.analysis."""
+import csv
+import html as htmlmod
+import math
 import re
+import time
 
+import numpy as np
 import pytest
 
 import swarm
-from swarm import analysis, report
+from swarm import analysis, cli, report, starts
 from swarm import landscapes as L
 from swarm import optimizers as O
 
@@ -79,6 +84,44 @@ def test_html_is_self_contained(written):
     assert "<table>" in html and "<th>P(global)</th>" in html
 
 
+def ci(row, key):
+    return report.fmt_ci(row[f"{key}_low"], row[f"{key}_high"])
+
+
+def check_escape_table(md, rows):
+    """The escape / first-hit table of report.md against analysis.overall rows."""
+    head, cells = md_table(md, "optimizer | non-global starts")
+    col = {h: i for i, h in enumerate(head)}
+    assert [c[0] for c in cells] == [r["name"] for r in rows]
+    for r, c in zip(rows, cells):
+        assert c[col["non-global starts"]] == str(r["nonglobal_starts"])
+        assert c[col["P(escape)"]] == f"{r['p_escape']:.4f}"
+        assert c[col["P(escape) Wilson 95%"]] == ci(r, "escape_wilson")
+        assert c[col["P(escape) C–P 95%"]] == ci(r, "escape_cp")
+        assert c[col["P(esc→global)"]] == f"{r['p_escaped_to_global']:.4f}"
+        assert c[col["P(esc→global) Wilson 95%"]] == ci(r, "etg")
+        assert c[col["P(esc→global) C–P 95%"]] == ci(r, "etg_cp")
+        assert c[col["P(hit)"]] == f"{r['p_hit']:.4f}"
+        med = c[col["median hit step [CI]"]]
+        if math.isnan(r["median_hit"]):
+            assert med == "–"
+        else:
+            assert med == (f"{r['median_hit']:.0f} [{report.fmt_steps(r['median_hit_low'])}, "
+                           f"{report.fmt_steps(r['median_hit_high'])}]")
+        assert c[col["aRT (steps)"]] == ("∞" if math.isinf(r["art"]) else f"{r['art']:.1f}")
+
+
+def test_median_hit_and_art_cells(tmp_path):
+    """A study where most trajectories hit: finite medians with intervals, and aRT."""
+    res = swarm.run(L.double_well(dim=1), [O.sgd(lr=0.05), O.momentum(lr=0.02, momentum=0.9)],
+                    instances=2, starts=60, steps=200, noise=0.3, seed=0,
+                    start=starts.at_minimum(0, sd=0.8))
+    report.write(res, tmp_path, extra_runs=False)
+    rows = analysis.overall(res)
+    assert all(np.isfinite(r["median_hit"]) and np.isfinite(r["art"]) for r in rows)
+    check_escape_table((tmp_path / "report.md").read_text(), rows)
+
+
 def test_markdown_numbers_are_the_analysis_numbers(written):
     res, d, _ = written
     md = (d / "report.md").read_text()
@@ -91,9 +134,14 @@ def test_markdown_numbers_are_the_analysis_numbers(written):
         assert c[col["P(global)"]] == f"{r['p_global']:.4f}"
         assert c[col["Wilson 95%"]] == f"[{r['wilson_low']:.4f}, {r['wilson_high']:.4f}]"
         assert c[col["Clopper–Pearson 95%"]] == f"[{r['cp_low']:.4f}, {r['cp_high']:.4f}]"
+        assert c[col["cluster-robust t 95%"]] == f"[{r['clu_low']:.4f}, {r['clu_high']:.4f}]"
         assert c[col["cluster bootstrap 95%"]] == f"[{r['boot_low']:.4f}, {r['boot_high']:.4f}]"
-        assert c[col["P(escape)"]] == f"{r['p_escape']:.4f}"
+        assert c[col["per-instance range"]] == \
+            f"[{r['p_instance_min']:.4f}, {r['p_instance_max']:.4f}]"
         assert c[col["diverged"]] == str(r["diverged"])
+    # escapes, escapes to the global basin and first hits
+    check_escape_table(md, rows)
+    assert any(r["escaped_to_global"] for r in rows)
     # the paired table: McNemar and Holm p-values as computed
     pairs = analysis.paired(res)
     head, cells = md_table(md, "A | B |")
@@ -101,13 +149,50 @@ def test_markdown_numbers_are_the_analysis_numbers(written):
     for p, c in zip(pairs, cells):
         assert (c[0], c[1]) == (p["name_a"], p["name_b"])
         assert (c[2], c[3]) == (str(p["n10"]), str(p["n01"]))
+        assert c[4] == f"{p['difference']:+.4f}"
         assert c[-2] == report.fmt_pvalue(p["pvalue"])
         assert c[-1] == report.fmt_pvalue(p["p_holm"])
-    # the per-start-basin table
+    # the per-start-basin table, every column
     basin = analysis.per_start_basin(res)
     head, cells = md_table(md, "optimizer | start basin")
-    assert [(c[0], c[1], c[3]) for c in cells] == \
-        [(r["name"], r["start"], f"{r['p_global']:.4f}") for r in basin]
+    col = {h: i for i, h in enumerate(head)}
+    assert [(c[0], c[1], c[2]) for c in cells] == \
+        [(r["name"], r["start"], str(r["n"])) for r in basin]
+    for r, c in zip(basin, cells):
+        assert c[col["P(global)"]] == report.fmt_prob(r["p_global"])
+        for h, key in (("Wilson 95%", "wilson"), ("Clopper–Pearson 95%", "cp"),
+                       ("cluster-robust t 95%", "clu"), ("cluster bootstrap 95%", "boot"),
+                       ("P(escape) Wilson 95%", "escape_wilson"),
+                       ("P(escape) C–P 95%", "escape_cp"), ("P(esc→global) Wilson 95%", "etg"),
+                       ("P(esc→global) C–P 95%", "etg_cp")):
+            assert c[col[h]] == ci(r, key), (r["name"], r["start"], h)
+        assert c[col["P(escape)"]] == report.fmt_prob(r["p_escape"])
+        assert c[col["P(esc→global)"]] == report.fmt_prob(r["p_escaped_to_global"])
+    # the CSV tables hold the analysis values, full precision
+    for fname, want in (("overall.csv", rows), ("paired.csv", pairs),
+                        ("per_start_basin.csv", basin)):
+        with (d / "tables" / fname).open() as fh:
+            got = list(csv.DictReader(fh))
+        assert len(got) == len(want), fname
+        for g, w in zip(got, want):
+            assert set(w) <= set(g), fname
+            assert all(g[k] == "" for k in set(g) - set(w))   # other arms' hyperparameters
+            for k, v in w.items():
+                if isinstance(v, (str, bool)):
+                    assert g[k] == str(v)
+                elif v is None:
+                    assert g[k] == ""
+                elif isinstance(v, float) and math.isnan(v):
+                    assert g[k] == "nan", (fname, k)
+                else:
+                    assert float(g[k]) == v, (fname, k, g[k], v)
+    # one HTML table cell: the first row of the P(global) table
+    page = (d / "report.html").read_text()
+    table = page[page.index("<table>"):page.index("</table>")]
+    first = re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"):])[0]
+    tds = [htmlmod.unescape(x) for x in re.findall(r"<td>(.*?)</td>", first)]
+    assert tds[0] == rows[0]["name"] and tds[2] == f"{rows[0]['p_global']:.4f}"
+    assert tds[5] == ci(rows[0], "clu")
     # provenance
     assert res.hash in md and "git commit" in md and "backend: cpu" in md
 
@@ -120,10 +205,11 @@ def test_story_start_outcomes_differ(study):
     starts = report.story_starts(study, grid, configs, n)
     assert starts
     inst = L.gaussian_peaks(dim=2, peaks=21).instance(0, 0)
-    for cell, x0, _ in starts:
+    for cell, x0, _, _ in starts:
         assert inst.basin(x0) == grid.arm(0)["start_basin"][0][cell]
         ends = {int(grid.arm(i)["end_basin"][0][cell]) for i in range(len(configs))}
         assert len(ends) > 1
+    story_check(study, grid, configs, n, starts)
 
 
 @pytest.mark.parametrize("dim", [1, 3])
@@ -171,7 +257,116 @@ def test_report_from_aggregates_only_has_the_same_tables(written, tmp_path):
     assert "order-statistic interval" in md and "order-statistic" not in md_kept
     for table in ("A | B |", "optimizer | start basin"):
         assert md_table(md, table) == md_table(md_kept, table)
-    head, cells = md_table(md, "optimizer | n | P(global)")
-    head_k, cells_k = md_table(md_kept, "optimizer | n | P(global)")
+    assert md_table(md, "optimizer | n | P(global)") == \
+        md_table(md_kept, "optimizer | n | P(global)")
+    head, cells = md_table(md, "optimizer | non-global starts")
+    head_k, cells_k = md_table(md_kept, "optimizer | non-global starts")
     keep = [i for i, h in enumerate(head) if not h.startswith("median")]
+    assert head == head_k and len(keep) == len(head) - 1
     assert [[c[i] for i in keep] for c in cells] == [[c[i] for i in keep] for c in cells_k]
+
+
+def story_check(res, grid, configs, n, starts):
+    """Each start's story / rolls-through flags recomputed from the grid outcomes and from
+    swarm.path: story = a momentum-type optimizer reaches the global target where every SGD
+    configuration ends in a local basin; rolls through = such a momentum path passes SGD's end
+    point within 15 % of the distance from there to the nearest other minimum."""
+    inst = report._family(res).instance(int(res.spec["seed"]), 0)
+    ng = inst.n_global
+    kinds = [res.arms[a]["kind"] for a, _ in configs]
+    opts = [report._optimizer(res.arms[a]) for a, _ in configs]
+    steps = res.spec["steps"]
+    for cell, x0, story, rolls in starts:
+        E = [int(grid.arm(i)["end_basin"][0][cell]) for i in range(len(configs))]
+        H = [int(grid.arm(i)["hit_step"][0][cell]) >= 0 for i in range(len(configs))]
+        start_global = 0 <= grid.arm(0)["start_basin"][0][cell] < ng
+        mom = [i for i, k in enumerate(kinds) if k in ("momentum", "nesterov")
+               and H[i] and 0 <= E[i] < ng]
+        sgd = [i for i, k in enumerate(kinds) if k == "sgd"]
+        assert story == (not start_global and bool(mom) and bool(sgd)
+                         and all(E[i] >= ng for i in sgd))
+        if not story:
+            assert not rolls
+            continue
+        end = swarm.path(inst, opts[sgd[0]], x0, steps=steps)[-1]
+        r = 0.15 * np.sort(np.linalg.norm(inst.minima - end, axis=1))[1]
+        closest = min(np.min(np.linalg.norm(swarm.path(inst, opts[i], x0, steps=steps) - end,
+                                            axis=1)) for i in mom)
+        assert rolls == (closest <= r), (cell, closest, r)
+
+
+def test_demo_like_study_finds_a_momentum_story_start():
+    """The demo's landscape and optimizers: the trajectory figure has a start where momentum
+    reaches the global basin and SGD stops in a local minimum, and its flags are true."""
+    res = swarm.run(L.gaussian_peaks(dim=2, peaks=21), cli.demo_optimizers(), instances=1,
+                    starts=20, steps=300, noise=0.5, seed=0)
+    grid, configs, _, n = report.basin_grid_run(res, n=60)
+    starts = report.story_starts(res, grid, configs, n)
+    assert any(story for _, _, story, _ in starts)
+    story_check(res, grid, configs, n, starts)
+
+
+def test_rolls_through_only_when_the_path_passes_sgds_minimum():
+    """Tilted 2-D double well: from the outer wall of the local well, SGD stops in the local
+    minimum and heavy-ball momentum rolls through it into the global well."""
+    res = swarm.run(L.double_well(dim=2, tilt=0.1), [O.sgd(lr=0.05),
+                                                      O.momentum(lr=0.05, momentum=0.9)],
+                    instances=1, starts=10, steps=300, noise=0.0, seed=0)
+    grid, configs, _, n = report.basin_grid_run(res, n=40)
+    starts = report.story_starts(res, grid, configs, n)
+    story_check(res, grid, configs, n, starts)
+    cell, x0, story, rolls = starts[0]
+    assert story and rolls                          # a rolling start is preferred
+    assert any(s and not r for _, _, s, r in starts)     # and another route is told apart
+    inst = report._family(res).instance(0, 0)
+    end = swarm.path(inst, O.sgd(lr=0.05), x0, steps=300)[-1]
+    local = inst.minima[np.argmin(np.linalg.norm(inst.minima - end, axis=1))]
+    assert np.linalg.norm(end - local) < 1e-3 and np.linalg.norm(local - inst.x_star) > 1
+    # the caption says "rolls through" for such a panel, "another route" otherwise
+    cap = report._trajectory_caption(res, configs, [(x0, True, True, [])])
+    assert "rolls through" in cap and "another route" not in cap
+    cap = report._trajectory_caption(res, configs, [(x0, False, False, []),
+                                                    (x0, True, False, [])])
+    assert "second panel" in cap and "another route" in cap and "rolls through" not in cap
+    cap = report._trajectory_caption(res, configs, [(x0, False, False, [])])
+    assert "No start of the grid" in cap and "rolls" not in cap
+
+
+def test_report_regenerates_bit_for_bit(tmp_path):
+    """`swarm report DIR` twice (a second apart) writes identical bytes: no generation time
+    or report timing; the study's own provenance (from the manifest) is kept."""
+    res = swarm.run(L.gaussian_peaks(dim=2, peaks=21), [O.sgd(lr=0.02),
+                                                        O.momentum(lr=0.02, momentum=0.9)],
+                    instances=2, starts=40, steps=60, noise=0.5, seed=3)
+    res.provenance["wall_s"] = 1.25
+    res.save(tmp_path)
+
+    def files():
+        return {p.relative_to(tmp_path).as_posix(): p.read_bytes()
+                for p in sorted(tmp_path.rglob("*"))
+                if p.is_file() and p.name not in ("outcomes.npz", "manifest.json")}
+
+    assert cli.main(["report", str(tmp_path)]) == 0
+    first = files()
+    time.sleep(1.1)
+    assert cli.main(["report", str(tmp_path)]) == 0
+    second = files()
+    assert {"report.md", "report.html", "figures/trajectories.png"} <= set(first)
+    assert sorted(first) == sorted(second)
+    for name in first:
+        assert first[name] == second[name], name
+    md = first["report.md"].decode()
+    assert "study wall time: 1.25 s" in md and f"study created {res.provenance['created']}" in md
+
+
+def test_few_instances_are_flagged(written, tmp_path):
+    _, d, _ = written                                # 3 instances
+    md = (d / "report.md").read_text()
+    assert "Few instances (3 < 10)" in md and "Only 3 landscape instances" in md
+    many = swarm.run(L.double_well(dim=1), O.sgd(lr=0.05), instances=10, starts=8, steps=20,
+                     noise=0.5, seed=0)
+    report.write(many, tmp_path, extra_runs=False)
+    md = (tmp_path / "report.md").read_text()
+    assert "Few instances" not in md and "landscape instances (fewer" not in md
+    rows = analysis.overall(many)
+    assert np.isfinite(rows[0]["clu_low"]) and "cluster-robust t" in md

@@ -1,13 +1,18 @@
 """The study scripts run at tiny size and produce what they promise."""
+import json
+import math
+
 import numpy as np
 
+import swarm
 from scripts import temperature
+from swarm import stats
 
 
 def test_temperature_sweep_tiny(tmp_path):
     rows = temperature.run(walkers=300, ratios=(1.5,), span=6.0)
     (r,) = rows
-    assert r["arrived"] > 0.95
+    assert r["arrived"] > 0.95 and r["wall_s"] > 0 and not math.isnan(r["simulated"])
     assert abs(r["ratio"] - 1) < 4 * r["se"] / r["exact"] + 0.02
     assert r["T"] > 0 and r["sigma"] > 0
     md = temperature.markdown(rows)
@@ -29,6 +34,57 @@ def test_seed_claims_tiny():
     assert all(x["p_holm"] >= x["pvalue"] for x in s["comparisons"])
     md = seed_claims.markdown(studies, "cmd")
     assert f"{s['table'][0]['p_global']:.4f}" in md
+    # the instance-level interval: cluster-robust t from the per-instance successes
+    for a, row in enumerate(s["table"]):
+        succ = res.arm(a)["success"].sum(axis=1)
+        ct = stats.cluster_t(succ, np.full(2, 50))
+        assert (row["clu_low"], row["clu_high"]) == (ct.low, ct.high)
+        assert f"[{ct.low:.4f}, {ct.high:.4f}]" in md
+    assert res.provenance["wall_s"] > 0
+
+
+def test_seed_claims_main_writes_markdown_and_figure(tmp_path, capsys):
+    from scripts import seed_claims
+    out = tmp_path / "studies"
+    argv = ["--instances", "2", "--starts", "20", "--steps", "20", "--seed", "1",
+            "--out", str(out)]
+    assert seed_claims.main(argv) == 0
+    md = (out / "seed_claims.md").read_text()
+    # the command printed is the invocation, flags in the order given
+    assert f"`python scripts/seed_claims.py {' '.join(argv)}`" in md
+    assert "![P(global) per optimizer](seed_claims.png)" in md
+    png = (out / "seed_claims.png").read_bytes()
+    assert png[:4] == b"\x89PNG" and len(png) > 20_000
+    assert md.count("## ") == 4 and md.count("cluster-robust t") >= 4
+    # the same numbers as the library call
+    studies = seed_claims.run(instances=2, starts=20, steps=20, seed=1)
+    assert md == seed_claims.markdown(studies, md.splitlines()[2].strip("`"),
+                                      figure="seed_claims.png")
+    assert "P(global)" in capsys.readouterr().out
+
+
+def test_temperature_main_writes_table_and_figure(tmp_path):
+    out = tmp_path / "t"
+    assert temperature.main(["--walkers", "200", "--ratios", "1.5", "--out", str(out)]) == 0
+    md = (out / "temperature.md").read_text()
+    assert f"`python scripts/temperature.py --walkers 200 --ratios 1.5 --out {out}`" in md
+    assert "| 1.5 |" in md and "![temperature](temperature.png)" in md
+    assert (out / "temperature.png").stat().st_size > 10_000
+
+
+def test_lr_sweep_main_writes_results_and_report(tmp_path):
+    from scripts import lr_sweep
+    out = tmp_path / "sweep"
+    assert lr_sweep.main(["--landscape", "rastrigin", "--instances", "2", "--starts", "16",
+                          "--steps", "20", "--lrs", "1e-4,1e-3", "--out", str(out)]) == 0
+    for name in ("manifest.json", "report.md", "report.html", "figures/p_vs_lr.png",
+                 "tables/overall.csv"):
+        assert (out / name).is_file(), name
+    res = swarm.load(out)
+    assert len(res.arms) == 12 and res.spec["instances"] == 2
+    wall = json.loads((out / "manifest.json").read_text())["provenance"]["wall_s"]
+    assert wall == res.provenance["wall_s"] and 0 < wall < 60
+    assert f"study wall time: {wall:.3g} s" in (out / "report.md").read_text()
 
 
 def test_lr_sweep_tiny(tmp_path):
