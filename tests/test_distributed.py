@@ -20,6 +20,7 @@ from swarm import distributed as D
 from swarm import engine
 from swarm import landscapes as L
 from swarm import optimizers as O
+from swarm.kernels.cpu import LANES             # trajectories per key block
 from swarm.result import FIELDS
 
 distributed = pytest.importorskip("distributed")
@@ -27,7 +28,8 @@ distributed = pytest.importorskip("distributed")
 ROOT = Path(__file__).resolve().parents[1]
 OPTS = [O.sgd(lr=0.01), O.momentum(lr=0.01, momentum=0.9), O.adam(lr=[0.05, 0.1])]
 FAMILIES = [L.rastrigin(dim=2), L.gaussian_peaks(dim=2, peaks=5)]
-SMALL = dict(instances=3, starts=40, steps=200, noise=[0.0, 0.4], seed=11)
+# 3 key blocks per instance (the last one partly filled): 9 one-block chunks
+SMALL = dict(instances=3, starts=2 * LANES + 8, steps=200, noise=[0.0, 0.4], seed=11)
 ARMS = 4 * 2                                    # configurations × noise levels
 
 
@@ -44,7 +46,7 @@ def client():
 
 
 def study(fam=FAMILIES[0], opts=OPTS, **kw):
-    args = dict(SMALL, chunk_size=ARMS * 16)        # one key block per chunk: 9 chunks
+    args = dict(SMALL, chunk_size=ARMS * LANES)     # one key block per chunk: 9 chunks
     args.update(kw)
     return swarm.run(fam, opts, **args)
 
@@ -352,9 +354,9 @@ def test_no_dask_import_without_a_cluster(tmp_path):
 
 # ------------------------------------------------------------------------- command line
 
-SPEC = textwrap.dedent("""\
+SPEC = textwrap.dedent(f"""\
     instances = 2
-    starts = 40
+    starts = {2 * LANES + 8}
     steps = 60
     noise = [0.5]
     seed = 5

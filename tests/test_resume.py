@@ -18,13 +18,16 @@ from swarm import checkpoint
 from swarm import landscapes as L
 from swarm import optimizers as O
 from swarm import result as R
+from swarm.kernels.cpu import LANES             # trajectories per key block
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTS = [O.sgd(lr=0.01), O.adam(lr=0.05)]
 
 
 def study(**kw):
-    args = dict(instances=3, starts=40, steps=100, noise=0.3, seed=7, chunk_size=64)
+    # 3 key blocks per instance, one per chunk: 9 chunks
+    args = dict(instances=3, starts=2 * LANES + 8, steps=100, noise=0.3, seed=7,
+                chunk_size=len(OPTS) * LANES)
     args.update(kw)
     return swarm.run(L.rastrigin(dim=2), OPTS, **args)
 
