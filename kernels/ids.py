@@ -61,11 +61,12 @@ def lane_count(jit, L):
     """``lanes(a)``: the lane count of a block array ``a`` (lanes are its last axis).
 
     On the CPU (``L > 1``) it is read from the array at run time, on purpose: with a
-    compile-time count LLVM unrolls every 16-iteration lane loop before its loop vectoriser
-    runs, and the unrolled straight-line code then stays scalar (the SLP vectoriser cannot
-    prove that the block's arrays do not overlap). A run-time count keeps them loops, which the
-    loop vectoriser turns into SIMD code with a run-time overlap check. On the GPU (``L = 1``,
-    one thread per trajectory) it is the constant 1."""
+    compile-time count LLVM fully unrolls the lane loops before its loop vectoriser runs, and
+    the unrolled straight-line code is left to the SLP vectoriser, which gives up where it
+    cannot prove that the block's arrays do not overlap (a plain ``a[k] -= c * b[k]`` over 16
+    lanes stays scalar). A run-time count keeps them loops, which the loop vectoriser turns
+    into SIMD code behind one run-time overlap check, and keeps the code small. On the GPU
+    (``L = 1``, one thread per trajectory) it is the constant 1."""
     if L > 1:
         @jit
         def lanes(a):
