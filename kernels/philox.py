@@ -41,10 +41,6 @@ def make(jit, F):
     @jit
     def philox4x32(c0, c1, c2, c3, k0, k1):
         """Ten Philox rounds on a 4-word counter with a 2-word key (uint64 holding uint32)."""
-        # the words are < 2³² already (the engine bounds the counters); saying so lets the
-        # compiler use 32×32→64-bit vector multiplies (vpmuludq) instead of 64×64-bit ones
-        c0, c1, c2, c3 = c0 & MASK32, c1 & MASK32, c2 & MASK32, c3 & MASK32
-        k0, k1 = k0 & MASK32, k1 & MASK32
         for _ in range(10):
             p0 = M0 * c0
             p1 = M1 * c2
