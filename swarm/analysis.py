@@ -166,6 +166,20 @@ def _escape_cols(escapes, n, k_etg, n_ng, confidence):
 
 # ---------------------------------------------------------------------------- hit times
 
+def hist_rank_bound(cum, grid, r, lower=False):
+    """Bound of the r-th smallest first-hit step (1-based) from the cumulative hit histogram
+    ``cum`` on ``grid``: the grid point where the rank is reached (upper bound), or one past
+    the previous grid point (``lower``); 0 for r < 1, inf beyond the hits."""
+    if r < 1:
+        return 0.0
+    if r > int(cum[-1]):
+        return math.inf
+    j = int(np.searchsorted(cum, r, side="left"))
+    if lower:
+        return float(grid[j - 1] + 1) if j > 0 else 0.0
+    return float(grid[j])
+
+
 def _hist_hit_summary(hist, grid, n, steps, hit_sum, confidence):
     """First-hit statistics from a hit histogram on ``grid`` (studies that kept aggregates
     only). The median is the grid point at which the ECDF first reaches one half (an upper
@@ -177,15 +191,7 @@ def _hist_hit_summary(hist, grid, n, steps, hit_sum, confidence):
     hits = int(cum[-1])
 
     def rank_value(r, lower):
-        """Bounds of the r-th smallest first-hit time (1-based; inf beyond the hits)."""
-        if r < 1:
-            return 0.0
-        if r > hits:
-            return math.inf
-        j = int(np.searchsorted(cum, r, side="left"))
-        if lower:
-            return float(grid[j - 1] + 1) if j > 0 else 0.0
-        return float(grid[j])
+        return hist_rank_bound(cum, grid, r, lower)
 
     need = -(-n // 2)
     median = rank_value(need, False) if need <= hits else math.nan

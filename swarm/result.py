@@ -178,8 +178,9 @@ class Result:
         rank = (h + 1) // 2
         if len(hits.hit_steps) == h:
             return float(hits.hit_steps[rank - 1])
-        cum = np.cumsum(self.aggregate.hits[a])
-        return float(self.aggregate.grid[int(np.searchsorted(cum, rank, side="left"))])
+        from swarm import analysis
+        return analysis.hist_rank_bound(np.cumsum(self.aggregate.hits[a]), self.aggregate.grid,
+                                        rank)
 
     def summary(self, confidence=0.95) -> str:
         """A plain-text table, one line per arm."""
