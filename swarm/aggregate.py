@@ -38,7 +38,8 @@ SUMS = ("best_f", "final_f")
 MAX_BASIN_ROWS = 1 << 20
 _SHIFT = 1126            # 2**-1126 divides every float64 (subnormal mantissa bits included)
 _HALF = 26
-_EXACT_BLOCK = 1 << 25     # values per exact bincount: 2²⁷ · 2²⁵ < 2⁵³
+_LOW = (1 << _HALF) - 1
+_MANT = (1 << 52) - 1
 
 
 def hit_grid(steps, points=200) -> np.ndarray:
@@ -49,21 +50,47 @@ def hit_grid(steps, points=200) -> np.ndarray:
     return np.concatenate([[0], g[(g >= 1) & (g <= steps)]])
 
 
-def exact_sum(v) -> int:
-    """Σ v exactly, as an integer in units of 2⁻¹¹²⁶ (v: finite floats)."""
-    v = np.asarray(v, dtype=np.float64).ravel()
+@cached_njit(error_model="numpy")
+def _exact_bins(v, skip, hi, lo):
+    """Per binary exponent E (bin ``E``: units of ``2^(E + 52 − 1126)``), the sums of the high
+    and low 26-bit halves of the signed 53-bit mantissas of ``v[r]`` (as float64, exact) over
+    the r with ``skip[r]`` false and ``v[r]`` finite. Each half is < 2²⁷, so an int64 bin is
+    exact for 2³⁶ values; one pass, no temporaries."""
+    for r in range(v.size):
+        if skip[r]:
+            continue
+        x = np.float64(v[r])
+        b = x.view(np.int64)
+        e = (b >> 52) & 0x7FF
+        if e == 0x7FF:                    # inf, nan
+            continue
+        m = b & _MANT
+        if e == 0:                        # subnormal: m · 2^−1074, same bin as e = 1's
+            e = 1
+        else:
+            m |= 1 << 52                  # normal: (2^52 + m) · 2^(e − 1075)
+        if b < 0:
+            hi[e - 1] -= m >> _HALF
+            lo[e - 1] -= m & _LOW
+        else:
+            hi[e - 1] += m >> _HALF
+            lo[e - 1] += m & _LOW
+
+
+def exact_sum(v, skip=None) -> int:
+    """Σ v exactly, as an integer in units of 2⁻¹¹²⁶, over the finite values of ``v`` (and,
+    given a boolean ``skip`` of the same shape, only where it is false)."""
+    v = np.ascontiguousarray(v).ravel()
+    if v.dtype not in (np.float64, np.float32):
+        v = v.astype(np.float64)
+    skip = np.zeros(v.size, np.bool_) if skip is None else \
+        np.ascontiguousarray(skip, dtype=np.bool_).ravel()
+    hi = np.zeros(2046, np.int64)
+    lo = np.zeros(2046, np.int64)
+    _exact_bins(v, skip, hi, lo)
     total = 0
-    for part in range(0, v.size, _EXACT_BLOCK):
-        m, e = np.frexp(v[part:part + _EXACT_BLOCK])
-        M = (m * 2.0 ** 53).astype(np.int64)       # v = M · 2^(e − 53), |M| < 2⁵³, exact
-        E = e.astype(np.int64) - 53 + _SHIFT        # ≥ 0 for every finite float64
-        # per exponent, the sums of the 27-bit halves of M stay below 2⁵³: float64 bincount
-        # adds them exactly
-        hi = np.rint(np.bincount(E, weights=(M >> _HALF).astype(np.float64))).astype(np.int64)
-        lo = np.rint(np.bincount(E, weights=(M & ((1 << _HALF) - 1)).astype(np.float64))
-                     ).astype(np.int64)
-        for ex in np.flatnonzero((hi != 0) | (lo != 0)).tolist():
-            total += ((int(hi[ex]) << _HALF) + int(lo[ex])) << ex
+    for E in np.flatnonzero((hi != 0) | (lo != 0)).tolist():
+        total += ((int(hi[E]) << _HALF) + int(lo[E])) << (E + 52)
     return total
 
 
@@ -185,10 +212,8 @@ class Aggregate:
         succ = (eb >= 0) & (eb < ng[instance][None, :])
         basins = []
         for a in range(A):
-            ok = ~div[a]
             for k in SUMS:
-                v = o[k][a][ok]
-                agg.sums[k][a] = exact_sum(v[np.isfinite(v)])
+                agg.sums[k][a] = exact_sum(o[k][a], div[a])
             if m:
                 basins.append(_basin_rows(a, instance, sb_row[a], eb[a]))
         s = succ.astype(np.float64)                  # exact in float64 below 2⁵³ keys

@@ -25,7 +25,7 @@ from swarm.aggregate import MAX_BASIN_ROWS, Aggregate
 from swarm.kernels import philox
 from swarm.landscapes import Family
 from swarm.optimizers import Optimizer, hyper_row
-from swarm.result import FIELDS, OUTCOME_BYTES, Result, provenance
+from swarm.result import FIELDS, OUTCOME_BYTES, Result, empty_outcomes, provenance
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 BACKENDS = ("cpu", "cuda", "auto")
@@ -164,16 +164,15 @@ def default_tol_x(family):
     return 0.01 * float(getattr(family, "half_width", 1.0))
 
 
-def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, b0, nb, n):
+def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, b0, nb, n, out=None):
     """Run blocks ``b0 … b0+nb−1`` (``n`` trajectories) of one optimizer kind; returns the
-    outcome arrays."""
+    outcome arrays (written into ``out``'s when given: contiguous, length ``n``)."""
     from swarm.kernels import cpu
     lp, sp, box, gmin, tab = packed.arrays(F)
     k0, k1 = philox.split_seed(seed)
     rec = np.empty((0, sp.shape[2]), dtype=F)
-    out = dict(start_basin=np.empty(n, np.int64), end_basin=np.empty(n, np.int64),
-               hit_step=np.empty(n, np.int64), best_f=np.empty(n, F), final_f=np.empty(n, F),
-               diverged=np.empty(n, np.bool_))
+    if out is None:
+        out = empty_outcomes(n, F)
     cpu.KERNELS[np.dtype(F)](
         packed.instances[0].fid, kind_id, lp, packed.skind, sp, box, gmin, hp.astype(F), tab,
         packed.ctype, packed.gk, k0, k1, steps, F(tol_x), F(tol_f), len(packed.instances),
@@ -267,20 +266,20 @@ class Plan:
         F = DTYPES[self.dtype]
         kb0, nb, first, m = self.keys(j)
         packed = self.packed
-        parts = []
+        outcomes = empty_outcomes((len(self.arms), m), F)    # each arm's kernel writes its row
         t1 = time.perf_counter()
         for a, arm in enumerate(self.arms):
             kid = arm["optimizer"].kind_id
             if self.backend == "cuda":
                 out = launch_cuda(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x,
                                   self.tol_f, self.starts, F, first, m)
+                for k in FIELDS:
+                    outcomes[k][a] = out[k]
             else:
-                out = launch(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x,
-                             self.tol_f, self.starts, F, kb0, nb, m)
-            parts.append(out)
+                launch(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x, self.tol_f,
+                       self.starts, F, kb0, nb, m, {k: v[a] for k, v in outcomes.items()})
         if timings is not None:
             timings["kernel_s"] += time.perf_counter() - t1
-        outcomes = {k: np.stack([p[k] for p in parts]) for k in FIELDS}
         instance = (first + np.arange(m)) // self.starts
         agg = Aggregate.from_outcomes(outcomes, instance, packed.n_global, self.instances,
                                       self.steps, self.max_basin_rows)
@@ -304,9 +303,7 @@ class Collector:
         A, n_keys = len(plan.arms), plan.instances * plan.starts
         self.outcomes = None
         if keep:
-            F = DTYPES[plan.dtype]
-            self.outcomes = {k: np.empty((A, n_keys), dt) for k, dt in zip(FIELDS, (
-                np.int64, np.int64, np.int64, F, F, np.bool_))}
+            self.outcomes = empty_outcomes((A, n_keys), DTYPES[plan.dtype])
         self.agg = Aggregate.empty(A, plan.instances, plan.steps, plan.max_basin_rows)
         self.merged = set()
 

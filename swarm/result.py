@@ -30,6 +30,13 @@ FIELDS = ("start_basin", "end_basin", "hit_step", "best_f", "final_f", "diverged
 FORMAT = 1
 
 
+def empty_outcomes(shape, F):
+    """Uninitialised outcome arrays of ``shape``, one per field of :data:`FIELDS`; the float
+    fields in the working dtype ``F``."""
+    return {k: np.empty(shape, dt) for k, dt in zip(FIELDS, (
+        np.int64, np.int64, np.int64, F, F, np.bool_))}
+
+
 def _git_commit():
     here = Path(__file__).resolve().parent
     try:

@@ -42,6 +42,18 @@ def test_exact_sum_is_exact_and_order_free():
         (Fraction(0.1) + Fraction(0.2)) / 2)
 
 
+def test_exact_sum_skips_masked_and_non_finite_values_and_takes_float32():
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=1000).astype(np.float32) * np.float32(1e3)
+    v[[3, 70]] = [np.inf, np.nan]
+    skip = rng.random(1000) < 0.3
+    keep = ~skip & np.isfinite(v)
+    want = sum(Fraction(float(x)) for x in v[keep].tolist())
+    assert Fraction(exact_sum(v, skip), 2 ** 1126) == want
+    assert exact_sum(v, skip) == exact_sum(v[keep].astype(np.float64))
+    assert exact_sum(v) == exact_sum(v[np.isfinite(v)])
+
+
 # ---------------------------------------------------------------------------- aggregates
 
 def test_aggregate_merges_in_any_chunking_and_order():
