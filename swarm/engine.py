@@ -262,11 +262,13 @@ class Plan:
         first = key(kb0)
         return kb0, kb1 - kb0, first, key(kb1) - first
 
-    def chunk(self, j, timings=None):
+    def chunk(self, j, timings=None, out=None):
+        """Outcomes ``{field: (A, m)}`` and aggregate of chunk j; the kernels write into
+        ``out``'s arrays when given (each row contiguous), else into new ones."""
         F = DTYPES[self.dtype]
         kb0, nb, first, m = self.keys(j)
         packed = self.packed
-        outcomes = empty_outcomes((len(self.arms), m), F)    # each arm's kernel writes its row
+        outcomes = out if out is not None else empty_outcomes((len(self.arms), m), F)
         t1 = time.perf_counter()
         for a, arm in enumerate(self.arms):
             kid = arm["optimizer"].kind_id
@@ -307,11 +309,17 @@ class Collector:
         self.agg = Aggregate.empty(A, plan.instances, plan.steps, plan.max_basin_rows)
         self.merged = set()
 
-    def add(self, j, out, part):
+    def view(self, j):
+        """Chunk j's slice of the kept outcome arrays, for the kernels to write in place."""
+        _, _, first, m = self.plan.keys(j)
+        return {k: v[:, first:first + m] for k, v in self.outcomes.items()}
+
+    def add(self, j, out, part, in_place=False):
+        """Merge chunk j; ``in_place``: its outcomes were written into :meth:`view` (j)."""
         self.agg = self.agg.merge(part)
         self.merged.add(j)
         _, _, first, m = self.plan.keys(j)
-        if self.keep:
+        if self.keep and not in_place:
             for k in FIELDS:
                 self.outcomes[k][:, first:first + m] = out[k]
         if self.progress is not None:
@@ -331,15 +339,24 @@ def _execute(plan, keep, store, progress, timings):
     """Run (or load from the checkpoint) every chunk of the plan, in order, and merge."""
     col = Collector(plan, keep, progress)
     done = set(store.done()) if store is not None else set()
+    spare = None          # aggregate-only: one buffer for every chunk (fresh pages cost ~1 ms/MB)
     with _deferred_sigint(store is not None) as interrupted:
         for j in range(plan.n_chunks):
+            in_place = False
             if j in done:
                 out, part = store.load(j)
             else:
-                out, part = plan.chunk(j, timings)
+                m = plan.keys(j)[3]
+                if keep:                  # straight into the study's arrays: no copy
+                    buf, in_place = col.view(j), True
+                else:
+                    if spare is None or spare[FIELDS[0]].shape[1] < m:
+                        spare = empty_outcomes((len(plan.arms), m), DTYPES[plan.dtype])
+                    buf = {k: v[:, :m] for k, v in spare.items()}
+                out, part = plan.chunk(j, timings, buf)
                 if store is not None:
                     store.save(j, out if keep else None, part)
-            col.add(j, out, part)
+            col.add(j, out, part, in_place)
             if interrupted() and j + 1 < plan.n_chunks:
                 raise Interrupted(len(set(store.done())), plan.n_chunks, store.dir)
     return col.result()
