@@ -16,6 +16,7 @@ start)`` row-major order, like the CPU kernel's blocks.
 import numpy as np
 from numba import config, cuda, from_dtype, int64
 
+from . import fma as _fma
 from . import ids, trajectory
 
 DIM_BUCKETS = (2, 8, 32, 128, 1024)
@@ -32,7 +33,7 @@ def bucket(dim):
 
 def build(F, maxd):
     """The CUDA kernel for working dtype F and dimensions up to maxd (not cached)."""
-    block = trajectory.make(cuda.jit(device=True), F, 1)[0]
+    block = trajectory.make(cuda.jit(device=True), F, 1, fma=_fma.cuda_device())[0]
     nt = from_dtype(np.dtype(F))
     ns, nls, nli = ids.NSCRATCH, ids.NLS, ids.NLI     # literal sizes for local arrays
 

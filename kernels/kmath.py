@@ -3,6 +3,8 @@
 libm's ``sin``/``cos`` are opaque scalar calls that LLVM cannot vectorise (and on a GPU they
 are libdevice calls); the functions here are short polynomials after an exact range reduction,
 so they inline, vectorise and give the same bits on the CPU and in the CUDA simulator.
+Polynomials are evaluated with explicit fused multiply-adds (:mod:`.fma`: one rounding,
+identical on every target), never with implicit contraction.
 
 - ``log(x)`` for positive normal x: exponent and mantissa from the bits, then fdlibm's
   ``e_log.c`` polynomial; ``exp(x)``: ``x = k·ln2 + r`` (Cody–Waite), a degree-13 Taylor
@@ -24,6 +26,8 @@ import math
 
 import numpy as np
 
+from . import fma as _fma
+
 # fdlibm e_log.c: log(1+f) = f − hfsq + s·(hfsq + R(s²)), s = f/(2+f)
 _LG = (6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01,
        2.222219843214978396e-01, 1.818357216161805012e-01, 1.531383769920937332e-01,
@@ -42,7 +46,9 @@ _S32 = (-1.0 / 6, 1.0 / 120, -1.0 / 5040, 1.0 / 362880, -1.0 / 39916800, 0.0)
 _C32 = (1.0 / 24, -1.0 / 720, 1.0 / 40320, -1.0 / 3628800, 1.0 / 479001600, 0.0)
 
 
-def make(jit, F):
+def make(jit, F, fma=None):
+    """``fma``: the target's fused multiply-add (:mod:`.fma`; default the CPU's)."""
+    fma = fma or _fma.cpu(jit)
     is64 = np.dtype(F).itemsize == 8
     s1, s2, s3, s4, s5, s6 = (F(c) for c in (_S64 if is64 else _S32))
     c1, c2, c3, c4, c5, c6 = (F(c) for c in (_C64 if is64 else _C32))
@@ -60,10 +66,10 @@ def make(jit, F):
         dependency chain, which is what bounds a scalar step loop."""
         t2 = t * t
         t4 = t2 * t2
-        t6 = t4 * t2
-        ps = (s1 + t2 * s2) + t4 * (s3 + t2 * s4) + t6 * t2 * (s5 + t2 * s6)
-        pc = (c1 + t2 * c2) + t4 * (c3 + t2 * c4) + t6 * t2 * (c5 + t2 * c6)
-        return t + t * t2 * ps, one - half * t2 + t4 * pc
+        t8 = t4 * t4
+        ps = fma(t8, fma(t2, s6, s5), fma(t4, fma(t2, s4, s3), fma(t2, s2, s1)))
+        pc = fma(t8, fma(t2, c6, c5), fma(t4, fma(t2, c4, c3), fma(t2, c2, c1)))
+        return fma(t * t2, ps, t), fma(t4, pc, fma(-half, t2, one))
 
     big = F(2.0 ** 51 if is64 else 2.0 ** 22)
     magic = F(1.5 * 2.0 ** 52 if is64 else 1.5 * 2.0 ** 23)
@@ -85,7 +91,7 @@ def make(jit, F):
         aq = abs(q)
         a = one - aq
         b = q * (two - aq)
-        return s * a + c * b, c * a - s * b
+        return fma(s, a, c * b), fma(c, a, -(s * b))
 
     if is64:
         itype, mbits, bias, emask = np.int64, np.int64(52), np.int64(1023), np.int64(0x7FF)
@@ -127,11 +133,11 @@ def make(jit, F):
         s = f / (two + f)
         z = s * s
         w = z * z
-        t1 = w * (lg2 + w * (lg4 + w * lg6))
-        t2 = z * (lg1 + w * (lg3 + w * (lg5 + w * lg7)))
+        t1 = w * fma(w, fma(w, lg6, lg4), lg2)
+        t2 = z * fma(w, fma(w, fma(w, lg7, lg5), lg3), lg1)
         r = t2 + t1
         k = e
-        return k * ln2_hi - ((hfsq - (s * (hfsq + r) + k * ln2_lo)) - f)
+        return k * ln2_hi - ((hfsq - fma(s, hfsq + r, k * ln2_lo)) - f)
 
     @jit
     def _pow2(k):
@@ -145,10 +151,10 @@ def make(jit, F):
             xc = zero
         k = rint(xc * inv_ln2)
         k = max(k, kmin)
-        r = (xc - k * ln2_hi) - k * ln2_lo
+        r = fma(-k, ln2_lo, xc - k * ln2_hi)         # k·ln2_hi is exact
         p = ec[0]
         for c in ec[1:]:
-            p = p * r + c
+            p = fma(p, r, c)
         k1 = math.floor(k * half)
         y = p * _pow2(k1) * _pow2(k - k1)
         if x < lo_lim:

@@ -33,6 +33,7 @@ import math
 
 import numpy as np
 
+from . import fma as _fma
 from . import ids, kmath
 
 CODE_BASE = 1024
@@ -41,13 +42,14 @@ HASH_MUL = 1000003                # odd: a wrapping product keeps every digit's 
 CODE_MASK = (1 << 62) - 1
 
 
-def make(jit, F, L, cold=None):
+def make(jit, F, L, cold=None, fma=None):
     """``jit`` compiles the scalar helpers that run inside lane loops (inlined on the CPU, so
     the loops vectorise); ``cold`` the block-level functions (real calls: one call covers L
     lanes, and keeping them apart keeps compile time bounded)."""
     cold = cold or jit
     lanes = ids.lane_count(jit, L)
-    sincos2pi, exp, _ = kmath.make(jit, F)
+    fma = fma or _fma.cpu(jit)
+    sincos2pi, exp, _ = kmath.make(jit, F, fma)
     zero = F(0.0)
     one = F(1.0)
     half = F(0.5)
@@ -55,6 +57,7 @@ def make(jit, F, L, cold=None):
     ten = F(10.0)
     pi = F(math.pi)
     two_pi = F(2.0 * math.pi)
+    twenty_pi = F(20.0) * pi
     e = F(math.e)
     inf = F(np.inf)
 
@@ -73,13 +76,13 @@ def make(jit, F, L, cold=None):
             m2 = p[o + (j + 2) * st]
             m3 = p[o + (j + 3) * st]
             for k in range(L):
-                y[i, k] = (((y[i, k] + m0 * x[j, k]) + m1 * x[j + 1, k]) + m2 * x[j + 2, k]) \
-                    + m3 * x[j + 3, k]
+                y[i, k] = fma(m3, x[j + 3, k], fma(m2, x[j + 2, k], fma(m1, x[j + 1, k],
+                                                                      fma(m0, x[j, k], y[i, k]))))
             j += 4
         while j < dim:
             m0 = p[o + j * st]
             for k in range(L):
-                y[i, k] += m0 * x[j, k]
+                y[i, k] = fma(m0, x[j, k], y[i, k])
             j += 1
 
     @cold
@@ -127,8 +130,8 @@ def make(jit, F, L, cold=None):
             for i in range(dim):
                 for k in range(L):
                     sn, cs = sincos2pi(z[i, k])
-                    f[k] += z[i, k] * z[i, k] - ten * cs
-                    gz[i, k] = two * z[i, k] + F(20.0) * pi * sn
+                    f[k] += fma(z[i, k], z[i, k], -ten * cs)
+                    gz[i, k] = fma(twenty_pi, sn, two * z[i, k])
         elif fid == ids.ACKLEY:
             s1 = t[0]
             s2 = t[1]
@@ -245,15 +248,15 @@ def make(jit, F, L, cold=None):
                     d1 = y[j + 1, k] - c1
                     d2 = y[j + 2, k] - c2
                     d3 = y[j + 3, k] - c3
-                    q[k] = (((q[k] + a0 * d0 * d0) + a1 * d1 * d1) + a2 * d2 * d2) \
-                        + a3 * d3 * d3
+                    q[k] = fma(a3 * d3, d3, fma(a2 * d2, d2, fma(a1 * d1, d1,
+                                                                 fma(a0 * d0, d0, q[k]))))
                 j += 4
             while j < dim:
                 c0 = p[c + j]
                 a0 = p[a + j]
                 for k in range(L):
                     d0 = y[j, k] - c0
-                    q[k] += a0 * d0 * d0
+                    q[k] = fma(a0 * d0, d0, q[k])
                 j += 1
             lw = p[o]
             for k in range(L):

@@ -25,11 +25,13 @@ float32 accurate where ``1 − exp`` would cancel).
 """
 import math
 
+from . import fma as _fma
 from . import ids
 
 
-def make(jit, F, L, cold=None):
+def make(jit, F, L, cold=None, fma=None):
     cold = cold or jit
+    fma = fma or _fma.cpu(jit)
     lanes = ids.lane_count(jit, L)
     one = F(1.0)
     zero = F(0.0)
@@ -57,25 +59,25 @@ def make(jit, F, L, cold=None):
         if kind == ids.SGD:
             for j in range(dim):
                 for k in range(L):
-                    x[j, k] -= lr * g[j, k]
+                    x[j, k] = fma(-lr, g[j, k], x[j, k])
         elif kind == ids.MOMENTUM:
             mu = hp[ids.HP_A]
             for j in range(dim):
                 for k in range(L):
-                    s1[j, k] = mu * s1[j, k] + g[j, k]
-                    x[j, k] -= lr * s1[j, k]
+                    s1[j, k] = fma(mu, s1[j, k], g[j, k])
+                    x[j, k] = fma(-lr, s1[j, k], x[j, k])
         elif kind == ids.NESTEROV:
             mu = hp[ids.HP_A]
             for j in range(dim):
                 for k in range(L):
-                    s1[j, k] = mu * s1[j, k] + g[j, k]
-                    x[j, k] -= lr * (g[j, k] + mu * s1[j, k])
+                    s1[j, k] = fma(mu, s1[j, k], g[j, k])
+                    x[j, k] = fma(-lr, fma(mu, s1[j, k], g[j, k]), x[j, k])
         elif kind == ids.ADAGRAD:
             eps = hp[ids.HP_EPS]
             inside = hp[ids.HP_EPS_IN] != zero
             for j in range(dim):
                 for k in range(L):
-                    s1[j, k] += g[j, k] * g[j, k]
+                    s1[j, k] = fma(g[j, k], g[j, k], s1[j, k])
                     x[j, k] -= lr * g[j, k] / denom(s1[j, k], eps, inside)
         elif kind == ids.RMSPROP:
             a = hp[ids.HP_A]
@@ -86,12 +88,12 @@ def make(jit, F, L, cold=None):
             rc = one / -math.expm1(F(t) * hp[ids.HP_LOG_A]) if hp[ids.HP_BIAS] != zero else one
             for j in range(dim):
                 for k in range(L):
-                    s1[j, k] = a * s1[j, k] + (one - a) * g[j, k] * g[j, k]
+                    s1[j, k] = fma(a, s1[j, k], (one - a) * g[j, k] * g[j, k])
                     v = s1[j, k] * rc
                     if centered:
-                        s2[j, k] = a * s2[j, k] + (one - a) * g[j, k]
+                        s2[j, k] = fma(a, s2[j, k], (one - a) * g[j, k])
                         gm = s2[j, k] * rc
-                        v = max(v - gm * gm, zero)   # a variance; rounding may dip below 0
+                        v = max(fma(-gm, gm, v), zero)   # a variance; rounding may dip below 0
                     x[j, k] -= lr * g[j, k] / denom(v, eps, inside)
         else:  # ADAM
             b1 = hp[ids.HP_A]
@@ -108,8 +110,8 @@ def make(jit, F, L, cold=None):
                 rb2 = F(one / -math.expm1(F(t) * hp[ids.HP_LOG_B]))
             for j in range(dim):
                 for k in range(L):
-                    s1[j, k] = b1 * s1[j, k] + (one - b1) * g[j, k]
-                    s2[j, k] = b2 * s2[j, k] + (one - b2) * g[j, k] * g[j, k]
+                    s1[j, k] = fma(b1, s1[j, k], (one - b1) * g[j, k])
+                    s2[j, k] = fma(b2, s2[j, k], (one - b2) * g[j, k] * g[j, k])
                     x[j, k] -= step * s1[j, k] / denom(s2[j, k] * rb2, eps, inside)
 
     return init, update

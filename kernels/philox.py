@@ -28,9 +28,10 @@ MAGIC52 = np.uint64(0x4330000000000000)     # the bits of 2^52
 TWO52 = np.float64(2.0 ** 52)
 
 
-def make(jit, F):
-    """Compile the generator for one target (``jit``) and working float type ``F``."""
-    sincos2pi, _, log = kmath.make(jit, F)
+def make(jit, F, fma=None):
+    """Compile the generator for one target (``jit``, its fused multiply-add ``fma``) and
+    working float type ``F``."""
+    sincos2pi, _, log = kmath.make(jit, F, fma)
     half = F(0.5)
     m2 = F(-2.0)
     is64 = np.dtype(F).itemsize == 8

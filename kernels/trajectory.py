@@ -25,17 +25,20 @@ import math
 
 import numpy as np
 
+from . import fma as _fma
 from . import ids, landscapes, optimizers, philox
 
 
-def make(jit, F, L, cold=None):
+def make(jit, F, L, cold=None, fma=None):
     """``jit`` compiles scalar helpers used inside lane loops (inlined), ``cold`` the
-    block-level functions."""
+    block-level functions; ``fma`` is the target's fused multiply-add (:mod:`.fma`, default
+    the CPU's)."""
     cold = cold or jit
+    fma = fma or _fma.cpu(jit)
     lanes = ids.lane_count(jit, L)
-    _, normal2, uniform2, box_muller = philox.make(jit, F)
-    opt_init, opt_update = optimizers.make(jit, F, L, cold)
-    value_grad, label = landscapes.make(jit, F, L, cold)
+    _, normal2, uniform2, box_muller = philox.make(jit, F, fma)
+    opt_init, opt_update = optimizers.make(jit, F, L, cold, fma)
+    value_grad, label = landscapes.make(jit, F, L, cold, fma)
     zero = F(0.0)
     half = F(0.5)
     one = F(1.0)
@@ -110,7 +113,7 @@ def make(jit, F, L, cold=None):
                 c = gmin[m, j]
                 for k in range(L):
                     e = x[j, k] - c
-                    acc[k] += e * e
+                    acc[k] = fma(e, e, acc[k])
             for k in range(L):
                 dist[k] = min(dist[k], acc[k])
         # selects, an integer count (a float sum would need reassociation) and two loops (each
@@ -177,9 +180,9 @@ def make(jit, F, L, cold=None):
                         u1[k], u2[k] = uniform2(k0, k1, j // 2, step, s0 + k, inst)
                     for k in range(L):
                         a, b = box_muller(u1[k], u2[k])
-                        g[j, k] += sigma * a
+                        g[j, k] = fma(sigma, a, g[j, k])
                         if j + 1 < dim:
-                            g[j + 1, k] += sigma * b
+                            g[j + 1, k] = fma(sigma, b, g[j + 1, k])
             opt_update(kind, hp, step, x, g, s1, s2, s3, dim)
         basin(fid, p, tab, ctype, gk, x, w, t, ki, eb, dim)
         for k in range(L):
