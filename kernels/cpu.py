@@ -1,9 +1,10 @@
 """The CPU kernels: ``prange`` over blocks of ``LANES`` trajectories, nothing else.
 
 The trajectory ``t`` of a launch is ``(config c, instance i, start s)`` in row-major order over
-``(n_cfg, n_inst, n_start)``. A row ``(c, i)`` is cut into ``ceil(n_start / LANES)`` blocks of
-consecutive starts; block ``b`` of the launch is row ``b // nsb``, starts from
-``(b % nsb)·LANES``. A chunk runs blocks ``b0 … b0 + nb − 1``, whose trajectories are contiguous.
+``(n_cfg, n_inst, n_start)``. A row ``(c, i)`` is cut into ``nsb = ceil(n_start / lanes)``
+blocks of consecutive starts; block ``b`` of the launch is row ``b // nsb``, starts from
+``(b % nsb)·lanes``. The lane count is the study's (:func:`lanes_for`): no outcome depends on
+it (noise and starts are keyed by the start index), only speed. A chunk runs blocks ``b0 … b0 + nb − 1``, whose trajectories are contiguous.
 Within a block the lanes are innermost, so LLVM vectorises the maths across trajectories.
 One kernel per working dtype (Numba caches only module-level functions, so the two differ only
 in the dtype and the block function they call), cached on disk; the maths is built by
@@ -14,7 +15,18 @@ from numba import njit, prange
 
 from . import cache, ids, trajectory
 
-LANES = 64
+LANES = 128           # lanes per block once a study has that many starts per instance
+MIN_LANES = 16
+
+
+def lanes_for(n_start):
+    """Lanes per block for ``n_start`` starts per instance: blocks never span two instances, so
+    few starts get a small block (less padding), many the full ``LANES`` (per-block costs —
+    calls, loop set-up, overlap checks — spread over more trajectories: 128 lanes measured
+    8–10 % faster than 64 on W and P on a Zen 5)."""
+    n = max(int(n_start), 1)
+    return min(LANES, max(MIN_LANES, 1 << (n - 1).bit_length()))
+
 
 # scalar helpers (kmath, Philox) are inlined into the lane loops so that they vectorise; the
 # block-level functions are ordinary calls (each covers LANES trajectories, so a call costs
@@ -30,11 +42,11 @@ _single = cache.cached_njit(error_model="numpy")
 
 
 @njit(inline="always")
-def _locate(b, n_inst, n_start):
-    nsb = (n_start + LANES - 1) // LANES
+def _locate(b, n_inst, n_start, lanes):
+    nsb = (n_start + lanes - 1) // lanes
     row = b // nsb
-    s0 = (b % nsb) * LANES
-    return row // n_inst, row % n_inst, s0, min(LANES, n_start - s0), row * n_start + s0
+    s0 = (b % nsb) * lanes
+    return row // n_inst, row % n_inst, s0, min(lanes, n_start - s0), row * n_start + s0
 
 
 @njit(inline="always")
@@ -51,14 +63,14 @@ def _store(li, t, o, n_act, sb, eb, hit, best, final, div):
 
 @_kernel
 def run64(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-          n_inst, n_start, b0, nb, rec, sb, eb, hit, best, final, div):
+          n_inst, n_start, lanes, b0, nb, rec, sb, eb, hit, best, final, div):
     dim = sp.shape[2]
-    first = _locate(b0, n_inst, n_start)[4]
+    first = _locate(b0, n_inst, n_start, lanes)[4]
     for r in prange(nb):
-        c, i, s0, n_act, t0 = _locate(b0 + r, n_inst, n_start)
-        w = np.empty((ids.NSCRATCH, dim, LANES), dtype=np.float64)
-        t = np.empty((ids.NLS, LANES), dtype=np.float64)
-        li = np.empty((ids.NLI, LANES), dtype=np.int64)
+        c, i, s0, n_act, t0 = _locate(b0 + r, n_inst, n_start, lanes)
+        w = np.empty((ids.NSCRATCH, dim, lanes), dtype=np.float64)
+        t = np.empty((ids.NLS, lanes), dtype=np.float64)
+        li = np.empty((ids.NLI, lanes), dtype=np.int64)
         B64(fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
             steps, tol_x, tol_f, i, s0, n_act, w, t, li, rec, dim)
         _store(li, t, t0 - first, n_act, sb, eb, hit, best, final, div)
@@ -66,14 +78,14 @@ def run64(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
 
 @_kernel
 def run32(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-          n_inst, n_start, b0, nb, rec, sb, eb, hit, best, final, div):
+          n_inst, n_start, lanes, b0, nb, rec, sb, eb, hit, best, final, div):
     dim = sp.shape[2]
-    first = _locate(b0, n_inst, n_start)[4]
+    first = _locate(b0, n_inst, n_start, lanes)[4]
     for r in prange(nb):
-        c, i, s0, n_act, t0 = _locate(b0 + r, n_inst, n_start)
-        w = np.empty((ids.NSCRATCH, dim, LANES), dtype=np.float32)
-        t = np.empty((ids.NLS, LANES), dtype=np.float32)
-        li = np.empty((ids.NLI, LANES), dtype=np.int64)
+        c, i, s0, n_act, t0 = _locate(b0 + r, n_inst, n_start, lanes)
+        w = np.empty((ids.NSCRATCH, dim, lanes), dtype=np.float32)
+        t = np.empty((ids.NLS, lanes), dtype=np.float32)
+        li = np.empty((ids.NLI, lanes), dtype=np.int64)
         B32(fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
             steps, tol_x, tol_f, i, s0, n_act, w, t, li, rec, dim)
         _store(li, t, t0 - first, n_act, sb, eb, hit, best, final, div)
@@ -84,9 +96,9 @@ def path64(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
            inst, start, rec):
     """One trajectory (lane 0 of a block) with its positions recorded into rec (steps+1, dim)."""
     dim = sp.shape[1]
-    w = np.empty((ids.NSCRATCH, dim, LANES), dtype=np.float64)
-    t = np.empty((ids.NLS, LANES), dtype=np.float64)
-    li = np.empty((ids.NLI, LANES), dtype=np.int64)
+    w = np.empty((ids.NSCRATCH, dim, MIN_LANES), dtype=np.float64)
+    t = np.empty((ids.NLS, MIN_LANES), dtype=np.float64)
+    li = np.empty((ids.NLI, MIN_LANES), dtype=np.int64)
     B64(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
         inst, start, 1, w, t, li, rec, dim)
     return li[ids.LI_EB, 0], t[ids.LS_FINAL, 0]
@@ -96,9 +108,9 @@ def path64(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
 def path32(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
            inst, start, rec):
     dim = sp.shape[1]
-    w = np.empty((ids.NSCRATCH, dim, LANES), dtype=np.float32)
-    t = np.empty((ids.NLS, LANES), dtype=np.float32)
-    li = np.empty((ids.NLI, LANES), dtype=np.int64)
+    w = np.empty((ids.NSCRATCH, dim, MIN_LANES), dtype=np.float32)
+    t = np.empty((ids.NLS, MIN_LANES), dtype=np.float32)
+    li = np.empty((ids.NLI, MIN_LANES), dtype=np.int64)
     B32(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
         inst, start, 1, w, t, li, rec, dim)
     return li[ids.LI_EB, 0], t[ids.LS_FINAL, 0]

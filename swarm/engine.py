@@ -164,9 +164,11 @@ def default_tol_x(family):
     return 0.01 * float(getattr(family, "half_width", 1.0))
 
 
-def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, b0, nb, n, out=None):
-    """Run blocks ``b0 … b0+nb−1`` (``n`` trajectories) of one optimizer kind; returns the
-    outcome arrays (written into ``out``'s when given: contiguous, length ``n``)."""
+def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, lanes, b0, nb, n,
+           out=None):
+    """Run blocks ``b0 … b0+nb−1`` of ``lanes`` starts (``n`` trajectories) of one optimizer
+    kind; returns the outcome arrays (written into ``out``'s when given: contiguous, length
+    ``n``)."""
     from swarm.kernels import cpu
     lp, sp, box, gmin, tab = packed.arrays(F)
     k0, k1 = philox.split_seed(seed)
@@ -176,7 +178,7 @@ def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, b0, nb, 
     cpu.KERNELS[np.dtype(F)](
         packed.instances[0].fid, kind_id, lp, packed.skind, sp, box, gmin, hp.astype(F), tab,
         packed.ctype, packed.gk, k0, k1, steps, F(tol_x), F(tol_f), len(packed.instances),
-        n_starts, b0, nb, rec, out["start_basin"], out["end_basin"], out["hit_step"],
+        n_starts, lanes, b0, nb, rec, out["start_basin"], out["end_basin"], out["hit_step"],
         out["best_f"], out["final_f"], out["diverged"])
     return out
 
@@ -218,20 +220,20 @@ def _deferred_sigint(enabled):
 class Plan:
     """A validated study cut into chunks. ``chunk(j)`` is a pure function of the plan and
     ``j``: every arm on the same contiguous range of trajectory keys (instance-major (instance,
-    start) pairs, whole blocks of ``LANES`` starts), returning the outcomes ``(A, m)`` and
+    start) pairs, whole blocks of ``lanes`` starts), returning the outcomes ``(A, m)`` and
     their :class:`~swarm.aggregate.Aggregate`. Picklable (the packed arrays are rebuilt where
     a plan is unpickled), so chunks can run in other processes."""
 
     def __init__(self, landscape, optimizers, arms, instances, starts, steps, seed, start,
                  dtype, backend, tol_x, tol_f, keys_per_chunk, max_basin_rows):
-        from swarm.kernels.cpu import LANES
+        from swarm.kernels.cpu import lanes_for
         self.landscape, self.optimizers, self.arms = landscape, optimizers, arms
         self.instances, self.starts, self.steps, self.seed = instances, starts, steps, seed
         self.start, self.dtype, self.backend = start, dtype, backend
         self.tol_x, self.tol_f, self.max_basin_rows = tol_x, tol_f, max_basin_rows
-        self.lanes = LANES
-        self.nsb = -(-starts // LANES)              # key blocks per instance
-        self.blocks_per_chunk = max(1, keys_per_chunk // LANES)
+        self.lanes = lanes = lanes_for(starts)      # starts per key block (the CPU's lanes)
+        self.nsb = -(-starts // lanes)              # key blocks per instance
+        self.blocks_per_chunk = max(1, keys_per_chunk // lanes)
         self.n_chunks = -(-(instances * self.nsb) // self.blocks_per_chunk)
         self.hp = [hyper_row(a["optimizer"].kind, a["config"], a["noise"])[None, :]
                    for a in arms]
@@ -279,7 +281,8 @@ class Plan:
                     outcomes[k][a] = out[k]
             else:
                 launch(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x, self.tol_f,
-                       self.starts, F, kb0, nb, m, {k: v[a] for k, v in outcomes.items()})
+                       self.starts, F, self.lanes, kb0, nb, m,
+                       {k: v[a] for k, v in outcomes.items()})
         if timings is not None:
             timings["kernel_s"] += time.perf_counter() - t1
         instance = (first + np.arange(m)) // self.starts

@@ -31,6 +31,24 @@ def test_same_seed_same_outcomes_across_threads_and_chunks():
     assert small(seed=8).hash != ref.hash
 
 
+@pytest.mark.parametrize("lanes", [16, 32, 128])
+def test_outcomes_do_not_depend_on_the_lane_count(monkeypatch, lanes):
+    """Blocks of 16 … 128 lanes (with padding lanes in the last block of each instance) give
+    the same bits: lanes only change speed."""
+    from swarm.kernels import cpu
+    ref = small(starts=150)
+    monkeypatch.setattr(cpu, "lanes_for", lambda n_start: lanes)
+    other = small(starts=150)
+    assert other.hash == ref.hash
+    assert cpu.lanes_for(150) == lanes       # the patched rule was the one used
+
+
+def test_lane_count_rule():
+    from swarm.kernels.cpu import LANES, MIN_LANES, lanes_for
+    assert [lanes_for(n) for n in (1, 5, 16, 17, 64, 65, 128, 10**6)] == \
+        [MIN_LANES, MIN_LANES, 16, 32, 64, 128, LANES, LANES]
+
+
 def test_common_random_numbers_across_optimizers():
     res = swarm.run(L.gaussian_peaks(dim=3, peaks=5), SIX, instances=2, starts=50, steps=5,
                     noise=0.1, seed=3)
