@@ -386,6 +386,28 @@ def test_basin_labels_agree_with_gradient_descent(name, fam, lr, steps, gtol):
     assert len(set(want.tolist())) >= 2                   # not a trivial landscape
 
 
+@pytest.mark.parametrize("fam", [landscapes.rastrigin(3, rotate=True), landscapes.levy(3)],
+                         ids=["rastrigin-rot", "levy"])
+def test_table_labels_scan_and_bisection_agree(fam):
+    """The separable families' cell count is a vectorised scan for tables up to LINEAR_MAX
+    boundaries and a bisection beyond: padding the table with +inf past LINEAR_MAX must not
+    change a label."""
+    from swarm.kernels import cpu
+    from swarm.kernels.landscapes import LINEAR_MAX
+    inst = inst_of(fam)
+    x = in_domain(inst, 500, np.random.default_rng(9))
+    tab, ctype, gk = fam.tables
+    assert tab.shape[1] <= LINEAR_MAX
+    wide = np.full((tab.shape[0], LINEAR_MAX + 7), np.inf)
+    wide[:, :tab.shape[1]] = tab
+    a = np.empty(len(x), np.int64)
+    b = np.empty(len(x), np.int64)
+    cpu.label(inst.fid, inst.params, tab, ctype, gk, x, a)
+    cpu.label(inst.fid, inst.params, wide, ctype, gk, x, b)
+    np.testing.assert_array_equal(a, b)
+    assert len(set(a.tolist())) > 5
+
+
 # the labeller of the polished families (approximate by construction: a normalised-step polish)
 GD_APPROX = [
     ("himmelblau", landscapes.himmelblau(), 1e-3, 4000, 0.98),
