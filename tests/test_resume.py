@@ -105,10 +105,13 @@ def test_atomic_write_leaves_whole_files_only(tmp_path):
 
 # ---------------------------------------------------------------------------- the CLI
 
+# 3 blocks of LANES starts per instance and one block per chunk: 12 chunks, so that a signal
+# sent after the second lands mid-study (with one block per instance, 4 chunks, the study could
+# finish before Ctrl-C arrived)
 SPEC = """
 name = "kill test"
 instances = 4
-starts = 96
+starts = {starts}
 steps = {steps}
 seed = 3
 noise = 0.4
@@ -143,7 +146,7 @@ def test_sigkill_at_random_points_then_resume_is_identical(tmp_path):
     """≥ 10 SIGKILLs at random moments (start-up, mid-chunk, while writing), resuming each
     time: the final outcomes and hash equal those of an uninterrupted run."""
     spec = tmp_path / "kill.toml"
-    spec.write_text(SPEC.format(steps=60000))
+    spec.write_text(SPEC.format(steps=60000, starts=2 * LANES + 44))
     ref = tmp_path / "ref"
     t0 = time.perf_counter()
     p = _cli(["run", str(spec), "-o", str(ref), "--quiet", "--no-report"])
@@ -179,7 +182,7 @@ def test_sigkill_at_random_points_then_resume_is_identical(tmp_path):
     p = _cli(["run", str(spec), "-o", str(d), "--resume"])
     assert p.wait(timeout=120) == 0 and "nothing to resume" in p.stdout.read()
     other = tmp_path / "other.toml"
-    other.write_text(SPEC.format(steps=10))
+    other.write_text(SPEC.format(steps=10, starts=2 * LANES + 44))
     p = _cli(["run", str(other), "-o", str(d), "--resume"])
     assert p.wait(timeout=120) == 2
     err = p.stderr.read().strip().splitlines()
@@ -188,7 +191,7 @@ def test_sigkill_at_random_points_then_resume_is_identical(tmp_path):
 
 def test_ctrl_c_stops_at_a_chunk_boundary_and_says_how_to_resume(tmp_path):
     spec = tmp_path / "int.toml"
-    spec.write_text(SPEC.format(steps=20000))
+    spec.write_text(SPEC.format(steps=20000, starts=2 * LANES + 44))
     d = tmp_path / "out"
     p = _cli(["run", str(spec), "-o", str(d), "--quiet", "--no-report"])
     deadline = time.time() + 120
