@@ -4,7 +4,8 @@ The trajectory ``t`` of a launch is ``(config c, instance i, start s)`` in row-m
 ``(n_cfg, n_inst, n_start)``. A row ``(c, i)`` is cut into ``nsb = ceil(n_start / lanes)``
 blocks of consecutive starts; block ``b`` of the launch is row ``b // nsb``, starts from
 ``(b % nsb)·lanes``. The lane count is the study's (:func:`lanes_for`): no outcome depends on
-it (noise and starts are keyed by the start index), only speed. A chunk runs blocks ``b0 … b0 + nb − 1``, whose trajectories are contiguous.
+it (noise and starts are keyed by the start index), only speed. A chunk runs blocks
+``b0 … b0 + nb − 1``, whose trajectories are contiguous.
 Within a block the lanes are innermost, so LLVM vectorises the maths across trajectories.
 One kernel per working dtype (Numba caches only module-level functions, so the two differ only
 in the dtype and the block function they call), cached on disk; the maths is built by

@@ -40,7 +40,7 @@ CODE_BASE = 1024
 CODE_OFF = 512
 HASH_MUL = 1000003                # odd: a wrapping product keeps every digit's influence
 CODE_MASK = (1 << 62) - 1
-LINEAR_MAX = 128                  # basin tables up to this many boundaries are scanned, not bisected
+LINEAR_MAX = 128                  # basin tables with at most this many boundaries: scanned
 
 
 def make(jit, F, L, cold=None, fma=None):

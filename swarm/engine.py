@@ -275,10 +275,10 @@ class Plan:
         for a, arm in enumerate(self.arms):
             kid = arm["optimizer"].kind_id
             if self.backend == "cuda":
-                out = launch_cuda(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x,
+                res = launch_cuda(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x,
                                   self.tol_f, self.starts, F, first, m)
                 for k in FIELDS:
-                    outcomes[k][a] = out[k]
+                    outcomes[k][a] = res[k]
             else:
                 launch(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x, self.tol_f,
                        self.starts, F, self.lanes, kb0, nb, m,
