@@ -303,8 +303,9 @@ def make(jit, F, L, cold=None, fma=None):
         else:
             rotated = p[ids.LP_ROTATED] != zero
             to_z(p, rotated, x, z, gz, dim)
-            h_grad(fid, z, gz, f, t, dim)
-            from_z(p, rotated, gz, g, dim)
+            h_grad(fid, z, gz if rotated else g, f, t, dim)     # unrotated: ∇f = ∇h, no copy
+            if rotated:
+                from_z(p, True, gz, g, dim)
 
     @cold
     def polish(fid, p, x, g, z, gz, f, t, ki, dim):
