@@ -112,16 +112,6 @@ def make(jit, F, L, cold=None, fma=None):
             matvec(p, ids.LP_HEAD + dim, tmp, z, dim)
 
     @jit
-    def from_z(p, rotated, gz, g, dim):
-        L = lanes(g)
-        if rotated:
-            matvec_t(p, ids.LP_HEAD + dim, gz, g, dim)
-        else:
-            for j in range(dim):
-                for k in range(L):
-                    g[j, k] = gz[j, k]
-
-    @jit
     def h_grad(fid, z, gz, f, t, dim):
         """h(z) into f and ∇h(z) into gz for the shifted families; t: lane scratch rows."""
         L = lanes(f)
@@ -305,7 +295,7 @@ def make(jit, F, L, cold=None, fma=None):
             to_z(p, rotated, x, z, gz, dim)
             h_grad(fid, z, gz if rotated else g, f, t, dim)     # unrotated: ∇f = ∇h, no copy
             if rotated:
-                from_z(p, True, gz, g, dim)
+                matvec_t(p, ids.LP_HEAD + dim, gz, g, dim)      # ∇f = Rᵀ ∇h
 
     @cold
     def polish(fid, p, x, g, z, gz, f, t, ki, dim):

@@ -51,7 +51,9 @@ def _study_bytes(landscape, instances, starts, n_arms, keep, keys_per_chunk):
     packed rows (parameters, start parameters, box, global minima), counted twice for the
     kernel's dtype copies, three (A, ·, len(COUNTS)) int64 count blocks of the aggregates (the
     study's, a chunk's, their merge) and, when kept, its outcomes; besides, the (A, A) pair
-    counts and one chunk's outcome arrays (twice: per arm and stacked)."""
+    counts and one chunk's outcome arrays, counted twice (the kernels write kept outcomes in
+    place and aggregate-only studies reuse one buffer, so this is a margin for the
+    aggregation's temporaries)."""
     from swarm.aggregate import COUNTS
     n_par, n_glob, n_min = landscape.size_hint()
     d = landscape.dim
