@@ -61,6 +61,11 @@ def make(jit, F, L, cold=None, fma=None):
     twenty_pi = F(20.0) * pi
     e = F(math.e)
     inf = F(np.inf)
+    # Which of two arrays a lane block writes may be chosen at run time on the CPU (one copy of
+    # the inlined code); on a GPU (L = 1) that choice would keep the thread's arrays in local
+    # memory (a pointer select defeats their promotion to registers), so there it is a branch
+    # around two calls. A make-time constant: Numba prunes the other branch before inlining.
+    select_rows = L > 1
 
     @jit
     def rowdot(p, o, st, x, y, i, dim):
@@ -103,13 +108,17 @@ def make(jit, F, L, cold=None, fma=None):
         """z = R (x − s) (or x − s); tmp is scratch."""
         L = lanes(x)
         s = ids.LP_HEAD
-        d = tmp if rotated else z
-        for i in range(dim):
-            si = p[s + i]
-            for k in range(L):
-                d[i, k] = x[i, k] - si
         if rotated:
+            for i in range(dim):
+                si = p[s + i]
+                for k in range(L):
+                    tmp[i, k] = x[i, k] - si
             matvec(p, ids.LP_HEAD + dim, tmp, z, dim)
+        else:
+            for i in range(dim):
+                si = p[s + i]
+                for k in range(L):
+                    z[i, k] = x[i, k] - si
 
     @jit
     def h_grad(fid, z, gz, f, t, dim):
@@ -293,7 +302,12 @@ def make(jit, F, L, cold=None, fma=None):
         else:
             rotated = p[ids.LP_ROTATED] != zero
             to_z(p, rotated, x, z, gz, dim)
-            h_grad(fid, z, gz if rotated else g, f, t, dim)     # unrotated: ∇f = ∇h, no copy
+            if select_rows:
+                h_grad(fid, z, gz if rotated else g, f, t, dim)  # unrotated: ∇f = ∇h, no copy
+            elif rotated:
+                h_grad(fid, z, gz, f, t, dim)
+            else:
+                h_grad(fid, z, g, f, t, dim)
             if rotated:
                 matvec_t(p, ids.LP_HEAD + dim, gz, g, dim)      # ∇f = Rᵀ ∇h
 
