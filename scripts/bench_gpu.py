@@ -2,9 +2,11 @@
 
 Workloads: 2-D Rastrigin + Adam (lr 0.05, β 0.9/0.999) + gradient noise σ = 0.5 (the standard
 workload of ``../shared/reference/performance.md``) and the same at 20-D; float32 and float64.
-Prints million trajectory-steps per second for the GPU kernel (its own kernel time), the CPU
-engine and the NumPy reference (both on far fewer trajectories: they are rates), and the
-fraction of the GPU's arithmetic limit reached, counting the floating-point operations of one
+Prints million trajectory-steps per second for the GPU kernel (its own kernel time) and, as
+the baseline in the same run, the generic kernel (every family and optimizer in one kernel, the
+dimension read at run time); the whole engine on the GPU; the CPU engine and the NumPy
+reference (both on far fewer trajectories: they are rates); and the fraction of the GPU's
+arithmetic limit reached, counting the floating-point operations of one
 trajectory-step (``FLOPS_PER_STEP``; a sin/cos pair counts as its polynomial's ~25 operations,
 Philox's integer work is not counted) against the card's peak (``PEAK_TFLOPS``, H100 SXM
 non-tensor figures unless given).
@@ -12,6 +14,7 @@ non-tensor figures unless given).
 Without a GPU it says so and measures nothing. Usage::
 
     python scripts/bench_gpu.py [--n 100000000] [--steps 100] [--peak-f32 67 --peak-f64 34]
+                                [--no-baseline]
 """
 from __future__ import annotations
 
@@ -37,10 +40,13 @@ def flops_per_step(dim):
     return dim * (8 + 25 + 28 + 14 + 4)
 
 
-def kernel_rate(dim, n, steps, dtype, repeats=3, seed=0):
+def kernel_rate(dim, n, steps, dtype, repeats=3, seed=0, generic=False):
     """The CUDA kernel alone on ``n`` trajectories (one launch, inputs already on the device),
     timed with CUDA events; returns (trajectory-steps/s, fraction of trajectories that hit the
-    global target, fraction diverged) — the last two say the kernel did the work."""
+    global target, fraction diverged) — the last two say the kernel did the work.
+    ``generic``: the baseline, one kernel for every family and optimizer with the dimension
+    read at run time (how swarm's kernels were built before 2026-11-26), instead of the kernel
+    built for Rastrigin, Adam and this dimension that swarm launches."""
     from numba import cuda
 
     from swarm import starts
@@ -57,6 +63,8 @@ def kernel_rate(dim, n, steps, dtype, repeats=3, seed=0):
     run, grid, threads, args, out = kcuda.prepare(
         pk.instances[0].fid, opt.kind_id, lp, pk.skind, sp, box, gmin, hp, tab, pk.ctype, pk.gk,
         k0, k1, steps, default_tol_x(fam), -np.inf, 1, n, 0, n, F)
+    if generic:
+        run = kcuda.build(F, kcuda.bucket(dim))
     run[grid, threads](*args)                       # compiles, and warms the card up
     cuda.synchronize()
     times = []
@@ -112,11 +120,12 @@ def numpy_rate(n, steps, dtype, seed=0):
 
 
 def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *,
-        cpu_n=200_000, peak=None, repeats=3, engine_n=None, engine_steps=None):
+        cpu_n=200_000, peak=None, repeats=3, engine_n=None, engine_steps=None, baseline=True):
     """One row per (dim, dtype): the GPU kernel's rate (``n // dim`` trajectories, one
     launch), the whole engine's rate on the GPU (``engine_n // dim`` trajectories of
     ``engine_steps``, default 2²⁴ and 10 × steps), the CPU engine's and NumPy's rates
-    (trajectory-steps/s) and the fraction of the GPU's peak reached by the kernel. Returns []
+    (trajectory-steps/s) and the fraction of the GPU's peak reached by the kernel; with
+    ``baseline``, also the generic kernel's rate (``kernel_rate(generic=True)``). Returns []
     when no CUDA GPU is available."""
     from numba import cuda
     if not cuda.is_available():
@@ -132,11 +141,14 @@ def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *
         for dtype in dtypes:
             nk = max(1, n // dim)
             gpu, hit, div = kernel_rate(dim, nk, steps, dtype, repeats)
+            base = kernel_rate(dim, nk, steps, dtype, repeats, generic=True)[0] \
+                if baseline else float("nan")
             eng = gpu_rate(dim, max(1, engine_n // dim), engine_steps, dtype, 1)[0]
             cpu = cpu_rate(dim, cpu_n, steps, dtype)
             nump = numpy_rate(cpu_n, steps, dtype) if dim == 2 else float("nan")
             frac = gpu * flops_per_step(dim) / (peak[dtype] * 1e12)
-            rows.append({"dim": dim, "dtype": dtype, "gpu": gpu, "engine": eng, "cpu": cpu,
+            rows.append({"dim": dim, "dtype": dtype, "gpu": gpu, "generic": base,
+                         "engine": eng, "cpu": cpu,
                          "numpy": nump, "gpu_over_cpu": gpu / cpu, "peak_fraction": frac,
                          "device": name, "n": nk, "steps": steps, "hit": hit,
                          "diverged": div, "engine_n": max(1, engine_n // dim),
@@ -146,19 +158,22 @@ def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *
 
 def table(rows):
     lines = [f"device: {rows[0]['device']}" if rows else "no CUDA GPU available",
-             f"{'workload':<28} {'dtype':<8} {'kernel M/s':>12} {'engine M/s':>11} "
+             f"{'workload':<28} {'dtype':<8} {'kernel M/s':>12} {'generic M/s':>12} "
+             f"{'engine M/s':>11} "
              f"{'CPU M/s':>9} {'NumPy M/s':>10} {'kernel/CPU':>10} {'of peak':>8} "
              f"{'hit':>6} {'diverged':>8}"]
     for r in rows:
         lines.append(f"{'rastrigin-' + str(r['dim']) + 'd adam σ=0.5':<28} {r['dtype']:<8} "
-                     f"{r['gpu'] / 1e6:>12.0f} {r['engine'] / 1e6:>11.0f} "
+                     f"{r['gpu'] / 1e6:>12.0f} {r['generic'] / 1e6:>12.0f} "
+                     f"{r['engine'] / 1e6:>11.0f} "
                      f"{r['cpu'] / 1e6:>9.1f} {r['numpy'] / 1e6:>10.1f} "
                      f"{r['gpu_over_cpu']:>10.0f} {r['peak_fraction']:>8.1%} "
                      f"{r['hit']:>6.1%} {r['diverged']:>8.2%}")
     if rows:
         r = rows[0]
         lines.append(f"kernel: {r['n']:,} trajectories (÷ dim) × {r['steps']} steps, one launch, "
-                     f"CUDA events; engine: swarm.run(backend='cuda'), {r['engine_n']:,} "
+                     f"CUDA events; generic: the same launch with the kernel built for any "
+                     f"family, optimizer and dimension (the baseline); engine: swarm.run(backend='cuda'), {r['engine_n']:,} "
                      f"trajectories (÷ dim) × {r['engine_steps']} steps, transfers and host "
                      f"aggregation included")
     return "\n".join(lines)
@@ -174,12 +189,15 @@ def main(argv=None):
     ap.add_argument("--cpu-n", type=int, default=200_000)
     ap.add_argument("--dims", default="2,20")
     ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip the generic kernel (saves its compilation)")
     ap.add_argument("--peak-f32", type=float, default=PEAK_TFLOPS["float32"])
     ap.add_argument("--peak-f64", type=float, default=PEAK_TFLOPS["float64"])
     args = ap.parse_args(argv)
     rows = run(args.n, args.steps, tuple(int(d) for d in args.dims.split(",")),
                cpu_n=args.cpu_n, peak={"float32": args.peak_f32, "float64": args.peak_f64},
-               engine_n=args.engine_n, engine_steps=args.engine_steps)
+               engine_n=args.engine_n, engine_steps=args.engine_steps,
+               baseline=not args.no_baseline)
     if args.json:
         import json
         with open(args.json, "w") as fh:

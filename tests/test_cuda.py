@@ -72,6 +72,35 @@ def test_kernel_compiles_to_ptx(F, dim, cc):
     assert ".entry" in ptx
 
 
+_PAIRS = [(fid, fid % 6) for fid in range(8)]     # every family, every optimizer at least once
+
+
+@pytest.mark.skipif(SIMULATED, reason="PTX compilation needs the real CUDA target, not the "
+                                      "simulator")
+@pytest.mark.parametrize("fid,kind", _PAIRS, ids=[f"fid{f}-kind{k}" for f, k in _PAIRS])
+def test_specialised_kernel_compiles_to_ptx_without_local_memory(fid, kind):
+    """What the engine launches: the kernel built for one family, one optimizer and (up to
+    EXACT_DIM) the exact dimension. At 2-D its per-thread arrays are indexed by constants only,
+    so nothing is left in local memory (``.local`` in PTX); an array chosen at run time (say
+    ``z if rotated else g``) would put them back there."""
+    F = (np.float32, np.float64)[fid % 2]
+    cc = ((8, 0), (9, 0))[fid // 4]
+    run = kcuda.kernel(F, 2, fid, kind)
+    with mock.patch("numba.cuda.dispatcher.get_current_device", return_value=_Device(cc)):
+        ptx, _ = cuda.compile_ptx(run.py_func, _signature(F, 2), cc=cc)
+    assert ".entry" in ptx
+    assert ".local" not in ptx
+
+
+def test_kernels_are_specialised_per_family_kind_and_small_dimension():
+    assert kcuda.kernel(np.float32, 2, 0, 5) is kcuda.kernel(np.float32, 2, 0, 5)
+    assert kcuda.kernel(np.float32, 2, 0, 5) is not kcuda.kernel(np.float32, 2, 0, 4)
+    assert kcuda.kernel(np.float32, 2, 0, 5) is not kcuda.kernel(np.float32, 3, 0, 5)
+    assert kcuda.kernel(np.float32, 20, 0, 5) is kcuda.kernel(np.float32, 30, 0, 5)   # bucket 32
+    with pytest.raises(ValueError, match="does not fit"):
+        kcuda.build(np.float32, 2, 0, 5, 3)
+
+
 def test_cuda_module_writes_no_maths():
     """The GPU kernel must reuse the shared functions: kernels/cuda.py defines only the launch
     plumbing and contains no elementary maths or landscape/optimizer ids."""
