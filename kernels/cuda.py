@@ -109,11 +109,17 @@ def prepare(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, ste
     return kernel(F, dim, fid, kind), grid, threads, args, out
 
 
-def launch(*args):
+def launch(*args, out=None):
     """Run trajectories ``first … first+n−1`` on the current device (arguments as
-    :func:`prepare`); returns host outcome arrays."""
-    run, grid, threads, kargs, out = prepare(*args)
+    :func:`prepare`); returns host outcome arrays: ``out``'s (a dict of contiguous arrays of
+    length n by outcome name, filled in place) when given, else new ones. Copying straight into
+    the study's arrays spares a fresh host array per outcome and launch, and a second copy."""
+    run, grid, threads, kargs, dev = prepare(*args)
     run[grid, threads](*kargs)
     cuda.synchronize()
     names = ("start_basin", "end_basin", "hit_step", "best_f", "final_f", "diverged")
-    return {k: v.copy_to_host() for k, v in zip(names, out)}
+    if out is None:
+        return {k: v.copy_to_host() for k, v in zip(names, dev)}
+    for k, v in zip(names, dev):
+        v.copy_to_host(out[k])
+    return out

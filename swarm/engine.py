@@ -185,14 +185,16 @@ def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, lanes, b
     return out
 
 
-def launch_cuda(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, first, n):
-    """Run trajectories ``first … first+n−1`` of one optimizer kind on the current GPU."""
+def launch_cuda(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, first, n,
+                out=None):
+    """Run trajectories ``first … first+n−1`` of one optimizer kind on the current GPU; the
+    outcomes are copied into ``out`` (contiguous arrays by name) when given."""
     from swarm.kernels import cuda as kcuda
     lp, sp, box, gmin, tab = packed.arrays(F)
     k0, k1 = philox.split_seed(seed)
     return kcuda.launch(packed.instances[0].fid, kind_id, lp, packed.skind, sp, box, gmin,
                         hp.astype(F), tab, packed.ctype, packed.gk, k0, k1, steps, tol_x, tol_f,
-                        len(packed.instances), n_starts, first, n, F)
+                        len(packed.instances), n_starts, first, n, F, out=out)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -277,10 +279,9 @@ class Plan:
         for a, arm in enumerate(self.arms):
             kid = arm["optimizer"].kind_id
             if self.backend == "cuda":
-                res = launch_cuda(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x,
-                                  self.tol_f, self.starts, F, first, m)
-                for k in FIELDS:
-                    outcomes[k][a] = res[k]
+                launch_cuda(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x,
+                            self.tol_f, self.starts, F, first, m,
+                            {k: v[a] for k, v in outcomes.items()})
             else:
                 launch(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x, self.tol_f,
                        self.starts, F, self.lanes, kb0, nb, m,
