@@ -6,15 +6,16 @@ state lives in local arrays (registers or local memory); the inputs a thread rea
 instance's and configuration's rows (shared by its neighbours, so reads are broadcast), and
 each output is written once, at consecutive addresses across a warp (coalesced).
 
-Each launch is one family and one optimizer kind, so the kernel is built for them: the family
-id and the kind id reach the shared code as compile-time constants, and the integer dispatch
-(``if fid == ids.RASTRIGIN: …``) folds away, leaving one landscape and one update rule in the
-kernel (sm_90, float32, 2-D Rastrigin + Adam: 128 → 72 registers, 26 664 → 2 384 machine
-instructions). Up to ``EXACT_DIM`` dimensions the dimension is a constant too: the coordinate
-loops unroll and the per-thread arrays, indexed by constants only, live in registers instead of
-local memory (none is left at 2-D). Above, ``cuda.local.array`` is sized by a *dimension
-bucket* (the smallest of ``DIM_BUCKETS`` that holds the dimension) and the dimension is read at
-run time. Kernels are built on first use and kept for the process.
+Each launch is one landscape family, so the kernel is built for it: the family id reaches the
+shared code as a compile-time constant, and the integer dispatch (``if fid == ids.RASTRIGIN:
+…``) folds away, leaving one landscape in the kernel. Up to ``EXACT_DIM`` dimensions the
+dimension is a constant too: the coordinate loops unroll and the per-thread arrays, indexed by
+constants only, live in registers instead of local memory (none is left at 2-D). Above,
+``cuda.local.array`` is sized by a *dimension bucket* (the smallest of ``DIM_BUCKETS`` that
+holds the dimension) and the dimension is read at run time. The optimizer kind stays a run-time
+argument: every thread of a launch takes the same branch, and one kernel serves all of a
+study's optimizers (one compilation, not one per optimizer; sm_90, float32, 2-D Rastrigin: 79
+registers either way). Kernels are built on first use and kept for the process.
 
 Thread ``r`` of a launch runs trajectory ``first + r`` of the launch's ``(config, instance,
 start)`` row-major order, like the CPU kernel's blocks.
@@ -38,14 +39,13 @@ def bucket(dim):
     raise ValueError(f"dim must be at most {DIM_BUCKETS[-1]} on the CUDA backend, got {dim}")
 
 
-def build(F, maxd, fid=None, kind=None, dim=None):
+def build(F, maxd, fid=None, dim=None):
     """The CUDA kernel for working dtype F and dimensions up to ``maxd`` (not cached).
-    ``fid``, ``kind``, ``dim`` given: built for that family, optimizer and exact dimension
-    (then the launch's own ``fid``/``kind`` arguments are ignored); ``None``: read at run time
-    (one kernel for every family and optimizer, as PTX tests type it)."""
+    ``fid``, ``dim`` given: built for that family (the launch's own ``fid`` argument is then
+    ignored) and that exact dimension; ``None``: read at run time (both ``None``: one kernel
+    for every family, the benchmark's baseline)."""
     block = trajectory.make(cuda.jit(device=True), F, 1, fma=_fma.cuda_device())[0]
-    FID = -1 if fid is None else int(fid)          # closure constants: Numba folds the selects
-    KIND = -1 if kind is None else int(kind)
+    FID = -1 if fid is None else int(fid)          # closure constants: Numba folds the select
     DIM = -1 if dim is None else int(dim)
     if DIM > maxd:
         raise ValueError(f"dim {dim} does not fit local arrays of {maxd}")
@@ -70,7 +70,7 @@ def build(F, maxd, fid=None, kind=None, dim=None):
         # one-row local array instead: 9 fewer global loads and 49 fewer instructions in the
         # 2-D Rastrigin + Adam step loop, sm_90)
         norec = cuda.local.array((1, maxd), nt)
-        block(fid if FID < 0 else FID, kind if KIND < 0 else KIND, lp[i], skind, sp[i],
+        block(fid if FID < 0 else FID, kind, lp[i], skind, sp[i],
               box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1, steps, tol_x, tol_f, i, s, 1, w,
               t, li, norec, sp.shape[2] if DIM < 0 else DIM)
         sb[r] = li[ids.LI_SB, 0]
@@ -83,14 +83,14 @@ def build(F, maxd, fid=None, kind=None, dim=None):
     return run
 
 
-def kernel(F, dim, fid=None, kind=None):
-    """The kernel for dtype F, dimension ``dim``, family ``fid`` and optimizer ``kind``
-    (``None``: any), built on first use. Up to ``EXACT_DIM`` dimensions one per dimension."""
+def kernel(F, dim, fid=None):
+    """The kernel for dtype F, dimension ``dim`` and family ``fid`` (``None``: any), for every
+    optimizer, built on first use. Up to ``EXACT_DIM`` dimensions one per dimension."""
     exact = dim <= EXACT_DIM
     maxd = dim if exact else bucket(dim)
-    key = (np.dtype(F), maxd, exact, fid, kind)
+    key = (np.dtype(F), maxd, exact, fid)
     if key not in _KERNELS:
-        _KERNELS[key] = build(F, maxd, fid, kind, dim if exact else None)
+        _KERNELS[key] = build(F, maxd, fid, dim if exact else None)
     return _KERNELS[key]
 
 
@@ -110,7 +110,7 @@ def prepare(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, ste
     grid = (n + threads - 1) // threads
     args = (fid, kind, to(lp), skind, to(sp), to(box), to(gmin), to(hp), to(tab), to(ctype),
             to(gk), k0, k1, steps, F(tol_x), F(tol_f), n_inst, n_start, first, n, *out)
-    return kernel(F, dim, fid, kind), grid, threads, args, out
+    return kernel(F, dim, fid), grid, threads, args, out
 
 
 def launch(*args, out=None):

@@ -59,46 +59,47 @@ def _signature(F, dim):
 
 @pytest.mark.skipif(SIMULATED, reason="PTX compilation needs the real CUDA target, not the "
                                       "simulator")
-@pytest.mark.parametrize("F,dim,cc", [(np.float64, 2, (8, 0)), (np.float32, 2, (8, 0)),
-                                      (np.float64, 20, (9, 0)), (np.float32, 20, (9, 0))],
-                         ids=["f64-d2-cc80", "f32-d2-cc80", "f64-d20-cc90", "f32-d20-cc90"])
-def test_kernel_compiles_to_ptx(F, dim, cc):
-    """One kernel holds every landscape and optimizer (integer dispatch), so typing it for a
-    dtype types every landscape × optimizer pair in that dtype."""
-    run = kcuda.build(F, kcuda.bucket(dim))
+@pytest.mark.parametrize("F,dim,cc,fid", [(np.float32, 2, (8, 0), None),
+                                          (np.float64, 20, (9, 0), None),
+                                          (np.float32, 20, (9, 0), 7)],
+                         ids=["generic-f32-d2-cc80", "generic-f64-d20-cc90", "peaks-f32-d20-cc90"])
+def test_kernel_compiles_to_ptx(F, dim, cc, fid):
+    """The generic kernel (every family and optimizer: the benchmark's baseline) and a kernel
+    for a dimension above EXACT_DIM (bucket-sized local arrays, dimension read at run time)."""
+    run = kcuda.build(F, kcuda.bucket(dim), fid)
     with mock.patch("numba.cuda.dispatcher.get_current_device", return_value=_Device(cc)):
         ptx, _ = cuda.compile_ptx(run.py_func, _signature(F, dim), cc=cc)
     assert f".target sm_{cc[0]}{cc[1]}" in ptx
     assert ".entry" in ptx
 
 
-_PAIRS = [(fid, fid % 6) for fid in range(8)]     # every family, every optimizer at least once
-
-
 @pytest.mark.skipif(SIMULATED, reason="PTX compilation needs the real CUDA target, not the "
                                       "simulator")
-@pytest.mark.parametrize("fid,kind", _PAIRS, ids=[f"fid{f}-kind{k}" for f, k in _PAIRS])
-def test_specialised_kernel_compiles_to_ptx_without_local_memory(fid, kind):
-    """What the engine launches: the kernel built for one family, one optimizer and (up to
-    EXACT_DIM) the exact dimension. At 2-D its per-thread arrays are indexed by constants only,
-    so nothing is left in local memory (``.local`` in PTX); an array chosen at run time (say
-    ``z if rotated else g``) would put them back there."""
-    F = (np.float32, np.float64)[fid % 2]
-    cc = ((8, 0), (9, 0))[fid // 4]
-    run = kcuda.kernel(F, 2, fid, kind)
+@pytest.mark.parametrize("F", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("fid", range(8), ids=lambda f: f"fid{f}")
+def test_family_kernel_compiles_to_ptx_without_local_memory(fid, F):
+    """What the engine launches: the kernel built for one family and (up to EXACT_DIM) the
+    exact dimension, with the optimizer read at run time, so that compiling it types every
+    optimizer with that family: every landscape × optimizer × dtype compiles. At 2-D its
+    per-thread arrays are indexed by constants only, so nothing is left in local memory
+    (``.local`` in PTX); an array chosen at run time (say ``z if rotated else g``) would put
+    them back there."""
+    cc = ((8, 0), (9, 0))[fid % 2]
+    run = kcuda.kernel(F, 2, fid)
     with mock.patch("numba.cuda.dispatcher.get_current_device", return_value=_Device(cc)):
         ptx, _ = cuda.compile_ptx(run.py_func, _signature(F, 2), cc=cc)
-    assert ".entry" in ptx
+    assert f".target sm_{cc[0]}{cc[1]}" in ptx
     assert ".local" not in ptx
 
 
-def test_kernels_are_specialised_per_family_kind_and_small_dimension():
-    assert kcuda.kernel(np.float32, 2, 0, 5) is kcuda.kernel(np.float32, 2, 0, 5)
-    assert kcuda.kernel(np.float32, 2, 0, 5) is not kcuda.kernel(np.float32, 2, 0, 4)
-    assert kcuda.kernel(np.float32, 2, 0, 5) is not kcuda.kernel(np.float32, 3, 0, 5)
-    assert kcuda.kernel(np.float32, 20, 0, 5) is kcuda.kernel(np.float32, 30, 0, 5)   # bucket 32
+def test_kernels_are_built_per_family_and_small_dimension():
+    assert kcuda.kernel(np.float32, 2, 0) is kcuda.kernel(np.float32, 2, 0)
+    assert kcuda.kernel(np.float32, 2, 0) is not kcuda.kernel(np.float32, 2, 1)
+    assert kcuda.kernel(np.float32, 2, 0) is not kcuda.kernel(np.float32, 3, 0)
+    assert kcuda.kernel(np.float32, 2, 0) is not kcuda.kernel(np.float64, 2, 0)
+    assert kcuda.kernel(np.float32, 20, 0) is kcuda.kernel(np.float32, 30, 0)     # bucket 32
     with pytest.raises(ValueError, match="does not fit"):
-        kcuda.build(np.float32, 2, 0, 5, 3)
+        kcuda.build(np.float32, 2, 0, 3)
 
 
 def test_cuda_module_writes_no_maths():
