@@ -68,3 +68,14 @@ def test_determinism_matrix_backend_by_chunks():
     for chunk in (3, 20, 1000):
         sim = swarm.run(fam, OPTS[:3], backend="cuda", chunk_size=chunk, **kw)
         assert sim.aggregate == ref.aggregate, chunk
+
+
+def test_above_exact_dim_the_bucketed_kernel_is_bit_identical():
+    """Above kernels.cuda.EXACT_DIM the kernel sizes its local arrays by bucket and reads the
+    dimension at run time (the parity tests above use exact-dimension kernels)."""
+    from swarm.kernels import cuda as kcuda
+    fam = L.rastrigin(dim=kcuda.EXACT_DIM + 1)
+    kw = dict(instances=1, starts=2, steps=2, noise=0.4, seed=5, dtype="float64")
+    cpu = swarm.run(fam, [O.adam(lr=0.05)], backend="cpu", **kw)
+    sim = swarm.run(fam, [O.adam(lr=0.05)], backend="cuda", **kw)
+    assert cpu.hash == sim.hash
