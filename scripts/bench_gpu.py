@@ -46,7 +46,7 @@ def kernel_rate(dim, n, steps, dtype, repeats=3, seed=0, generic=False):
     global target, fraction diverged) — the last two say the kernel did the work.
     ``generic``: the baseline, one kernel for every family and optimizer with the dimension
     read at run time (how swarm's kernels were built before 2026-11-26), instead of the kernel
-    built for Rastrigin, Adam and this dimension that swarm launches."""
+    built for Rastrigin and this dimension that swarm launches."""
     from numba import cuda
 
     from swarm import starts
@@ -173,9 +173,9 @@ def table(rows):
         r = rows[0]
         lines.append(f"kernel: {r['n']:,} trajectories (÷ dim) × {r['steps']} steps, one launch, "
                      f"CUDA events; generic: the same launch with the kernel built for any "
-                     f"family, optimizer and dimension (the baseline); engine: swarm.run(backend='cuda'), {r['engine_n']:,} "
-                     f"trajectories (÷ dim) × {r['engine_steps']} steps, transfers and host "
-                     f"aggregation included")
+                     f"family, optimizer and dimension (the baseline); engine: "
+                     f"swarm.run(backend='cuda'), {r['engine_n']:,} trajectories (÷ dim) × "
+                     f"{r['engine_steps']} steps, transfers and host aggregation included")
     return "\n".join(lines)
 
 
