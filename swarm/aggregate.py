@@ -28,6 +28,7 @@ import hashlib
 import math
 
 import numpy as np
+from numba import prange
 
 from swarm.kernels.cache import cached_njit
 
@@ -147,32 +148,60 @@ def _basin_rows(a, instance, sb, eb):
     return _merge_rows(rows)
 
 
-@cached_njit(error_model="numpy")
-def _tally(eb, sb, div, hs, inst, ng, grid, counts, hits):
-    """The COUNTS columns per (arm, instance) and the first-hit histograms, in one pass."""
+PAIRS_IN_TALLY = 8        # up to this many arms the discordant pairs are counted in _tally
+_PART = 1 << 15           # keys per part of _tally's parallel loop
+
+
+@cached_njit(error_model="numpy", parallel=True)
+def _tally(eb, sb, div, hs, inst, ng, grid, counts, hits, pairs):
+    """The COUNTS columns per (arm, instance), the first-hit histograms and (for at most
+    PAIRS_IN_TALLY arms) the discordant pairs, added to ``counts``, ``hits``, ``pairs``. The
+    keys are cut into parts that run in parallel, each into its own integer partial sums,
+    which are then added in order: exact, whatever the thread count."""
     A, m = eb.shape
-    for a in range(A):
-        for r in range(m):
-            i = inst[r]
-            g = ng[i]
-            e = eb[a, r]
-            s = sb[a, r]
-            d = div[a, r]
-            succ = e >= 0 and e < g
-            sg = s >= 0 and s < g
-            c = counts[a, i]
-            c[0] += 1
-            c[1] += succ
-            c[2] += d
-            c[3] += sg
-            c[4] += succ and sg
-            c[5] += (not d) and s != e
-            c[6] += (not sg) and succ
-            h = hs[a, r]
-            if h >= 0:
-                c[7] += 1
-                c[8] += h
-                hits[a, np.searchsorted(grid, h)] += 1
+    n_inst, nc = counts.shape[1], counts.shape[2]
+    P = max(1, -(-m // _PART))
+    cp = np.zeros((P, A, n_inst, nc), np.int64)
+    hp = np.zeros((P, A, hits.shape[1]), np.int64)
+    pp = np.zeros((P, A, A), np.int64)
+    do_pairs = 1 < A <= PAIRS_IN_TALLY
+    for q in prange(P):
+        r0 = q * _PART
+        r1 = min(m, r0 + _PART)
+        for a in range(A):
+            for r in range(r0, r1):
+                i = inst[r]
+                g = ng[i]
+                e = eb[a, r]
+                s = sb[a, r]
+                d = div[a, r]
+                succ = e >= 0 and e < g
+                sg = s >= 0 and s < g
+                cp[q, a, i, 0] += 1
+                cp[q, a, i, 1] += succ
+                cp[q, a, i, 2] += d
+                cp[q, a, i, 3] += sg
+                cp[q, a, i, 4] += succ and sg
+                cp[q, a, i, 5] += (not d) and s != e
+                cp[q, a, i, 6] += (not sg) and succ
+                h = hs[a, r]
+                if h >= 0:
+                    cp[q, a, i, 7] += 1
+                    cp[q, a, i, 8] += h
+                    hp[q, a, np.searchsorted(grid, h)] += 1
+        if do_pairs:
+            for r in range(r0, r1):
+                g = ng[inst[r]]
+                for a in range(A):
+                    ea = eb[a, r]
+                    if ea >= 0 and ea < g:
+                        for b in range(A):
+                            e = eb[b, r]
+                            pp[q, a, b] += not (e >= 0 and e < g)
+    for q in range(P):
+        counts += cp[q]
+        hits += hp[q]
+        pairs += pp[q]
 
 
 class Aggregate:
@@ -208,16 +237,17 @@ class Aggregate:
         instance = np.asarray(instance, np.int64)
         ng = np.asarray(n_global, np.int64)
         sb_row = np.broadcast_to(sb, eb.shape)
-        _tally(eb, sb_row, div, o["hit_step"], instance, ng, agg.grid, agg.counts, agg.hits)
-        succ = (eb >= 0) & (eb < ng[instance][None, :])
+        _tally(eb, sb_row, div, o["hit_step"], instance, ng, agg.grid, agg.counts, agg.hits,
+               agg.pairs)
+        if A > PAIRS_IN_TALLY:
+            succ = ((eb >= 0) & (eb < ng[instance][None, :])).astype(np.float64)
+            agg.pairs = np.rint(succ @ (1.0 - succ).T).astype(np.int64)  # exact below 2⁵³
         basins = []
         for a in range(A):
             for k in SUMS:
                 agg.sums[k][a] = exact_sum(o[k][a], div[a])
             if m:
                 basins.append(_basin_rows(a, instance, sb_row[a], eb[a]))
-        s = succ.astype(np.float64)                  # exact in float64 below 2⁵³ keys
-        agg.pairs = np.rint(s @ (1.0 - s).T).astype(np.int64)
         agg.basins = agg._capped(np.concatenate(basins) if basins else agg.basins)
         return agg
 

@@ -74,6 +74,54 @@ def test_aggregate_merges_in_any_chunking_and_order():
         assert agg == whole and agg.hash == whole.hash
 
 
+def _random_outcomes(rng, A, m, steps, n_inst):
+    inst = np.sort(rng.integers(0, n_inst, m))
+    sb = rng.integers(-1, 6, m) * 1_000_003            # sparse labels: the distinct-value path
+    eb = rng.integers(-1, 6, (A, m)) * 1_000_003
+    eb[:, ::7] = np.broadcast_to(sb[::7], eb[:, ::7].shape)   # some trajectories stay put
+    hs = np.where(rng.random((A, m)) < 0.4, rng.integers(0, steps + 1, (A, m)), -1)
+    o = {"start_basin": sb, "end_basin": eb, "hit_step": hs,
+         "diverged": eb == -1_000_003, "best_f": rng.normal(size=(A, m)),
+         "final_f": rng.normal(size=(A, m))}
+    return o, inst
+
+
+@pytest.mark.parametrize("A", [1, 3, 10])
+def test_aggregate_of_random_outcomes_matches_plain_counts(A):
+    """Several parallel parts of the tally (m > 2¹⁵ keys) and both ways of counting discordant
+    pairs (in the tally up to PAIRS_IN_TALLY arms, a matrix product above), against plain
+    NumPy counts; the global basins are labels 0 … n_global − 1 (here 0 … 1_000_003 · k)."""
+    from swarm.aggregate import C
+    rng = np.random.default_rng(A)
+    m, steps, n_inst = 70_001, 40, 4
+    o, inst = _random_outcomes(rng, A, m, steps, n_inst)
+    ng = np.array([1, 2_000_007, 1, 3_000_010])        # global: labels 0 ≤ e < ng[instance]
+    agg = Aggregate.from_outcomes(o, inst, ng, n_inst, steps)
+    g = ng[inst]
+    sb, eb, d, hs = o["start_basin"], o["end_basin"], o["diverged"], o["hit_step"]
+    succ = (eb >= 0) & (eb < g)
+    sg = (sb >= 0) & (sb < g)
+    for a in range(A):
+        for i in range(n_inst):
+            k = inst == i
+            want = {"n": k.sum(), "successes": succ[a, k].sum(), "diverged": d[a, k].sum(),
+                    "started_global": sg[k].sum(), "successes_from_global": (succ[a] & sg)[k].sum(),
+                    "escapes": (~d[a] & (sb != eb[a]))[k].sum(),
+                    "escaped_to_global": (~sg & succ[a])[k].sum(), "hits": (hs[a, k] >= 0).sum(),
+                    "hit_step_sum": np.where(hs[a, k] >= 0, hs[a, k], 0).sum()}
+            for name, v in want.items():
+                assert agg.counts[a, i, C[name]] == v, (a, i, name)
+        h = hs[a][hs[a] >= 0]
+        np.testing.assert_array_equal(
+            agg.hits[a], np.bincount(np.searchsorted(agg.grid, h), minlength=agg.grid.size))
+        for b in range(A):
+            assert agg.pairs[a, b] == (succ[a] & ~succ[b]).sum()
+        rows = agg.basins[agg.basins[:, 0] == a]
+        trip, cnt = np.unique(np.stack([inst, sb, eb[a]]), axis=1, return_counts=True)
+        np.testing.assert_array_equal(rows[:, 1:4], trip.T)
+        np.testing.assert_array_equal(rows[:, 4], cnt)
+
+
 def test_aggregate_counts_match_the_outcomes():
     res = study()
     agg = res.aggregate
