@@ -42,6 +42,15 @@ def test_exact_sum_is_exact_and_order_free():
         (Fraction(0.1) + Fraction(0.2)) / 2)
 
 
+def test_exact_sum_over_several_parallel_parts_is_exact():
+    """More than one part of 2¹⁶ values (the bins run in parallel parts)."""
+    rng = np.random.default_rng(2)
+    v = rng.normal(size=150_001) * 10.0 ** rng.integers(-20, 20, 150_001)
+    skip = rng.random(v.size) < 0.1
+    want = sum(Fraction(x) for x in v[~skip].tolist())
+    assert Fraction(exact_sum(v, skip), 2 ** 1126) == want
+
+
 def test_exact_sum_skips_masked_and_non_finite_values_and_takes_float32():
     rng = np.random.default_rng(1)
     v = rng.normal(size=1000).astype(np.float32) * np.float32(1e3)
