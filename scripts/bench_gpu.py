@@ -4,7 +4,8 @@ Workloads: 2-D Rastrigin + Adam (lr 0.05, β 0.9/0.999) + gradient noise σ = 0.
 workload of ``../shared/reference/performance.md``) and the same at 20-D; float32 and float64.
 Prints million trajectory-steps per second for the GPU kernel (its own kernel time) and, as
 the baseline in the same run, the generic kernel (every family and optimizer in one kernel, the
-dimension read at run time); the whole engine on the GPU; the CPU engine and the NumPy
+dimension read at run time); the whole engine on the GPU, without and with the host's
+aggregation of each chunk; the CPU engine and the NumPy
 reference (both on far fewer trajectories: they are rates); and the fraction of the GPU's
 arithmetic limit reached, counting the floating-point operations of one
 trajectory-step (``FLOPS_PER_STEP``; a sin/cos pair counts as its polynomial's ~25 operations,
@@ -84,17 +85,19 @@ def kernel_rate(dim, n, steps, dtype, repeats=3, seed=0, generic=False):
 
 
 def gpu_rate(dim, n, steps, dtype, repeats=3, seed=0):
-    """The whole engine, ``swarm.run(backend="cuda")``: chunked launches, transfers of the
-    outcomes and their aggregation on the host; rate over the run's kernel_s."""
+    """The whole engine, ``swarm.run(backend="cuda")``: returns (rate over the run's
+    ``kernel_s``: chunked launches and the outcomes' copies to the host; rate over its
+    ``total_s``: that and the host's aggregation of every chunk; the last result)."""
     fam, opt = landscapes.rastrigin(dim=dim), optimizers.adam(**ADAM)
     study = dict(instances=1, starts=n, steps=steps, noise=SIGMA, seed=seed, dtype=dtype,
                  backend="cuda")
     swarm.run(fam, opt, **{**study, "starts": min(n, 4096), "steps": min(steps, 4)})
-    times = []
+    times, walls = [], []
     for _ in range(repeats):
         res = swarm.run(fam, opt, **study)
         times.append(res.provenance["timings"]["kernel_s"])
-    return n * steps / statistics.median(times), res
+        walls.append(res.provenance["timings"]["total_s"])
+    return n * steps / statistics.median(times), n * steps / statistics.median(walls), res
 
 
 def cpu_rate(dim, n, steps, dtype, seed=0):
@@ -123,7 +126,8 @@ def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *
         cpu_n=200_000, peak=None, repeats=3, engine_n=None, engine_steps=None, baseline=True):
     """One row per (dim, dtype): the GPU kernel's rate (``n // dim`` trajectories, one
     launch), the whole engine's rate on the GPU (``engine_n // dim`` trajectories of
-    ``engine_steps``, default 2²⁴ and 10 × steps), the CPU engine's and NumPy's rates
+    ``engine_steps``, default 2²⁴ and 10 × steps; without and with the host's aggregation),
+    the CPU engine's and NumPy's rates
     (trajectory-steps/s) and the fraction of the GPU's peak reached by the kernel; with
     ``baseline``, also the generic kernel's rate (``kernel_rate(generic=True)``). Returns []
     when no CUDA GPU is available."""
@@ -143,12 +147,12 @@ def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *
             gpu, hit, div = kernel_rate(dim, nk, steps, dtype, repeats)
             base = kernel_rate(dim, nk, steps, dtype, repeats, generic=True)[0] \
                 if baseline else float("nan")
-            eng = gpu_rate(dim, max(1, engine_n // dim), engine_steps, dtype, 1)[0]
+            eng, wall, _ = gpu_rate(dim, max(1, engine_n // dim), engine_steps, dtype, 1)
             cpu = cpu_rate(dim, cpu_n, steps, dtype)
             nump = numpy_rate(cpu_n, steps, dtype) if dim == 2 else float("nan")
             frac = gpu * flops_per_step(dim) / (peak[dtype] * 1e12)
             rows.append({"dim": dim, "dtype": dtype, "gpu": gpu, "generic": base,
-                         "engine": eng, "cpu": cpu,
+                         "engine": eng, "engine_wall": wall, "cpu": cpu,
                          "numpy": nump, "gpu_over_cpu": gpu / cpu, "peak_fraction": frac,
                          "device": name, "n": nk, "steps": steps, "hit": hit,
                          "diverged": div, "engine_n": max(1, engine_n // dim),
@@ -159,13 +163,13 @@ def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *
 def table(rows):
     lines = [f"device: {rows[0]['device']}" if rows else "no CUDA GPU available",
              f"{'workload':<28} {'dtype':<8} {'kernel M/s':>12} {'generic M/s':>12} "
-             f"{'engine M/s':>11} "
+             f"{'engine M/s':>11} {'wall M/s':>9} "
              f"{'CPU M/s':>9} {'NumPy M/s':>10} {'kernel/CPU':>10} {'of peak':>8} "
              f"{'hit':>6} {'diverged':>8}"]
     for r in rows:
         lines.append(f"{'rastrigin-' + str(r['dim']) + 'd adam σ=0.5':<28} {r['dtype']:<8} "
                      f"{r['gpu'] / 1e6:>12.0f} {r['generic'] / 1e6:>12.0f} "
-                     f"{r['engine'] / 1e6:>11.0f} "
+                     f"{r['engine'] / 1e6:>11.0f} {r['engine_wall'] / 1e6:>9.0f} "
                      f"{r['cpu'] / 1e6:>9.1f} {r['numpy'] / 1e6:>10.1f} "
                      f"{r['gpu_over_cpu']:>10.0f} {r['peak_fraction']:>8.1%} "
                      f"{r['hit']:>6.1%} {r['diverged']:>8.2%}")
@@ -175,7 +179,8 @@ def table(rows):
                      f"CUDA events; generic: the same launch with the kernel built for any "
                      f"family, optimizer and dimension (the baseline); engine: "
                      f"swarm.run(backend='cuda'), {r['engine_n']:,} trajectories (÷ dim) × "
-                     f"{r['engine_steps']} steps, transfers and host aggregation included")
+                     f"{r['engine_steps']} steps, launches and copies to the host; wall: the "
+                     f"same run with the host's aggregation of each chunk")
     return "\n".join(lines)
 
 
