@@ -28,7 +28,7 @@ import hashlib
 import math
 
 import numpy as np
-from numba import prange
+from numba import get_num_threads, prange
 
 from swarm.kernels.cache import cached_njit
 
@@ -157,25 +157,29 @@ def _basin_rows(a, instance, sb, eb):
 
 
 PAIRS_IN_TALLY = 8        # up to this many arms the discordant pairs are counted in _tally
-_PART = 1 << 15           # keys per part of _tally's parallel loop
+_PART = 1 << 15           # keys per part of _tally's parallel loop, at least
 
 
 @cached_njit(error_model="numpy", parallel=True)
-def _tally(eb, sb, div, hs, inst, ng, grid, counts, hits, pairs):
+def _tally(eb, sb, div, hs, inst, ng, grid, counts, hits, pairs, threads):
     """The COUNTS columns per (arm, instance), the first-hit histograms and (for at most
     PAIRS_IN_TALLY arms) the discordant pairs, added to ``counts``, ``hits``, ``pairs``. The
-    keys are cut into parts that run in parallel, each into its own integer partial sums,
-    which are then added in order: exact, whatever the thread count."""
+    keys are cut into parts (at most two per thread, so that the partial counts stay small
+    with many instances) that run in parallel, each into its own integer partial sums, which
+    are then added: exact, whatever the thread count."""
     A, m = eb.shape
     n_inst, nc = counts.shape[1], counts.shape[2]
-    P = max(1, -(-m // _PART))
+    # at most two parts per thread: each part holds (A, instances, ·) partial counts (the
+    # thread count comes as an argument: numba.get_num_threads() inside would stop caching)
+    P = max(1, min(-(-m // _PART), 2 * threads))
+    size = -(-m // P)
     cp = np.zeros((P, A, n_inst, nc), np.int64)
     hp = np.zeros((P, A, hits.shape[1]), np.int64)
     pp = np.zeros((P, A, A), np.int64)
     do_pairs = 1 < A <= PAIRS_IN_TALLY
     for q in prange(P):
-        r0 = q * _PART
-        r1 = min(m, r0 + _PART)
+        r0 = q * size
+        r1 = min(m, r0 + size)
         for a in range(A):
             for r in range(r0, r1):
                 i = inst[r]
@@ -246,7 +250,7 @@ class Aggregate:
         ng = np.asarray(n_global, np.int64)
         sb_row = np.broadcast_to(sb, eb.shape)
         _tally(eb, sb_row, div, o["hit_step"], instance, ng, agg.grid, agg.counts, agg.hits,
-               agg.pairs)
+               agg.pairs, get_num_threads())
         if A > PAIRS_IN_TALLY:
             succ = ((eb >= 0) & (eb < ng[instance][None, :])).astype(np.float64)
             agg.pairs = np.rint(succ @ (1.0 - succ).T).astype(np.int64)  # exact below 2⁵³
