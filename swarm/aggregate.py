@@ -41,6 +41,7 @@ _SHIFT = 1126            # 2**-1126 divides every float64 (subnormal mantissa bi
 _HALF = 26
 _LOW = (1 << _HALF) - 1
 _MANT = (1 << 52) - 1
+_SUM_PART = 1 << 16       # values per part of _exact_bins's parallel loop
 
 
 def hit_grid(steps, points=200) -> np.ndarray:
@@ -58,11 +59,11 @@ def _exact_bins(v, skip, hi, lo):
     the r with ``skip[r]`` false and ``v[r]`` finite, added to ``hi``, ``lo``. Each half is
     < 2²⁷, so an int64 bin is exact for 2³⁶ values. Parts of 2¹⁶ values run in parallel into
     their own bins, added afterwards (integers: the same sums whatever the thread count)."""
-    P = max(1, -(-v.size // 65536))
+    P = max(1, -(-v.size // _SUM_PART))
     hp = np.zeros((P, hi.size), np.int64)
     lp = np.zeros((P, lo.size), np.int64)
     for q in prange(P):
-        for r in range(q * 65536, min(v.size, (q + 1) * 65536)):
+        for r in range(q * _SUM_PART, min(v.size, (q + 1) * _SUM_PART)):
             if skip[r]:
                 continue
             x = np.float64(v[r])
