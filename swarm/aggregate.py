@@ -42,6 +42,7 @@ _HALF = 26
 _LOW = (1 << _HALF) - 1
 _MANT = (1 << 52) - 1
 _SUM_PART = 1 << 16       # values per part of _exact_bins's parallel loop
+_PART = 1 << 15           # keys per part of _tally's and _cell_counts's parallel loops, at least
 
 
 def hit_grid(steps, points=200) -> np.ndarray:
@@ -123,42 +124,93 @@ def _merge_rows(rows):
     return out
 
 
-def _compact(x):
-    """(codes 0…n−1, n, decode) for an int64 array: an offset when its range is small, else
-    the sorted distinct values."""
+@cached_njit(error_model="numpy")
+def _dense_ranks(x, lo, span):
+    """For the values of x, all in lo … lo + span − 1: ``rank[v − lo]`` = the number of
+    distinct values of x below v (so the ranks of x's values are 0 … n−1), and those distinct
+    values, ascending."""
+    rank = np.zeros(span, np.int64)
+    for r in range(x.size):
+        rank[x[r] - lo] = 1
+    n = 0
+    for v in range(span):
+        n += rank[v]
+    vals = np.empty(n, np.int64)
+    n = 0
+    for v in range(span):
+        p = rank[v]
+        rank[v] = n
+        if p:
+            vals[n] = v + lo
+        n += p
+    return rank, vals
+
+
+def _codes(x):
+    """``(x', lo, rank, values)``: ``rank[x' − lo]`` codes each element of x as the index of
+    its value in the ascending distinct ``values``. A rank table over x's range when that range
+    is below ``max(4·x.size, 2¹⁶)`` (two passes, no sort); otherwise ``np.unique``'s codes."""
     lo, hi = int(x.min()), int(x.max())
     if hi - lo < max(4 * x.size, 1 << 16):
-        return x - lo, hi - lo + 1, lambda c: c + lo
+        rank, vals = _dense_ranks(x, lo, hi - lo + 1)
+        return x, lo, rank, vals
     u, inv = np.unique(x, return_inverse=True)
-    return inv.astype(np.int64), len(u), lambda c: u[c]
+    return inv.astype(np.int64).ravel(), 0, np.arange(u.size, dtype=np.int64), u
+
+
+@cached_njit(error_model="numpy", parallel=True)
+def _cell_counts(xi, li, ri, xs, ls, rs, xe, le, re, ns, ne, ncell, threads):
+    """How many keys fall in each (instance, start, end) cell ``(i·ns + s)·ne + e`` (codes as
+    :func:`_codes`). Parts (at most two per thread, none smaller than the table) count into
+    their own tables, then added: exact at any thread count."""
+    m = xi.size
+    P = max(1, min(-(-m // _PART), 2 * threads, m // ncell))
+    size = -(-m // P)
+    cnt = np.zeros((P, ncell), np.int64)
+    for q in prange(P):
+        for r in range(q * size, min(m, (q + 1) * size)):
+            cnt[q, (ri[xi[r] - li] * ns + rs[xs[r] - ls]) * ne + re[xe[r] - le]] += 1
+    for q in range(1, P):
+        cnt[0] += cnt[q]
+    return cnt[0]
+
+
+@cached_njit(error_model="numpy", parallel=True)
+def _cell_keys(xi, li, ri, xs, ls, rs, xe, le, re, ns, ne):
+    """Each key's cell, as :func:`_cell_counts` numbers them."""
+    key = np.empty(xi.size, np.int64)
+    for r in prange(xi.size):
+        key[r] = (ri[xi[r] - li] * ns + rs[xs[r] - ls]) * ne + re[xe[r] - le]
+    return key
 
 
 def _basin_rows(a, instance, sb, eb):
-    """Rows (a, instance, start basin, end basin, count) of one arm's chunk, sorted."""
-    i_c, ni, i_dec = _compact(instance)
-    s_c, ns, s_dec = _compact(sb)
-    e_c, ne, e_dec = _compact(eb)
-    if ni * ns * ne < 2 ** 62:
-        key = (i_c * ns + s_c) * ne + e_c
-        if ni * ns * ne <= max(8 * key.size, 1 << 16):
-            cnt = np.bincount(key, minlength=ni * ns * ne)
-            keys = np.flatnonzero(cnt)
-            cnt = cnt[keys]
-        else:
-            keys, cnt = np.unique(key, return_counts=True)
-        out = np.empty((keys.size, 5), np.int64)
-        out[:, 0] = a
-        out[:, 1] = i_dec(keys // (ns * ne))
-        out[:, 2] = s_dec((keys // ne) % ns)
-        out[:, 3] = e_dec(keys % ne)
-        out[:, 4] = cnt
-        return out
-    rows = np.stack([np.full_like(sb, a), instance, sb, eb, np.ones_like(sb)], axis=1)
-    return _merge_rows(rows)
+    """Rows (a, instance, start basin, end basin, count) of one arm's chunk, sorted. The three
+    labels are coded 0 … n−1 (:func:`_codes`); the cells are counted in a table when there are
+    at most ``max(8m, 2¹⁶)`` of them, else their keys are sorted."""
+    ci, cs, ce = _codes(instance), _codes(sb), _codes(eb)
+    ni, ns, ne = ci[3].size, cs[3].size, ce[3].size
+    ncell = ni * ns * ne
+    if ncell >= 2 ** 62:
+        rows = np.stack([np.full_like(sb, a), instance, sb, eb, np.ones_like(sb)], axis=1)
+        return _merge_rows(rows)
+    args = ci[:3] + cs[:3] + ce[:3] + (ns, ne)
+    if ncell <= max(8 * sb.size, 1 << 16):
+        cnt = _cell_counts(*args, ncell, get_num_threads())
+        keys = np.flatnonzero(cnt)
+        cnt = cnt[keys]
+    else:
+        keys, cnt = np.unique(_cell_keys(*args), return_counts=True)
+    out = np.empty((keys.size, 5), np.int64)
+    out[:, 0] = a
+    out[:, 1] = ci[3][keys // (ns * ne)]
+    out[:, 2] = cs[3][(keys // ne) % ns]
+    out[:, 3] = ce[3][keys % ne]
+    out[:, 4] = cnt
+    return out
 
 
 PAIRS_IN_TALLY = 8        # up to this many arms the discordant pairs are counted in _tally
-_PART = 1 << 15           # keys per part of _tally's parallel loop, at least
 
 
 @cached_njit(error_model="numpy", parallel=True)

@@ -131,6 +131,37 @@ def test_aggregate_of_random_outcomes_matches_plain_counts(A):
         np.testing.assert_array_equal(rows[:, 4], cnt)
 
 
+@pytest.mark.parametrize("labels", ["dense", "wide", "hashes", "many-cells", "one"])
+def test_basin_rows_match_plain_unique(labels):
+    """Every way _basin_rows codes labels (a rank table over a narrow range, np.unique's codes
+    over a wide one) and counts cells (a table, or sorted keys when the cells outnumber the
+    keys), against np.unique over (instance, start, end) columns."""
+    from swarm.aggregate import _basin_rows
+    rng = np.random.default_rng(len(labels))
+    m = 100_003
+    inst = np.sort(rng.integers(3, 9, m))
+    if labels == "dense":          # lattice codes near each other, the diverged label −1
+        sb = rng.integers(-1, 300, m) * 3
+        eb = np.where(rng.random(m) < 0.5, sb, rng.integers(-1, 40, m))
+    elif labels == "wide":         # a few labels spread wider than the keys: np.unique's codes
+        sb = rng.integers(0, 50, m) * 1_000_003 - 7
+        eb = rng.integers(-1, 3, m) * (1 << 40)
+    elif labels == "hashes":       # 62-bit hashes, the end labels nearly all distinct
+        sb = rng.integers(0, 1 << 62, 97)[rng.integers(0, 97, m)]
+        eb = rng.integers(-1, 1 << 62, m)
+    elif labels == "many-cells":   # more (instance, start, end) cells than keys: sorted keys
+        sb = rng.integers(0, 60_000, m)
+        eb = rng.integers(0, 60_000, m)
+    else:
+        sb = np.full(m, 5)
+        eb = np.full(m, 5)
+    rows = _basin_rows(2, inst, sb.astype(np.int64), eb.astype(np.int64))
+    trip, cnt = np.unique(np.stack([inst, sb, eb]), axis=1, return_counts=True)
+    assert (rows[:, 0] == 2).all()
+    np.testing.assert_array_equal(rows[:, 1:4], trip.T)
+    np.testing.assert_array_equal(rows[:, 4], cnt)
+
+
 def test_aggregate_counts_match_the_outcomes():
     res = study()
     agg = res.aggregate
