@@ -94,36 +94,53 @@ def kernel(F, dim, fid=None):
     return _KERNELS[key]
 
 
-def prepare(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
-            tol_f, n_inst, n_start, first, n, F):
-    """Device arrays and launch configuration for trajectories ``first … first+n−1``: returns
-    ``(kernel, grid, threads, args, outputs)``; ``kernel[grid, threads](*args)`` fills the
-    device ``outputs`` (start basin, end basin, hit step, best f, final f, diverged)."""
-    dim = sp.shape[2]
-    to = cuda.to_device
-    out = [cuda.device_array(n, np.int64) for _ in range(3)] + \
+NAMES = ("start_basin", "end_basin", "hit_step", "best_f", "final_f", "diverged")
+
+
+def inputs(lp, sp, box, gmin, tab, ctype, gk):
+    """A study's arrays on the current device: copied once, for all of its launches."""
+    return tuple(cuda.to_device(a) for a in (lp, sp, box, gmin, tab, ctype, gk))
+
+
+def outputs(n, F):
+    """Device arrays for the outcomes of up to n trajectories, in :data:`NAMES`' order."""
+    return [cuda.device_array(n, np.int64) for _ in range(3)] + \
         [cuda.device_array(n, F) for _ in range(2)] + [cuda.device_array(n, np.bool_)]
+
+
+def prepare(fid, kind, dev, hp, skind, k0, k1, steps, tol_x, tol_f, n_inst, n_start, first, n,
+            F, out):
+    """``(kernel, grid, threads, args)`` for trajectories ``first … first+n−1``: ``dev`` the
+    study's device arrays (:func:`inputs`), ``hp`` the configuration rows on the device,
+    ``out`` device outcome arrays at least n long (:func:`outputs`), of which
+    ``kernel[grid, threads](*args)`` fills the first n."""
+    lp, sp, box, gmin, tab, ctype, gk = dev
+    dim = sp.shape[2]
     # Numba's CUDA simulator runs the threads of a block as Python threads that contend for
     # the GIL and for its per-call module-swap locks (a 2-D Griewank parity test took 18 min
     # with 128-thread blocks); it runs blocks one after another, so there it gets 1 thread each
     threads = 1 if config.ENABLE_CUDASIM else THREADS
     grid = (n + threads - 1) // threads
-    args = (fid, kind, to(lp), skind, to(sp), to(box), to(gmin), to(hp), to(tab), to(ctype),
-            to(gk), k0, k1, steps, F(tol_x), F(tol_f), n_inst, n_start, first, n, *out)
-    return kernel(F, dim, fid), grid, threads, args, out
+    args = (fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, F(tol_x),
+            F(tol_f), n_inst, n_start, first, n, *(o[:n] for o in out))
+    return kernel(F, dim, fid), grid, threads, args
 
 
-def launch(*args, out=None):
-    """Run trajectories ``first … first+n−1`` on the current device (arguments as
-    :func:`prepare`); returns host outcome arrays: ``out``'s (a dict of contiguous arrays of
-    length n by outcome name, filled in place) when given, else new ones. Copying straight into
-    the study's arrays spares a fresh host array per outcome and launch, and a second copy."""
-    run, grid, threads, kargs, dev = prepare(*args)
+def start(*args):
+    """Queue the kernel (arguments as :func:`prepare`) and return at once: the host may work
+    while the device computes. :func:`fetch` waits for it."""
+    run, grid, threads, kargs = prepare(*args)
     run[grid, threads](*kargs)
+
+
+def fetch(out, n, host=None):
+    """Wait for the queued work, then copy the first n outcomes of the device arrays ``out``
+    to the host: into ``host``'s arrays (a dict of contiguous arrays of length n by name,
+    filled in place: no fresh array per outcome and launch, no second copy) when given, else
+    new ones."""
     cuda.synchronize()
-    names = ("start_basin", "end_basin", "hit_step", "best_f", "final_f", "diverged")
-    if out is None:
-        return {k: v.copy_to_host() for k, v in zip(names, dev)}
-    for k, v in zip(names, dev):
-        v.copy_to_host(out[k])
-    return out
+    if host is None:
+        return {k: v[:n].copy_to_host() for k, v in zip(NAMES, out)}
+    for k, v in zip(NAMES, out):
+        v[:n].copy_to_host(host[k])
+    return host

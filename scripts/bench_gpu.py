@@ -4,8 +4,9 @@ Workloads: 2-D Rastrigin + Adam (lr 0.05, β 0.9/0.999) + gradient noise σ = 0.
 workload of ``../shared/reference/performance.md``) and the same at 20-D; float32 and float64.
 Prints million trajectory-steps per second for the GPU kernel (its own kernel time) and, as
 the baseline in the same run, the generic kernel (every family and optimizer in one kernel, the
-dimension read at run time); the whole engine on the GPU, without and with the host's
-aggregation of each chunk; the CPU engine and the NumPy
+dimension read at run time); the whole engine on the GPU, over the device's time (kernels
+and copies of the outcomes) and over the run's wall time (which adds the host's work not
+hidden behind the next chunk's kernels: aggregation above all); the CPU engine and the NumPy
 reference (both on far fewer trajectories: they are rates); and the fraction of the GPU's
 arithmetic limit reached, counting the floating-point operations of one
 trajectory-step (``FLOPS_PER_STEP``; a sin/cos pair counts as its polynomial's ~25 operations,
@@ -61,9 +62,11 @@ def kernel_rate(dim, n, steps, dtype, repeats=3, seed=0, generic=False):
     lp, sp, box, gmin, tab = pk.arrays(F)
     hp = hyper_row(opt.kind, next(iter(opt.configs())), SIGMA)[None].astype(F)
     k0, k1 = philox.split_seed(seed)
-    run, grid, threads, args, out = kcuda.prepare(
-        pk.instances[0].fid, opt.kind_id, lp, pk.skind, sp, box, gmin, hp, tab, pk.ctype, pk.gk,
-        k0, k1, steps, default_tol_x(fam), -np.inf, 1, n, 0, n, F)
+    out = kcuda.outputs(n, F)
+    run, grid, threads, args = kcuda.prepare(
+        pk.instances[0].fid, opt.kind_id, kcuda.inputs(lp, sp, box, gmin, tab, pk.ctype, pk.gk),
+        cuda.to_device(hp), pk.skind, k0, k1, steps, default_tol_x(fam), -np.inf, 1, n, 0, n, F,
+        out)
     if generic:
         run = kcuda.build(F, kcuda.bucket(dim))
     run[grid, threads](*args)                       # compiles, and warms the card up
@@ -86,8 +89,9 @@ def kernel_rate(dim, n, steps, dtype, repeats=3, seed=0, generic=False):
 
 def gpu_rate(dim, n, steps, dtype, repeats=3, seed=0):
     """The whole engine, ``swarm.run(backend="cuda")``: returns (rate over the run's
-    ``kernel_s``: chunked launches and the outcomes' copies to the host; rate over its
-    ``total_s``: that and the host's aggregation of every chunk; the last result)."""
+    ``kernel_s``: the device's time, its kernels (CUDA events) and the outcomes' copies to the
+    host; rate over its ``total_s``: the wall time, in which the host aggregates each chunk
+    while the next chunk's kernels run; the last result)."""
     fam, opt = landscapes.rastrigin(dim=dim), optimizers.adam(**ADAM)
     study = dict(instances=1, starts=n, steps=steps, noise=SIGMA, seed=seed, dtype=dtype,
                  backend="cuda")
@@ -179,8 +183,9 @@ def table(rows):
                      f"CUDA events; generic: the same launch with the kernel built for any "
                      f"family, optimizer and dimension (the baseline); engine: "
                      f"swarm.run(backend='cuda'), {r['engine_n']:,} trajectories (÷ dim) × "
-                     f"{r['engine_steps']} steps, launches and copies to the host; wall: the "
-                     f"same run with the host's aggregation of each chunk")
+                     f"{r['engine_steps']} steps, over the device's time (kernels and copies to "
+                     f"the host); wall: the same run over its wall time (the host aggregates "
+                     f"each chunk while the next one's kernels run)")
     return "\n".join(lines)
 
 

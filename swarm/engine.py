@@ -185,16 +185,58 @@ def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, lanes, b
     return out
 
 
-def launch_cuda(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, first, n,
-                out=None):
-    """Run trajectories ``first … first+n−1`` of one optimizer kind on the current GPU; the
-    outcomes are copied into ``out`` (contiguous arrays by name) when given."""
-    from swarm.kernels import cuda as kcuda
-    lp, sp, box, gmin, tab = packed.arrays(F)
-    k0, k1 = philox.split_seed(seed)
-    return kcuda.launch(packed.instances[0].fid, kind_id, lp, packed.skind, sp, box, gmin,
-                        hp.astype(F), tab, packed.ctype, packed.gk, k0, k1, steps, tol_x, tol_f,
-                        len(packed.instances), n_starts, first, n, F, out=out)
+class _Gpu:
+    """A plan's chunks on the current GPU. The study's arrays and each arm's configuration row
+    go to the device once, and the outcome arrays are allocated once, for the largest chunk: a
+    copy or an allocation per launch would also wait for a kernel still running. ``start(j)``
+    queues chunk j's kernels and returns at once; ``fetch(j, out)`` waits for them and copies
+    the outcomes into ``out``. One chunk is in flight at a time, so a host that starts chunk
+    j+1 after fetching chunk j aggregates chunk j while the device computes the next. ``lock``
+    serialises callers that share the plan (a Dask worker's task threads)."""
+
+    def __init__(self, plan):
+        from numba import cuda
+
+        from swarm.kernels import cuda as kcuda
+        self.plan, self.cuda, self.kcuda = plan, cuda, kcuda
+        self.F = F = DTYPES[plan.dtype]
+        pk = plan.packed
+        lp, sp, box, gmin, tab = pk.arrays(F)
+        self.dev = kcuda.inputs(lp, sp, box, gmin, tab, pk.ctype, pk.gk)
+        self.hp = [cuda.to_device(h.astype(F)) for h in plan.hp]
+        self.out = [kcuda.outputs(plan.keys_per_chunk, F) for _ in plan.arms]
+        self.k0, self.k1 = philox.split_seed(plan.seed)
+        self.pending = None
+        self.lock = threading.Lock()
+
+    def start(self, j):
+        plan, pk = self.plan, self.plan.packed
+        _, _, first, m = plan.keys(j)
+        t0 = time.perf_counter()
+        self.events = (self.cuda.event(), self.cuda.event())
+        self.events[0].record()
+        for a, arm in enumerate(plan.arms):
+            self.kcuda.start(pk.instances[0].fid, arm["optimizer"].kind_id, self.dev, self.hp[a],
+                             pk.skind, self.k0, self.k1, plan.steps, plan.tol_x, plan.tol_f,
+                             len(pk.instances), plan.starts, first, m, self.F, self.out[a])
+        self.events[1].record()
+        self.t_start = time.perf_counter() - t0
+        self.pending = j
+
+    def fetch(self, j, out):
+        """Chunk j's outcomes into ``out``; returns the device's seconds on it: its kernels
+        (CUDA events; in Numba's CUDA simulator, which runs them inside ``start`` and has no
+        event clock, the host's time in ``start``) and the copies."""
+        if self.pending != j:
+            raise RuntimeError(f"chunk {j} was not started (in flight: {self.pending})")
+        m = self.plan.keys(j)[3]
+        self.events[1].synchronize()
+        t1 = time.perf_counter()
+        for a, dev in enumerate(self.out):
+            self.kcuda.fetch(dev, m, {k: v[a] for k, v in out.items()})
+        self.pending = None
+        ms = self.events[0].elapsed_time(self.events[1])
+        return (ms / 1e3 if ms > 0 else self.t_start) + time.perf_counter() - t1
 
 
 class Interrupted(KeyboardInterrupt):
@@ -241,11 +283,11 @@ class Plan:
         self.n_chunks = -(-(instances * self.nsb) // self.blocks_per_chunk)
         self.hp = [hyper_row(a["optimizer"].kind, a["config"], a["noise"])[None, :]
                    for a in arms]
-        self._packed = None
+        self._packed = self._gpu = None
 
     def __getstate__(self):
         d = dict(self.__dict__)
-        d["_packed"] = None
+        d["_packed"] = d["_gpu"] = None
         return d
 
     @property
@@ -268,6 +310,13 @@ class Plan:
         first = key(kb0)
         return kb0, kb1 - kb0, first, key(kb1) - first
 
+    @property
+    def gpu(self):
+        """The plan's :class:`_Gpu` (CUDA backend), made on first use."""
+        if self._gpu is None:
+            self._gpu = _Gpu(self)
+        return self._gpu
+
     def chunk(self, j, timings=None, out=None):
         """Outcomes ``{field: (A, m)}`` and aggregate of chunk j; the kernels write into
         ``out``'s arrays when given (each row contiguous), else into new ones."""
@@ -276,22 +325,27 @@ class Plan:
         packed = self.packed
         outcomes = out if out is not None else empty_outcomes((len(self.arms), m), F)
         t1 = time.perf_counter()
-        for a, arm in enumerate(self.arms):
-            kid = arm["optimizer"].kind_id
-            if self.backend == "cuda":
-                launch_cuda(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x,
-                            self.tol_f, self.starts, F, first, m,
-                            {k: v[a] for k, v in outcomes.items()})
-            else:
-                launch(packed, kid, self.hp[a], self.seed, self.steps, self.tol_x, self.tol_f,
-                       self.starts, F, self.lanes, kb0, nb, m,
+        if self.backend == "cuda":
+            gpu = self.gpu
+            with gpu.lock:
+                gpu.start(j)
+                seconds = gpu.fetch(j, outcomes)
+        else:
+            for a, arm in enumerate(self.arms):
+                launch(packed, arm["optimizer"].kind_id, self.hp[a], self.seed, self.steps,
+                       self.tol_x, self.tol_f, self.starts, F, self.lanes, kb0, nb, m,
                        {k: v[a] for k, v in outcomes.items()})
+            seconds = time.perf_counter() - t1
         if timings is not None:
-            timings["kernel_s"] += time.perf_counter() - t1
+            timings["kernel_s"] += seconds
+        return outcomes, self.aggregate(j, outcomes)
+
+    def aggregate(self, j, outcomes):
+        """The :class:`~swarm.aggregate.Aggregate` of chunk j's outcomes."""
+        _, _, first, m = self.keys(j)
         instance = (first + np.arange(m)) // self.starts
-        agg = Aggregate.from_outcomes(outcomes, instance, packed.n_global, self.instances,
-                                      self.steps, self.max_basin_rows)
-        return outcomes, agg
+        return Aggregate.from_outcomes(outcomes, instance, self.packed.n_global, self.instances,
+                                       self.steps, self.max_basin_rows)
 
     def fingerprint(self, spec):
         from swarm import __version__
@@ -342,9 +396,16 @@ class Collector:
 
 
 def _execute(plan, keep, store, progress, timings):
-    """Run (or load from the checkpoint) every chunk of the plan, in order, and merge."""
+    """Run (or load from the checkpoint) every chunk of the plan, in order, and merge. On a
+    GPU the next chunk's kernels are queued before this chunk is aggregated, so that the
+    host's aggregation overlaps the device's work."""
     col = Collector(plan, keep, progress)
     done = set(store.done()) if store is not None else set()
+    todo = [j for j in range(plan.n_chunks) if j not in done]
+    ahead = dict(zip(todo, todo[1:]))             # the next chunk to compute after each
+    gpu = plan.gpu if plan.backend == "cuda" and todo else None
+    if gpu is not None:
+        gpu.start(todo[0])
     spare = None          # aggregate-only: one buffer for every chunk (fresh pages cost ~1 ms/MB)
     with _deferred_sigint(store is not None) as interrupted:
         for j in range(plan.n_chunks):
@@ -359,7 +420,13 @@ def _execute(plan, keep, store, progress, timings):
                     if spare is None or spare[FIELDS[0]].shape[1] < m:
                         spare = empty_outcomes((len(plan.arms), m), DTYPES[plan.dtype])
                     buf = {k: v[:, :m] for k, v in spare.items()}
-                out, part = plan.chunk(j, timings, buf)
+                if gpu is None:
+                    out, part = plan.chunk(j, timings, buf)
+                else:
+                    timings["kernel_s"] += gpu.fetch(j, buf)
+                    if j in ahead:
+                        gpu.start(ahead[j])
+                    out, part = buf, plan.aggregate(j, buf)
                 if store is not None:
                     store.save(j, out if keep else None, part)
             col.add(j, out, part, in_place)

@@ -80,3 +80,31 @@ def test_above_exact_dim_the_bucketed_kernel_is_bit_identical():
     cpu = swarm.run(fam, [O.adam(lr=0.05)], backend="cpu", **kw)
     sim = swarm.run(fam, [O.adam(lr=0.05)], backend="cuda", **kw)
     assert cpu.hash == sim.hash
+
+
+def test_resumed_gpu_study_matches_the_cpu(tmp_path):
+    """The GPU path queues the next chunk to compute before aggregating the current one. A
+    study stopped after three of its four chunks (the fourth already queued), one saved chunk
+    then removed, and resumed (chunks loaded between chunks computed) gives the CPU kernel's
+    exact result."""
+    from swarm import checkpoint
+    fam = L.rastrigin(dim=2)
+    kw = dict(instances=4, starts=4, steps=5, noise=0.4, seed=2, chunk_size=2)  # 4 chunks
+    ref = swarm.run(fam, OPTS[:2], backend="cpu", **kw)
+    seen = []
+
+    def stop_after_three(m):
+        seen.append(m)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    d = tmp_path / "ck"
+    with pytest.raises(KeyboardInterrupt):
+        swarm.run(fam, OPTS[:2], backend="cuda", checkpoint=d, resume=True,
+                  progress=stop_after_three, **kw)
+    saved = sorted((d / checkpoint.CHUNKS).glob("*.npz"))
+    assert [int(f.stem) for f in saved] == [0, 1, 2]
+    saved[1].unlink()
+    res = swarm.run(fam, OPTS[:2], backend="cuda", checkpoint=d, resume=True, **kw)
+    assert res.provenance["backend"] == "cuda"
+    assert res.hash == ref.hash and res.aggregate == ref.aggregate
