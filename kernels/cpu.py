@@ -51,6 +51,14 @@ def _locate(b, n_inst, n_start, lanes):
 
 
 @njit(inline="always")
+def _load_sb(li, o, n_act, sb):
+    """A block's known start basins (``known_sb``) from the launch's ``sb`` at offset o; padding
+    lanes get 0 (they are never reported)."""
+    for k in range(li.shape[1]):
+        li[ids.LI_SB, k] = sb[o + k] if k < n_act else 0
+
+
+@njit(inline="always")
 def _store(li, t, o, n_act, sb, eb, hit, best, final, div):
     """Copy a block's lanes 0 … n_act−1 to the launch's outcome arrays from offset o."""
     for k in range(n_act):
@@ -64,7 +72,7 @@ def _store(li, t, o, n_act, sb, eb, hit, best, final, div):
 
 @_kernel
 def run64(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-          n_inst, n_start, lanes, b0, nb, rec, sb, eb, hit, best, final, div):
+          n_inst, n_start, lanes, b0, nb, known_sb, rec, sb, eb, hit, best, final, div):
     dim = sp.shape[2]
     first = _locate(b0, n_inst, n_start, lanes)[4]
     for r in prange(nb):
@@ -72,14 +80,16 @@ def run64(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
         w = np.empty((ids.NSCRATCH, dim, lanes), dtype=np.float64)
         t = np.empty((ids.NLS, lanes), dtype=np.float64)
         li = np.empty((ids.NLI, lanes), dtype=np.int64)
+        if known_sb:
+            _load_sb(li, t0 - first, n_act, sb)
         B64(fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
-            steps, tol_x, tol_f, i, s0, n_act, w, t, li, rec, dim)
+            steps, tol_x, tol_f, i, s0, n_act, known_sb, w, t, li, rec, dim)
         _store(li, t, t0 - first, n_act, sb, eb, hit, best, final, div)
 
 
 @_kernel
 def run32(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-          n_inst, n_start, lanes, b0, nb, rec, sb, eb, hit, best, final, div):
+          n_inst, n_start, lanes, b0, nb, known_sb, rec, sb, eb, hit, best, final, div):
     dim = sp.shape[2]
     first = _locate(b0, n_inst, n_start, lanes)[4]
     for r in prange(nb):
@@ -87,8 +97,10 @@ def run32(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
         w = np.empty((ids.NSCRATCH, dim, lanes), dtype=np.float32)
         t = np.empty((ids.NLS, lanes), dtype=np.float32)
         li = np.empty((ids.NLI, lanes), dtype=np.int64)
+        if known_sb:
+            _load_sb(li, t0 - first, n_act, sb)
         B32(fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
-            steps, tol_x, tol_f, i, s0, n_act, w, t, li, rec, dim)
+            steps, tol_x, tol_f, i, s0, n_act, known_sb, w, t, li, rec, dim)
         _store(li, t, t0 - first, n_act, sb, eb, hit, best, final, div)
 
 
@@ -101,7 +113,7 @@ def path64(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
     t = np.empty((ids.NLS, MIN_LANES), dtype=np.float64)
     li = np.empty((ids.NLI, MIN_LANES), dtype=np.int64)
     B64(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-        inst, start, 1, w, t, li, rec, dim)
+        inst, start, 1, 0, w, t, li, rec, dim)
     return li[ids.LI_EB, 0], t[ids.LS_FINAL, 0]
 
 
@@ -113,7 +125,7 @@ def path32(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
     t = np.empty((ids.NLS, MIN_LANES), dtype=np.float32)
     li = np.empty((ids.NLI, MIN_LANES), dtype=np.int64)
     B32(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-        inst, start, 1, w, t, li, rec, dim)
+        inst, start, 1, 0, w, t, li, rec, dim)
     return li[ids.LI_EB, 0], t[ids.LS_FINAL, 0]
 
 

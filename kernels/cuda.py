@@ -54,7 +54,7 @@ def build(F, maxd, fid=None, dim=None):
 
     @cuda.jit
     def run(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
-            tol_f, n_inst, n_start, first, n, sb, eb, hit, best, final, div):
+            tol_f, n_inst, n_start, first, n, known_sb, sb, eb, hit, best, final, div):
         r = cuda.grid(1)
         if r >= n:
             return
@@ -70,9 +70,11 @@ def build(F, maxd, fid=None, dim=None):
         # one-row local array instead: 9 fewer global loads and 49 fewer instructions in the
         # 2-D Rastrigin + Adam step loop, sm_90)
         norec = cuda.local.array((1, maxd), nt)
+        if known_sb:
+            li[ids.LI_SB, 0] = sb[r]
         block(fid if FID < 0 else FID, kind, lp[i], skind, sp[i],
-              box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1, steps, tol_x, tol_f, i, s, 1, w,
-              t, li, norec, sp.shape[2] if DIM < 0 else DIM)
+              box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1, steps, tol_x, tol_f, i, s, 1,
+              known_sb, w, t, li, norec, sp.shape[2] if DIM < 0 else DIM)
         sb[r] = li[ids.LI_SB, 0]
         eb[r] = li[ids.LI_EB, 0]
         hit[r] = li[ids.LI_HIT, 0]
@@ -109,11 +111,12 @@ def outputs(n, F):
 
 
 def prepare(fid, kind, dev, hp, skind, k0, k1, steps, tol_x, tol_f, n_inst, n_start, first, n,
-            F, out):
+            F, out, known_sb=False):
     """``(kernel, grid, threads, args)`` for trajectories ``first … first+n−1``: ``dev`` the
     study's device arrays (:func:`inputs`), ``hp`` the configuration rows on the device,
     ``out`` device outcome arrays at least n long (:func:`outputs`), of which
-    ``kernel[grid, threads](*args)`` fills the first n."""
+    ``kernel[grid, threads](*args)`` fills the first n. ``known_sb``: ``out``'s start basins
+    hold these trajectories' already (another arm's), so the kernel does not label them."""
     lp, sp, box, gmin, tab, ctype, gk = dev
     dim = sp.shape[2]
     # Numba's CUDA simulator runs the threads of a block as Python threads that contend for
@@ -122,14 +125,14 @@ def prepare(fid, kind, dev, hp, skind, k0, k1, steps, tol_x, tol_f, n_inst, n_st
     threads = 1 if config.ENABLE_CUDASIM else THREADS
     grid = (n + threads - 1) // threads
     args = (fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, F(tol_x),
-            F(tol_f), n_inst, n_start, first, n, *(o[:n] for o in out))
+            F(tol_f), n_inst, n_start, first, n, int(known_sb), *(o[:n] for o in out))
     return kernel(F, dim, fid), grid, threads, args
 
 
-def start(*args):
+def start(*args, known_sb=False):
     """Queue the kernel (arguments as :func:`prepare`) and return at once: the host may work
     while the device computes. :func:`fetch` waits for it."""
-    run, grid, threads, kargs = prepare(*args)
+    run, grid, threads, kargs = prepare(*args, known_sb=known_sb)
     run[grid, threads](*kargs)
 
 

@@ -16,6 +16,10 @@ and leaves per lane, in ``li`` / ``t``: start basin, end basin, hit step, best f
 - the final point is evaluated and checked once more (hit step ``steps``);
 - ``rec`` (``(m, dim)``, usually ``m = 0``) receives lane 0's first ``m`` positions x₀, x₁, ….
 
+The start basin depends only on the start point, never on the optimizer: with ``known_sb`` the
+caller has put it in ``li[LI_SB]`` already (the study's first arm labelled these starts) and the
+block does not label the start again (with polished labels, up to 40 % of a 100-step study).
+
 Noise and start points come from Philox with counter (coordinate pair, step, start, instance):
 step 0 is the start point, steps 1… the gradient noise. The optimizer plays no part in the
 counter, so every optimizer sees the same start and noise on the same (instance, start), and no
@@ -135,7 +139,7 @@ def make(jit, F, L, cold=None, fma=None):
 
     @cold
     def block(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
-              tol_f, inst, s0, n_act, w, t, li, rec, dim):
+              tol_f, inst, s0, n_act, known_sb, w, t, li, rec, dim):
         L = lanes(t)
         x = w[ids.W_X]
         g = w[ids.W_G]
@@ -157,10 +161,11 @@ def make(jit, F, L, cold=None, fma=None):
             t[ids.LS_FINAL, k] = nan
             hit[k] = ids.NEVER
         check_box(box, x, alive, dim)
-        basin(fid, p, tab, ctype, gk, x, w, t, ki, sb, dim)
-        for k in range(L):
-            if alive[k] == zero:
-                sb[k] = ids.DIVERGED
+        if not known_sb:
+            basin(fid, p, tab, ctype, gk, x, w, t, ki, sb, dim)
+            for k in range(L):
+                if alive[k] == zero:
+                    sb[k] = ids.DIVERGED
         opt_init(kind, hp, s1, s2, s3, dim)
         sigma = hp[ids.HP_SIGMA]
         for step in range(1, steps + 2):

@@ -167,10 +167,11 @@ def default_tol_x(family):
 
 
 def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, lanes, b0, nb, n,
-           out=None):
+           out=None, known_sb=False):
     """Run blocks ``b0 … b0+nb−1`` of ``lanes`` starts (``n`` trajectories) of one optimizer
     kind; returns the outcome arrays (written into ``out``'s when given: contiguous, length
-    ``n``)."""
+    ``n``). ``known_sb``: ``out``'s start basins hold these starts' labels already (another
+    arm's), so they are not labelled again."""
     from swarm.kernels import cpu
     lp, sp, box, gmin, tab = packed.arrays(F)
     k0, k1 = philox.split_seed(seed)
@@ -180,7 +181,7 @@ def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, lanes, b
     cpu.KERNELS[np.dtype(F)](
         packed.instances[0].fid, kind_id, lp, packed.skind, sp, box, gmin, hp.astype(F), tab,
         packed.ctype, packed.gk, k0, k1, steps, F(tol_x), F(tol_f), len(packed.instances),
-        n_starts, lanes, b0, nb, rec, out["start_basin"], out["end_basin"], out["hit_step"],
+        n_starts, lanes, b0, nb, int(known_sb), rec, out["start_basin"], out["end_basin"], out["hit_step"],
         out["best_f"], out["final_f"], out["diverged"])
     return out
 
@@ -216,9 +217,12 @@ class _Gpu:
         self.events = (self.cuda.event(), self.cuda.event())
         self.events[0].record()
         for a, arm in enumerate(plan.arms):
+            if a:                 # the first arm's start basins, copied on the device
+                self.out[a][0][:m].copy_to_device(self.out[0][0][:m])
             self.kcuda.start(pk.instances[0].fid, arm["optimizer"].kind_id, self.dev, self.hp[a],
                              pk.skind, self.k0, self.k1, plan.steps, plan.tol_x, plan.tol_f,
-                             len(pk.instances), plan.starts, first, m, self.F, self.out[a])
+                             len(pk.instances), plan.starts, first, m, self.F, self.out[a],
+                             known_sb=a > 0)
         self.events[1].record()
         self.t_start = time.perf_counter() - t0
         self.pending = j
@@ -331,10 +335,13 @@ class Plan:
                 gpu.start(j)
                 seconds = gpu.fetch(j, outcomes)
         else:
+            sb = outcomes["start_basin"]
             for a, arm in enumerate(self.arms):
+                if a:             # start basins do not depend on the arm: label them once
+                    sb[a] = sb[0]
                 launch(packed, arm["optimizer"].kind_id, self.hp[a], self.seed, self.steps,
                        self.tol_x, self.tol_f, self.starts, F, self.lanes, kb0, nb, m,
-                       {k: v[a] for k, v in outcomes.items()})
+                       {k: v[a] for k, v in outcomes.items()}, known_sb=a > 0)
             seconds = time.perf_counter() - t1
         if timings is not None:
             timings["kernel_s"] += seconds

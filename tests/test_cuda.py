@@ -51,7 +51,7 @@ def _signature(F, dim):
     hp = hyper_row("adam", {"lr": 0.1, "b1": 0.9, "b2": 0.99}, 0.1)[None].astype(F)
     k0, k1 = philox.split_seed(0)
     args = (0, 0, lp, pk.skind, sp, box, gmin, hp, tab, pk.ctype, pk.gk, k0, k1, 10, F(0.1),
-            F(0.1), 1, 1, 0, 1, np.empty(1, np.int64),
+            F(0.1), 1, 1, 0, 1, 0, np.empty(1, np.int64),
             np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, F), np.empty(1, F),
             np.empty(1, np.bool_))
     return tuple(numba.typeof(a) for a in args)

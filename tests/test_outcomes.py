@@ -63,6 +63,26 @@ def _binomial_ok(k, n, p):
     return ci.low <= p <= ci.high
 
 
+@pytest.mark.parametrize("fam", [L.gaussian_peaks(dim=3, peaks=5), L.griewank(dim=2)],
+                         ids=lambda f: f.name)
+def test_later_arms_reuse_the_first_arms_start_basins(fam):
+    """Start basins are labelled once per start, by the first arm, and handed to the others
+    (the labels do not depend on the optimizer). Every arm of a study, over several chunks and
+    blocks with padding lanes, gives exactly what it gives run alone, which labels itself; a
+    start outside the box is labelled diverged in every arm."""
+    opts = [O.adam(lr=0.05), O.sgd(lr=0.01), O.nesterov(lr=0.01, momentum=0.8)]
+    hw = 4.4 * fam.half_width                  # the divergence box is 4 half-widths wide
+    kw = dict(instances=3, starts=21, steps=20, noise=0.2, seed=11,
+              start=S.uniform(low=-hw, high=hw))
+    both = swarm.run(fam, opts, chunk_size=3 * 16, **kw)
+    n = 3 * 21
+    assert (both.outcomes["start_basin"] == -1).any()          # some starts outside the box
+    for a, opt in enumerate(opts):
+        alone = swarm.run(fam, opt, **kw)
+        for k, v in alone.outcomes.items():
+            np.testing.assert_array_equal(both.outcomes[k][a * n:(a + 1) * n], v, err_msg=k)
+
+
 def test_gaussian_starts_split_at_the_saddle_as_the_normal_cdf():
     fam = L.double_well(dim=1, tilt=0.1)          # global (left) basin: x < saddle
     _, saddle, _ = fam.roots
