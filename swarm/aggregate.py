@@ -129,12 +129,12 @@ def _dense_ranks(x, lo, span):
     """For the values of x, all in lo … lo + span − 1: ``rank[v − lo]`` = the number of
     distinct values of x below v (so the ranks of x's values are 0 … n−1), and those distinct
     values, ascending."""
-    rank = np.zeros(span, np.int64)
+    rank = np.zeros(span, np.int32)
     for r in range(x.size):
         rank[x[r] - lo] = 1
     n = 0
     for v in range(span):
-        n += rank[v]
+        n += np.int64(rank[v])
     vals = np.empty(n, np.int64)
     n = 0
     for v in range(span):
@@ -149,13 +149,16 @@ def _dense_ranks(x, lo, span):
 def _codes(x):
     """``(x', lo, rank, values)``: ``rank[x' − lo]`` codes each element of x as the index of
     its value in the ascending distinct ``values``. A rank table over x's range when that range
-    is below ``max(4·x.size, 2¹⁶)`` (two passes, no sort); otherwise ``np.unique``'s codes."""
+    is below ``max(4·x.size, 2¹⁶)`` (two passes, no sort; int32, 16 bytes per element at most);
+    otherwise ``np.unique``'s codes."""
+    if x.size >= 2 ** 31:
+        raise ValueError(f"at most 2**31 - 1 labels per aggregation, got {x.size}")
     lo, hi = int(x.min()), int(x.max())
     if hi - lo < max(4 * x.size, 1 << 16):
         rank, vals = _dense_ranks(x, lo, hi - lo + 1)
         return x, lo, rank, vals
     u, inv = np.unique(x, return_inverse=True)
-    return inv.astype(np.int64).ravel(), 0, np.arange(u.size, dtype=np.int64), u
+    return inv.astype(np.int64).ravel(), 0, np.arange(u.size, dtype=np.int32), u
 
 
 @cached_njit(error_model="numpy", parallel=True)
