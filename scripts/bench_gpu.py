@@ -130,7 +130,8 @@ def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *
         cpu_n=200_000, peak=None, repeats=3, engine_n=None, engine_steps=None, baseline=True):
     """One row per (dim, dtype): the GPU kernel's rate (``n // dim`` trajectories, one
     launch), the whole engine's rate on the GPU (``engine_n // dim`` trajectories of
-    ``engine_steps``, default 2²⁴ and 10 × steps; without and with the host's aggregation),
+    ``engine_steps``, default 2²⁴ and ``steps``: a study as long as the kernel's run, where
+    the host's share shows; over the device's time and over the wall time),
     the CPU engine's and NumPy's rates
     (trajectory-steps/s) and the fraction of the GPU's peak reached by the kernel; with
     ``baseline``, also the generic kernel's rate (``kernel_rate(generic=True)``). Returns []
@@ -140,7 +141,7 @@ def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *
         return []
     peak = peak or PEAK_TFLOPS
     engine_n = engine_n or 2 ** 24
-    engine_steps = engine_steps or 10 * steps
+    engine_steps = engine_steps or steps
     dev = cuda.get_current_device()
     name = getattr(dev, "name", b"CUDA simulator")
     name = name.decode() if isinstance(name, bytes) else str(name)
@@ -195,7 +196,9 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--engine-n", type=int, default=2 ** 24,
                     help="trajectories per 2-D run of the whole engine")
-    ap.add_argument("--engine-steps", type=int, default=None, help="default 10 × --steps")
+    ap.add_argument("--engine-steps", type=int, default=None,
+                    help="steps per run of the whole engine (default --steps; the H200 figures "
+                         "of 2026-11-26 06:50 UTC used 10 × --steps)")
     ap.add_argument("--cpu-n", type=int, default=200_000)
     ap.add_argument("--dims", default="2,20")
     ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
