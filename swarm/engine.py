@@ -181,8 +181,8 @@ def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, lanes, b
     cpu.KERNELS[np.dtype(F)](
         packed.instances[0].fid, kind_id, lp, packed.skind, sp, box, gmin, hp.astype(F), tab,
         packed.ctype, packed.gk, k0, k1, steps, F(tol_x), F(tol_f), len(packed.instances),
-        n_starts, lanes, b0, nb, int(known_sb), rec, out["start_basin"], out["end_basin"], out["hit_step"],
-        out["best_f"], out["final_f"], out["diverged"])
+        n_starts, lanes, b0, nb, int(known_sb), rec, out["start_basin"], out["end_basin"],
+        out["hit_step"], out["best_f"], out["final_f"], out["diverged"])
     return out
 
 
