@@ -28,7 +28,7 @@ import hashlib
 import math
 
 import numpy as np
-from numba import get_num_threads, prange
+from numba import get_num_threads, njit, prange
 
 from swarm.kernels.cache import cached_njit
 
@@ -161,18 +161,24 @@ def _codes(x):
     return inv.astype(np.int64).ravel(), 0, np.arange(u.size, dtype=np.int32), u
 
 
+@njit(inline="always")
+def _cell(r, xi, li, ri, xs, ls, rs, xe, le, re, ns, ne):
+    """Key r's (instance, start, end) cell ``(i·ns + s)·ne + e`` (codes as :func:`_codes`)."""
+    return (ri[xi[r] - li] * ns + rs[xs[r] - ls]) * ne + re[xe[r] - le]
+
+
 @cached_njit(error_model="numpy", parallel=True)
 def _cell_counts(xi, li, ri, xs, ls, rs, xe, le, re, ns, ne, ncell, threads):
-    """How many keys fall in each (instance, start, end) cell ``(i·ns + s)·ne + e`` (codes as
-    :func:`_codes`). Parts (at most two per thread, none smaller than the table) count into
-    their own tables, then added: exact at any thread count."""
+    """How many keys fall in each cell (:func:`_cell`). Parts (at most two per thread, none
+    smaller than the table) count into their own tables, then added: exact at any thread
+    count."""
     m = xi.size
     P = max(1, min(-(-m // _PART), 2 * threads, m // ncell))
     size = -(-m // P)
     cnt = np.zeros((P, ncell), np.int64)
     for q in prange(P):
         for r in range(q * size, min(m, (q + 1) * size)):
-            cnt[q, (ri[xi[r] - li] * ns + rs[xs[r] - ls]) * ne + re[xe[r] - le]] += 1
+            cnt[q, _cell(r, xi, li, ri, xs, ls, rs, xe, le, re, ns, ne)] += 1
     for q in range(1, P):
         cnt[0] += cnt[q]
     return cnt[0]
@@ -180,10 +186,10 @@ def _cell_counts(xi, li, ri, xs, ls, rs, xe, le, re, ns, ne, ncell, threads):
 
 @cached_njit(error_model="numpy", parallel=True)
 def _cell_keys(xi, li, ri, xs, ls, rs, xe, le, re, ns, ne):
-    """Each key's cell, as :func:`_cell_counts` numbers them."""
+    """Each key's cell (:func:`_cell`)."""
     key = np.empty(xi.size, np.int64)
     for r in prange(xi.size):
-        key[r] = (ri[xi[r] - li] * ns + rs[xs[r] - ls]) * ne + re[xe[r] - le]
+        key[r] = _cell(r, xi, li, ri, xs, ls, rs, xe, le, re, ns, ne)
     return key
 
 
