@@ -141,7 +141,7 @@ def evaluate(fid, p, X, fout, gout):
         for k in range(m):
             for j in range(dim):
                 w[0, j, k] = X[b * LANES + k, j]
-        VG64(fid, p, w[0], w[1], w[2], w[3], t[0], t[1:], ki, dim)
+        VG64(fid, p, w[0], w[1], w[2], w[3], t[0], t[1:], ki, w[2], w[3], False, dim)
         for k in range(m):
             fout[b * LANES + k] = t[0, k]
             for j in range(dim):

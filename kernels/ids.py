@@ -41,8 +41,8 @@ START_GRID = 2        # cell centres of a grid on [sp[i, 0], sp[i, 1]] with sp[i
 # A kernel works on a *block* of L trajectories (lanes) at once: the same configuration and
 # instance, consecutive start indices. Vectors are (dim, L) arrays, lanes innermost.
 # rows of the per-block work array ``w[NSCRATCH, dim, L]``
-W_X, W_G, W_Z, W_GZ, W_S1, W_S2, W_S3, W_P = range(8)
-NSCRATCH = 8
+W_X, W_G, W_Z, W_GZ, W_S1, W_S2, W_S3, W_P, W_CC, W_LAM = range(10)
+NSCRATCH = 10
 # rows of the per-lane float array ``t[NLS, L]`` (rows T0… are scratch for the maths)
 LS_F, LS_BEST, LS_FINAL, LS_ALIVE, LS_T0 = range(5)
 NLS = LS_T0 + 4

@@ -312,25 +312,54 @@ def make(jit, F, L, cold=None, fma=None):
                 kbest[k] = pk if better else kbest[k]
 
     @jit
-    def peaks_grad(p, x, g, y, gy, f, t, kbest, dim):
+    def gather_active(p, kbest, kprev, cc, lam, dim):
+        """Each lane's active centre and curvatures (peak kbest) into cc, lam (``(dim, L)``),
+        but only when some lane's active peak differs from kprev (then kprev ← kbest): the
+        gathers cost a fifth of a step and the active peaks seldom change."""
+        L = lanes(kprev)
+        changed = 0
+        for k in range(L):
+            changed += 1 if F(kbest[k]) != kprev[k] else 0
+        if changed:
+            base = ids.LP_HEAD + 1 + dim * dim
+            stride = 1 + 2 * dim
+            for i in range(dim):
+                for k in range(L):
+                    o = base + kbest[k] * stride
+                    cc[i, k] = p[o + 1 + i]
+                    lam[i, k] = p[o + 1 + dim + i]
+            for k in range(L):
+                kprev[k] = F(kbest[k])
+
+    @jit
+    def peaks_grad(p, x, g, y, gy, f, t, kbest, cc, lam, cached, dim):
         L = lanes(f)
         matvec(p, ids.LP_HEAD + 1, x, y, dim)           # y = R x
         lv = t[0]
         active_peak(p, y, lv, kbest, t[1], dim)
-        base = ids.LP_HEAD + 1 + dim * dim
-        stride = 1 + 2 * dim
         for k in range(L):
             lv[k] = exp(lv[k])
             f[k] = -lv[k]
-        for i in range(dim):
-            for k in range(L):
-                o = base + kbest[k] * stride
-                gy[i, k] = lv[k] * p[o + 1 + dim + i] * (y[i, k] - p[o + 1 + i])
+        if select_rows and cached:
+            gather_active(p, kbest, t[2], cc, lam, dim)
+            for i in range(dim):
+                for k in range(L):
+                    gy[i, k] = lv[k] * lam[i, k] * (y[i, k] - cc[i, k])
+        else:
+            base = ids.LP_HEAD + 1 + dim * dim
+            stride = 1 + 2 * dim
+            for i in range(dim):
+                for k in range(L):
+                    o = base + kbest[k] * stride
+                    gy[i, k] = lv[k] * p[o + 1 + dim + i] * (y[i, k] - p[o + 1 + i])
         matvec_t(p, ids.LP_HEAD + 1, gy, g, dim)        # ∇f = Rᵀ ∇_y
 
     @cold
-    def value_grad(fid, p, x, g, z, gz, f, t, ki, dim):
-        """f(x) into f and ∇f(x) into g for every lane. z, gz, t, ki are scratch."""
+    def value_grad(fid, p, x, g, z, gz, f, t, ki, cc, lam, cached, dim):
+        """f(x) into f and ∇f(x) into g for every lane. z, gz, t, ki are scratch. With
+        ``cached`` (a block's step loop; used on the CPU only), Gaussian peaks keep each lane's
+        active centre and curvatures in cc, lam from one call to the next, keyed by the lane's
+        active peak in t[2]: the caller sets t[2] to −1 before the first call."""
         L = lanes(f)
         if fid == ids.DOUBLE_WELL:
             c = p[ids.LP_HEAD]
@@ -344,7 +373,7 @@ def make(jit, F, L, cold=None, fma=None):
                     f[k] += half * x[i, k] * x[i, k]
                     g[i, k] = x[i, k]
         elif fid == ids.GAUSSIAN_PEAKS:
-            peaks_grad(p, x, g, z, gz, f, t, ki, dim)
+            peaks_grad(p, x, g, z, gz, f, t, ki, cc, lam, cached, dim)
         else:
             rotated = p[ids.LP_ROTATED] != zero
             to_z(p, rotated, x, z, gz, dim)
@@ -365,7 +394,7 @@ def make(jit, F, L, cold=None, fma=None):
         h = p[ids.LP_POLISH_H]
         nrm = t[3]
         for _ in range(int(p[ids.LP_POLISH_STEPS])):
-            value_grad(fid, p, x, g, z, gz, f, t, ki, dim)
+            value_grad(fid, p, x, g, z, gz, f, t, ki, z, gz, False, dim)
             for k in range(L):
                 nrm[k] = zero
             for j in range(dim):
@@ -392,23 +421,11 @@ def make(jit, F, L, cold=None, fma=None):
         h = p[ids.LP_POLISH_H]
         kprev = t[2]
         nrm = t[3]
-        base = ids.LP_HEAD + 1 + dim * dim
-        stride = 1 + 2 * dim
         for k in range(L):
             kprev[k] = -one
         for _ in range(int(p[ids.LP_POLISH_STEPS])):
             active_peak(p, y, t[0], kbest, t[1], dim)
-            changed = 0
-            for k in range(L):
-                changed += 1 if F(kbest[k]) != kprev[k] else 0
-            if changed:
-                for i in range(dim):
-                    for k in range(L):
-                        o = base + kbest[k] * stride
-                        cc[i, k] = p[o + 1 + i]
-                        lam[i, k] = p[o + 1 + dim + i]
-                for k in range(L):
-                    kprev[k] = F(kbest[k])
+            gather_active(p, kbest, kprev, cc, lam, dim)
             for k in range(L):
                 nrm[k] = zero
             for i in range(dim):

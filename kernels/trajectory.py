@@ -168,12 +168,16 @@ def make(jit, F, L, cold=None, fma=None):
                     sb[k] = ids.DIVERGED
         opt_init(kind, hp, s1, s2, s3, dim)
         sigma = hp[ids.HP_SIGMA]
+        cc = w[ids.W_CC]
+        lam = w[ids.W_LAM]
+        for k in range(L):
+            t[ids.LS_T0 + 2, k] = -one       # value_grad's cache (cc, lam) is empty
         for step in range(1, steps + 2):
             if step <= rec.shape[0]:
                 for j in range(dim):
                     rec[step - 1, j] = x[j, 0]
             check_box(box, x, alive, dim)
-            value_grad(fid, p, x, g, z, gz, f, t[ids.LS_T0:], ki, dim)
+            value_grad(fid, p, x, g, z, gz, f, t[ids.LS_T0:], ki, cc, lam, True, dim)
             if track(p, gmin, tol_x, tol_f, step, x, t, hit, dim) == 0 or step > steps:
                 break
             if sigma != zero:

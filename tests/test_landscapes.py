@@ -103,6 +103,47 @@ def test_f_and_grad_match_naive(fam):
     np.testing.assert_array_equal(inst.grad(x), g)
 
 
+
+def test_peaks_gradient_cache_gives_the_uncached_bits():
+    """A block's step loop keeps each lane's active centre and curvatures between calls and
+    gathers them again only when some lane's active peak changed. Over calls where no lane,
+    one lane or every lane changes peak, f and ∇f equal the uncached evaluation's bits."""
+    from numba import njit
+
+    from swarm.kernels import cpu
+
+    inst = inst_of(landscapes.gaussian_peaks(5, 21))
+    L, dim, fid = cpu.LANES, inst.dim, inst.fid
+
+    @njit
+    def cached(p, X, F, G):
+        w = np.zeros((6, dim, L))
+        t = np.zeros((ids.NLS - ids.LS_T0, L))
+        ki = np.zeros(L, dtype=np.int64)
+        t[2, :] = -1.0
+        for c in range(X.shape[0]):
+            w[0] = X[c]
+            cpu.VG64(fid, p, w[0], w[1], w[2], w[3], F[c], t, ki, w[4], w[5], True, dim)
+            G[c] = w[1]
+
+    rng = np.random.default_rng(7)
+    _, _, logvals = naive.gaussian_peaks(*naive.unpack_peaks(inst.params, dim))
+    x = sample_points(inst, L, rng)
+    seq = [x, x + 1e-9]                                  # no lane changes peak
+    y = x.copy()
+    far = np.argmax(np.argmax(logvals(x + 0.5), axis=1) != np.argmax(logvals(x), axis=1))
+    y[far] += 0.5                                        # one lane changes peak
+    assert np.sum(np.argmax(logvals(y), 1) != np.argmax(logvals(x), 1)) == 1
+    seq += [y, y - 1e-9, in_domain(inst, L, rng), sample_points(inst, L, rng)]
+    X = np.ascontiguousarray(np.stack(seq).transpose(0, 2, 1))
+    F = np.zeros((len(seq), L))
+    G = np.zeros((len(seq), dim, L))
+    cached(inst.params, X, F, G)
+    for c, pts in enumerate(seq):
+        f, g = inst.value_and_grad(pts)
+        np.testing.assert_array_equal(F[c], f)
+        np.testing.assert_array_equal(G[c].T, g)
+
 @pytest.mark.parametrize("fam", FAMS, ids=FAM_IDS)
 def test_grad_matches_central_differences(fam):
     inst = inst_of(fam)
