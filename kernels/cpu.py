@@ -51,6 +51,26 @@ def _locate(b, n_inst, n_start, lanes):
 
 
 @njit(inline="always")
+def _empty64(n, dtype):
+    """An uninitialised 1-D array of n elements that starts on a 64-byte boundary. Numba aligns
+    arrays to 32 bytes only; with AVX-512 a block's lane rows (a multiple of 64 bytes each)
+    starting 32 bytes into a cache line made every vector load and store of the block split
+    across two lines, and the kernel ran up to a third slower, by the luck of the allocation."""
+    buf = np.empty(n + 16, dtype)               # 16 elements: at least 64 bytes
+    off = (-buf.ctypes.data % 64) // buf.itemsize
+    return buf[off:off + n]
+
+
+@njit(inline="always")
+def _block_arrays(dim, lanes, dtype):
+    """A block's work arrays w, t (working dtype) and li (int64), each 64-byte aligned."""
+    w = _empty64(ids.NSCRATCH * dim * lanes, dtype).reshape((ids.NSCRATCH, dim, lanes))
+    t = _empty64(ids.NLS * lanes, dtype).reshape((ids.NLS, lanes))
+    li = _empty64(ids.NLI * lanes, np.int64).reshape((ids.NLI, lanes))
+    return w, t, li
+
+
+@njit(inline="always")
 def _load_sb(li, o, n_act, sb):
     """A block's known start basins (``known_sb``) from the launch's ``sb`` at offset o; padding
     lanes get 0 (they are never reported)."""
@@ -77,9 +97,7 @@ def run64(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
     first = _locate(b0, n_inst, n_start, lanes)[4]
     for r in prange(nb):
         c, i, s0, n_act, t0 = _locate(b0 + r, n_inst, n_start, lanes)
-        w = np.empty((ids.NSCRATCH, dim, lanes), dtype=np.float64)
-        t = np.empty((ids.NLS, lanes), dtype=np.float64)
-        li = np.empty((ids.NLI, lanes), dtype=np.int64)
+        w, t, li = _block_arrays(dim, lanes, np.float64)
         if known_sb:
             _load_sb(li, t0 - first, n_act, sb)
         B64(fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
@@ -94,9 +112,7 @@ def run32(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
     first = _locate(b0, n_inst, n_start, lanes)[4]
     for r in prange(nb):
         c, i, s0, n_act, t0 = _locate(b0 + r, n_inst, n_start, lanes)
-        w = np.empty((ids.NSCRATCH, dim, lanes), dtype=np.float32)
-        t = np.empty((ids.NLS, lanes), dtype=np.float32)
-        li = np.empty((ids.NLI, lanes), dtype=np.int64)
+        w, t, li = _block_arrays(dim, lanes, np.float32)
         if known_sb:
             _load_sb(li, t0 - first, n_act, sb)
         B32(fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,

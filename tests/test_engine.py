@@ -49,6 +49,34 @@ def test_lane_count_rule():
         [MIN_LANES, MIN_LANES, 16, 32, 64, 128, LANES, LANES]
 
 
+
+def test_block_arrays_start_on_a_cache_line():
+    """The kernels' per-block arrays start on 64-byte boundaries (Numba's own np.empty gives
+    32), so that no AVX-512 load or store of a lane row spans two cache lines."""
+    from numba import njit
+
+    from swarm.kernels import cpu, ids
+
+    @njit
+    def addresses(dim, lanes, dtype, reps):
+        out = np.empty((reps, 3), dtype=np.int64)
+        for r in range(reps):
+            w, t, li = cpu._block_arrays(dim, lanes, dtype)
+            w[:] = 0
+            t[:] = 0
+            li[:] = 0
+            out[r, 0] = w.ctypes.data
+            out[r, 1] = t.ctypes.data
+            out[r, 2] = li.ctypes.data
+        return out, w.shape, t.shape, li.shape
+
+    for dim, lanes, dtype in [(1, 16, np.float32), (2, 128, np.float64), (3, 32, np.float32),
+                              (20, 128, np.float32), (5, 64, np.float64)]:
+        a, ws, ts, ls = addresses(dim, lanes, dtype, 50)
+        assert np.all(a % 64 == 0), (dim, lanes, dtype, np.unique(a % 64))
+        assert ws == (ids.NSCRATCH, dim, lanes) and ts == (ids.NLS, lanes)
+        assert ls == (ids.NLI, lanes)
+
 def test_common_random_numbers_across_optimizers():
     res = swarm.run(L.gaussian_peaks(dim=3, peaks=5), SIX, instances=2, starts=50, steps=5,
                     noise=0.1, seed=3)
