@@ -286,7 +286,8 @@ class Plan:
         self.instances, self.starts, self.steps, self.seed = instances, starts, steps, seed
         self.start, self.dtype, self.backend = start, dtype, backend
         self.tol_x, self.tol_f, self.max_basin_rows = tol_x, tol_f, max_basin_rows
-        self.lanes = lanes = lanes_for(starts)      # starts per key block (the CPU's lanes)
+        # starts per key block (the CPU's lanes; on a GPU only the unit of chunking)
+        self.lanes = lanes = lanes_for(starts, landscape.dim, np.dtype(DTYPES[dtype]).itemsize)
         self.nsb = -(-starts // lanes)              # key blocks per instance
         self.blocks_per_chunk = max(1, keys_per_chunk // lanes)
         self.n_chunks = -(-(instances * self.nsb) // self.blocks_per_chunk)

@@ -31,22 +31,35 @@ def test_same_seed_same_outcomes_across_threads_and_chunks():
     assert small(seed=8).hash != ref.hash
 
 
-@pytest.mark.parametrize("lanes", [16, 32, 128])
+@pytest.mark.parametrize("lanes", [16, 32, 128, 512])
 def test_outcomes_do_not_depend_on_the_lane_count(monkeypatch, lanes):
-    """Blocks of 16 … 128 lanes (with padding lanes in the last block of each instance) give
+    """Blocks of 16 … 512 lanes (with padding lanes in the last block of each instance) give
     the same bits: lanes only change speed."""
     from swarm.kernels import cpu
     ref = small(starts=150)
-    monkeypatch.setattr(cpu, "lanes_for", lambda n_start: lanes)
+    monkeypatch.setattr(cpu, "lanes_for", lambda n_start, *dim_and_size: lanes)
     other = small(starts=150)
     assert other.hash == ref.hash
     assert cpu.lanes_for(150) == lanes       # the patched rule was the one used
 
 
 def test_lane_count_rule():
-    from swarm.kernels.cpu import LANES, MIN_LANES, lanes_for
-    assert [lanes_for(n) for n in (1, 5, 16, 17, 64, 65, 128, 10**6)] == \
-        [MIN_LANES, MIN_LANES, 16, 32, 64, 128, LANES, LANES]
+    from swarm.kernels.cpu import BASE_LANES, BLOCK_BYTES, LANES, MIN_LANES, lanes_for
+    from swarm.kernels.ids import NSCRATCH
+    assert [lanes_for(n) for n in (1, 5, 16, 17, 64, 65, 128, 129, 10**6)] == \
+        [MIN_LANES, MIN_LANES, 16, 32, 64, 128, 128, 256, LANES]
+    # wide blocks get fewer lanes, so that the block's work array stays within BLOCK_BYTES,
+    # but never fewer than BASE_LANES (nor more than the starts need)
+    assert LANES == 512 and BASE_LANES == 128
+    assert lanes_for(10**6, 20, 4) == 256 and lanes_for(10**6, 20, 8) == 128
+    assert lanes_for(10**6, 8, 8) == 256 and lanes_for(10**6, 2, 4) == LANES
+    assert lanes_for(10**6, 1000, 8) == BASE_LANES and lanes_for(40, 1000, 8) == 64
+    for dim in (1, 2, 3, 8, 20, 33, 128):
+        for size in (4, 8):
+            n = lanes_for(10**6, dim, size)
+            assert BASE_LANES <= n <= LANES and n & (n - 1) == 0
+            assert n == BASE_LANES or NSCRATCH * dim * n * size <= BLOCK_BYTES
+            assert n == LANES or NSCRATCH * dim * 2 * n * size > BLOCK_BYTES
 
 
 

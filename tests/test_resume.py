@@ -146,7 +146,8 @@ def test_sigkill_at_random_points_then_resume_is_identical(tmp_path):
     """≥ 10 SIGKILLs at random moments (start-up, mid-chunk, while writing), resuming each
     time: the final outcomes and hash equal those of an uninterrupted run."""
     spec = tmp_path / "kill.toml"
-    spec.write_text(SPEC.format(steps=60000, starts=2 * LANES + 44))
+    # about 7.7·10⁶ trajectory-steps per chunk, whatever the lane count
+    spec.write_text(SPEC.format(steps=60000 * 128 // LANES, starts=2 * LANES + 44))
     ref = tmp_path / "ref"
     t0 = time.perf_counter()
     p = _cli(["run", str(spec), "-o", str(ref), "--quiet", "--no-report"])
@@ -191,7 +192,7 @@ def test_sigkill_at_random_points_then_resume_is_identical(tmp_path):
 
 def test_ctrl_c_stops_at_a_chunk_boundary_and_says_how_to_resume(tmp_path):
     spec = tmp_path / "int.toml"
-    spec.write_text(SPEC.format(steps=20000, starts=2 * LANES + 44))
+    spec.write_text(SPEC.format(steps=20000 * 128 // LANES, starts=2 * LANES + 44))
     d = tmp_path / "out"
     p = _cli(["run", str(spec), "-o", str(d), "--quiet", "--no-report"])
     deadline = time.time() + 120
