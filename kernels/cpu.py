@@ -159,14 +159,15 @@ def evaluate(fid, p, X, fout, gout):
     """f and ∇f (float64) at the rows of X, with the kernels' own landscape code."""
     n, dim = X.shape
     for b in prange((n + BASE_LANES - 1) // BASE_LANES):
-        w = np.zeros((4, dim, BASE_LANES))
+        w = np.zeros((6, dim, BASE_LANES))
         t = np.empty((ids.NLS, BASE_LANES))
+        t[3] = -1.0                      # value_grad's cache (w[4], w[5]) is empty
         ki = np.empty(BASE_LANES, dtype=np.int64)
         m = min(BASE_LANES, n - b * BASE_LANES)
         for k in range(m):
             for j in range(dim):
                 w[0, j, k] = X[b * BASE_LANES + k, j]
-        VG64(fid, p, w[0], w[1], w[2], w[3], t[0], t[1:], ki, w[2], w[3], False, dim)
+        VG64(fid, p, w[0], w[1], w[2], w[3], t[0], t[1:], ki, w[4], w[5], dim)
         for k in range(m):
             fout[b * BASE_LANES + k] = t[0, k]
             for j in range(dim):

@@ -265,7 +265,7 @@ def make(jit, F, L, cold=None, fma=None):
                 best[k] = lv if better else best[k]
                 kbest[k] = pk if better else kbest[k]
 
-    @jit
+    @cold
     def gather_active(p, kbest, kprev, cc, lam, dim):
         """Each lane's active centre and curvatures (peak kbest) into cc, lam (``(dim, L)``),
         but only when some lane's active peak differs from kprev (then kprev ← kbest): the
@@ -286,7 +286,7 @@ def make(jit, F, L, cold=None, fma=None):
                 kprev[k] = F(kbest[k])
 
     @jit
-    def peaks_grad(p, x, g, y, gy, f, t, kbest, cc, lam, cached, dim):
+    def peaks_grad(p, x, g, y, gy, f, t, kbest, cc, lam, dim):
         L = lanes(f)
         matvec(p, ids.LP_HEAD + 1, x, y, dim)           # y = R x
         lv = t[0]
@@ -294,7 +294,7 @@ def make(jit, F, L, cold=None, fma=None):
         for k in range(L):
             lv[k] = exp(lv[k])
             f[k] = -lv[k]
-        if select_rows and cached:
+        if select_rows:
             gather_active(p, kbest, t[2], cc, lam, dim)
             for i in range(dim):
                 for k in range(L):
@@ -309,11 +309,11 @@ def make(jit, F, L, cold=None, fma=None):
         matvec_t(p, ids.LP_HEAD + 1, gy, g, dim)        # ∇f = Rᵀ ∇_y
 
     @cold
-    def value_grad(fid, p, x, g, z, gz, f, t, ki, cc, lam, cached, dim):
-        """f(x) into f and ∇f(x) into g for every lane. z, gz, t, ki are scratch. With
-        ``cached`` (a block's step loop; used on the CPU only), Gaussian peaks keep each lane's
-        active centre and curvatures in cc, lam from one call to the next, keyed by the lane's
-        active peak in t[2]: the caller sets t[2] to −1 before the first call."""
+    def value_grad(fid, p, x, g, z, gz, f, t, ki, cc, lam, dim):
+        """f(x) into f and ∇f(x) into g for every lane. z, gz, t, ki are scratch. On the CPU,
+        Gaussian peaks keep each lane's active centre and curvatures in cc, lam from one call
+        to the next, keyed by the lane's active peak in t[2]: the caller sets t[2] to −1
+        before the first call (and cc, lam are scratch for the other families)."""
         L = lanes(f)
         if fid == ids.DOUBLE_WELL:
             c = p[ids.LP_HEAD]
@@ -327,7 +327,7 @@ def make(jit, F, L, cold=None, fma=None):
                     f[k] += half * x[i, k] * x[i, k]
                     g[i, k] = x[i, k]
         elif fid == ids.GAUSSIAN_PEAKS:
-            peaks_grad(p, x, g, z, gz, f, t, ki, cc, lam, cached, dim)
+            peaks_grad(p, x, g, z, gz, f, t, ki, cc, lam, dim)
         else:
             rotated = p[ids.LP_ROTATED] != zero
             to_z(p, rotated, x, z, gz, dim)
@@ -348,7 +348,7 @@ def make(jit, F, L, cold=None, fma=None):
         h = p[ids.LP_POLISH_H]
         nrm = t[3]
         for _ in range(int(p[ids.LP_POLISH_STEPS])):
-            value_grad(fid, p, x, g, z, gz, f, t, ki, z, gz, False, dim)
+            value_grad(fid, p, x, g, z, gz, f, t, ki, z, gz, dim)   # not Gaussian peaks
             for k in range(L):
                 nrm[k] = zero
             for j in range(dim):

@@ -177,7 +177,7 @@ def make(jit, F, L, cold=None, fma=None):
                 for j in range(dim):
                     rec[step - 1, j] = x[j, 0]
             check_box(box, x, alive, dim)
-            value_grad(fid, p, x, g, z, gz, f, t[ids.LS_T0:], ki, cc, lam, True, dim)
+            value_grad(fid, p, x, g, z, gz, f, t[ids.LS_T0:], ki, cc, lam, dim)
             if track(p, gmin, tol_x, tol_f, step, x, t, hit, dim) == 0 or step > steps:
                 break
             if sigma != zero:

@@ -123,7 +123,7 @@ def test_peaks_gradient_cache_gives_the_uncached_bits():
         t[2, :] = -1.0
         for c in range(X.shape[0]):
             w[0] = X[c]
-            cpu.VG64(fid, p, w[0], w[1], w[2], w[3], F[c], t, ki, w[4], w[5], True, dim)
+            cpu.VG64(fid, p, w[0], w[1], w[2], w[3], F[c], t, ki, w[4], w[5], dim)
             G[c] = w[1]
 
     rng = np.random.default_rng(7)
