@@ -1,4 +1,4 @@
-"""The CPU kernels: ``prange`` over blocks of ``LANES`` trajectories, nothing else.
+"""The CPU kernels: ``prange`` over blocks of ``lanes`` trajectories, nothing else.
 
 The trajectory ``t`` of a launch is ``(config c, instance i, start s)`` in row-major order over
 ``(n_cfg, n_inst, n_start)``. A row ``(c, i)`` is cut into ``nsb = ceil(n_start / lanes)``

@@ -269,7 +269,8 @@ def make(jit, F, L, cold=None, fma=None):
     def gather_active(p, kbest, kprev, cc, lam, dim):
         """Each lane's active centre and curvatures (peak kbest) into cc, lam (``(dim, L)``),
         but only when some lane's active peak differs from kprev (then kprev ← kbest): the
-        gathers cost a fifth of a step and the active peaks seldom change."""
+        gathers were a fifth of the landscape's value and gradient, and the active peaks
+        seldom change from one step to the next."""
         L = lanes(kprev)
         changed = 0
         for k in range(L):
