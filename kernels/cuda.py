@@ -136,14 +136,12 @@ def start(*args, known_sb=False):
     run[grid, threads](*kargs)
 
 
-def fetch(out, n, host=None, skip=()):
+def fetch(out, n, host, skip=()):
     """Wait for the queued work, then copy the first n outcomes of the device arrays ``out``
-    (but not those named in ``skip``) to the host: into ``host``'s arrays (a dict of contiguous
-    arrays of length n by name, filled in place: no fresh array per outcome and launch, no
-    second copy) when given, else new ones."""
+    (but not those named in ``skip``) into ``host``'s arrays (a dict of contiguous arrays of
+    length n by name, filled in place: no fresh array per outcome and launch, no second
+    copy)."""
     cuda.synchronize()
-    if host is None:
-        return {k: v[:n].copy_to_host() for k, v in zip(NAMES, out) if k not in skip}
     for k, v in zip(NAMES, out):
         if k not in skip:
             v[:n].copy_to_host(host[k])
