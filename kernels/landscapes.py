@@ -231,8 +231,9 @@ def make(jit, F, L, cold=None, fma=None):
             o = base + pk * stride
             c = o + 1                       # centre ỹₖ
             a = o + 1 + dim                 # λₖ
-            for k in range(L):
-                q[k] = zero
+            if dim < 4:
+                for k in range(L):
+                    q[k] = zero
             j = 0
             while j + 4 <= dim:             # coordinates in fours, as in rowdot (1.5–1.8×)
                 c0 = p[c + j]
@@ -243,13 +244,25 @@ def make(jit, F, L, cold=None, fma=None):
                 a1 = p[a + j + 1]
                 a2 = p[a + j + 2]
                 a3 = p[a + j + 3]
-                for k in range(L):
-                    d0 = y[j, k] - c0
-                    d1 = y[j + 1, k] - c1
-                    d2 = y[j + 2, k] - c2
-                    d3 = y[j + 3, k] - c3
-                    q[k] = fma(a3 * d3, d3, fma(a2 * d2, d2, fma(a1 * d1, d1,
-                                                                 fma(a0 * d0, d0, q[k]))))
+                if j == 0:
+                    # the first four start q: no loop to clear it first (a seventh of the
+                    # loops per peak; P +1–5 %). Same bits: fma(a·d, d, 0) = (a·d)·d, the
+                    # product being ≥ +0 since a > 0
+                    for k in range(L):
+                        d0 = y[0, k] - c0
+                        d1 = y[1, k] - c1
+                        d2 = y[2, k] - c2
+                        d3 = y[3, k] - c3
+                        q[k] = fma(a3 * d3, d3, fma(a2 * d2, d2, fma(a1 * d1, d1,
+                                                                     (a0 * d0) * d0)))
+                else:
+                    for k in range(L):
+                        d0 = y[j, k] - c0
+                        d1 = y[j + 1, k] - c1
+                        d2 = y[j + 2, k] - c2
+                        d3 = y[j + 3, k] - c3
+                        q[k] = fma(a3 * d3, d3, fma(a2 * d2, d2, fma(a1 * d1, d1,
+                                                                     fma(a0 * d0, d0, q[k]))))
                 j += 4
             while j < dim:
                 c0 = p[c + j]
