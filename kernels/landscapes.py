@@ -73,17 +73,23 @@ def make(jit, F, L, cold=None, fma=None):
         in fours (one load and store of y per four products: 2.5–3× faster than one at a
         time at 64 lanes, and the same bits)."""
         L = lanes(x)
-        for k in range(L):
-            y[i, k] = zero
+        if dim < 4:
+            for k in range(L):
+                y[i, k] = zero
         j = 0
         while j + 4 <= dim:
             m0 = p[o + j * st]
             m1 = p[o + (j + 1) * st]
             m2 = p[o + (j + 2) * st]
             m3 = p[o + (j + 3) * st]
-            for k in range(L):
-                y[i, k] = fma(m3, x[j + 3, k], fma(m2, x[j + 2, k], fma(m1, x[j + 1, k],
-                                                                      fma(m0, x[j, k], y[i, k]))))
+            if j == 0:      # the first four start y[i] (no loop to clear it; same bits)
+                for k in range(L):
+                    y[i, k] = fma(m3, x[3, k], fma(m2, x[2, k], fma(m1, x[1, k],
+                                                                 fma(m0, x[0, k], zero))))
+            else:
+                for k in range(L):
+                    y[i, k] = fma(m3, x[j + 3, k], fma(m2, x[j + 2, k], fma(
+                        m1, x[j + 1, k], fma(m0, x[j, k], y[i, k]))))
             j += 4
         while j < dim:
             m0 = p[o + j * st]
