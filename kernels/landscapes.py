@@ -97,16 +97,70 @@ def make(jit, F, L, cold=None, fma=None):
                 y[i, k] = fma(m0, x[j, k], y[i, k])
             j += 1
 
+    @jit
+    def rowdot2(p, o, o2, st, x, y, i, dim):
+        """:func:`rowdot` for rows i and i + 1 (matrix rows at p[o], p[o2]) in one pass over
+        x: each load of x serves two products."""
+        L = lanes(x)
+        if dim < 4:
+            for k in range(L):
+                y[i, k] = zero
+                y[i + 1, k] = zero
+        j = 0
+        while j + 4 <= dim:
+            m0 = p[o + j * st]
+            m1 = p[o + (j + 1) * st]
+            m2 = p[o + (j + 2) * st]
+            m3 = p[o + (j + 3) * st]
+            n0 = p[o2 + j * st]
+            n1 = p[o2 + (j + 1) * st]
+            n2 = p[o2 + (j + 2) * st]
+            n3 = p[o2 + (j + 3) * st]
+            if j == 0:
+                for k in range(L):
+                    x0 = x[0, k]
+                    x1 = x[1, k]
+                    x2 = x[2, k]
+                    x3 = x[3, k]
+                    y[i, k] = fma(m3, x3, fma(m2, x2, fma(m1, x1, fma(m0, x0, zero))))
+                    y[i + 1, k] = fma(n3, x3, fma(n2, x2, fma(n1, x1, fma(n0, x0, zero))))
+            else:
+                for k in range(L):
+                    x0 = x[j, k]
+                    x1 = x[j + 1, k]
+                    x2 = x[j + 2, k]
+                    x3 = x[j + 3, k]
+                    y[i, k] = fma(m3, x3, fma(m2, x2, fma(m1, x1, fma(m0, x0, y[i, k]))))
+                    y[i + 1, k] = fma(n3, x3, fma(n2, x2, fma(n1, x1,
+                                                              fma(n0, x0, y[i + 1, k]))))
+            j += 4
+        while j < dim:
+            m0 = p[o + j * st]
+            n0 = p[o2 + j * st]
+            for k in range(L):
+                x0 = x[j, k]
+                y[i, k] = fma(m0, x0, y[i, k])
+                y[i + 1, k] = fma(n0, x0, y[i + 1, k])
+            j += 1
+
     @cold
     def matvec(p, r, x, y, dim):
         """y = M x in every lane, M the dim × dim row-major matrix at p[r:]."""
-        for i in range(dim):
+        i = 0
+        while i + 2 <= dim:
+            rowdot2(p, r + i * dim, r + (i + 1) * dim, 1, x, y, i, dim)
+            i += 2
+        if i < dim:
             rowdot(p, r + i * dim, 1, x, y, i, dim)
 
     @cold
     def matvec_t(p, r, x, y, dim):
         """y = Mᵀ x in every lane."""
-        for j in range(dim):
+        j = 0
+        while j + 2 <= dim:
+            rowdot2(p, r + j, r + j + 1, dim, x, y, j, dim)
+            j += 2
+        if j < dim:
             rowdot(p, r + j, dim, x, y, j, dim)
 
     @jit
