@@ -62,7 +62,6 @@ def test_lane_count_rule():
             assert n == LANES or NSCRATCH * dim * 2 * n * size > BLOCK_BYTES
 
 
-
 def test_block_arrays_start_on_a_cache_line():
     """The kernels' per-block arrays start on 64-byte boundaries (Numba's own np.empty gives
     32), so that no AVX-512 load or store of a lane row spans two cache lines."""
@@ -89,6 +88,7 @@ def test_block_arrays_start_on_a_cache_line():
         assert np.all(a % 64 == 0), (dim, lanes, dtype, np.unique(a % 64))
         assert ws == (ids.NSCRATCH, dim, lanes) and ts == (ids.NLS, lanes)
         assert ls == (ids.NLI, lanes)
+
 
 def test_common_random_numbers_across_optimizers():
     res = swarm.run(L.gaussian_peaks(dim=3, peaks=5), SIX, instances=2, starts=50, steps=5,
