@@ -129,20 +129,26 @@ def prepare(fid, kind, dev, hp, skind, k0, k1, steps, tol_x, tol_f, n_inst, n_st
     return kernel(F, dim, fid), grid, threads, args
 
 
-def start(*args, known_sb=False):
-    """Queue the kernel (arguments as :func:`prepare`) and return at once: the host may work
-    while the device computes. :func:`fetch` waits for it."""
+def start(*args, known_sb=False, stream=0):
+    """Queue the kernel (arguments as :func:`prepare`) on ``stream`` and return at once: the
+    host may work while the device computes."""
     run, grid, threads, kargs = prepare(*args, known_sb=known_sb)
-    run[grid, threads](*kargs)
+    run[grid, threads, stream](*kargs)
 
 
-def fetch(out, n, host, skip=()):
-    """Wait for the queued work, then copy the first n outcomes of the device arrays ``out``
-    (but not those named in ``skip``) into ``host``'s arrays (a dict of contiguous arrays of
-    length n by name, filled in place: no fresh array per outcome and launch, no second
-    copy)."""
-    cuda.synchronize()
+def staging(arms, n, F):
+    """Page-locked host arrays ``(arms, n)`` by name (:data:`NAMES`) for the outcomes of up to
+    n trajectories of each arm. The device copies into page-locked memory at the bus's rate and
+    without the host's help, so the copies can be queued behind the kernels; into ordinary
+    (pageable) memory they ran at about 3.3 GB/s on an H200 machine."""
+    dts = (np.int64,) * 3 + (F,) * 2 + (np.bool_,)
+    return {k: cuda.pinned_array((arms, n), dt) for k, dt in zip(NAMES, dts)}
+
+
+def copy_out(out, n, host, stream, skip=()):
+    """Queue on ``stream`` copies of the first n outcomes of the device arrays ``out`` (but
+    not those named in ``skip``) into ``host``'s arrays (contiguous, at least n long, by
+    name; page-locked for the copies to run while the host works)."""
     for k, v in zip(NAMES, out):
         if k not in skip:
-            v[:n].copy_to_host(host[k])
-    return host
+            v[:n].copy_to_host(host[k][:n], stream=stream)

@@ -186,14 +186,27 @@ def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, lanes, b
     return out
 
 
+class _Slot:
+    """One chunk's buffers on a GPU: each arm's device outcome arrays, page-locked host arrays
+    ``(arms, n)`` for their copies, and the chunk in them (``j``, ``m`` keys; ``None``: free)."""
+
+    def __init__(self, kcuda, n_arms, n, F):
+        self.out = [kcuda.outputs(n, F) for _ in range(n_arms)]
+        self.host = kcuda.staging(n_arms, n, F)
+        self.j = self.m = self.events = None
+        self.t_start = 0.0
+
+
 class _Gpu:
     """A plan's chunks on the current GPU. The study's arrays and each arm's configuration row
-    go to the device once, and the outcome arrays are allocated once, for the largest chunk: a
-    copy or an allocation per launch would also wait for a kernel still running. ``start(j)``
-    queues chunk j's kernels and returns at once; ``fetch(j, out)`` waits for them and copies
-    the outcomes into ``out``. One chunk is in flight at a time, so a host that starts chunk
-    j+1 after fetching chunk j aggregates chunk j while the device computes the next. ``lock``
-    serialises callers that share the plan (a Dask worker's task threads)."""
+    go to the device once. Up to ``SLOTS`` chunks are in flight, each in its own buffers
+    (:class:`_Slot`, allocated once per study, sized for the largest chunk: an allocation per
+    launch would wait for a running kernel). ``start(j)`` queues chunk j's kernels and the
+    copies of its outcomes into page-locked host memory on one stream, and returns at once;
+    ``fetch(j)`` waits for them. So while the host aggregates chunk j, the device computes
+    chunk j+1 and copies its outcomes, and the host queues chunk j+2 when it is done with j.
+    ``lock`` serialises callers that share the plan (a Dask worker's task threads)."""
+    SLOTS = 2
 
     def __init__(self, plan):
         from numba import cuda
@@ -205,47 +218,64 @@ class _Gpu:
         lp, sp, box, gmin, tab = pk.arrays(F)
         self.dev = kcuda.inputs(lp, sp, box, gmin, tab, pk.ctype, pk.gk)
         self.hp = [cuda.to_device(h.astype(F)) for h in plan.hp]
-        self.out = [kcuda.outputs(plan.keys_per_chunk, F) for _ in plan.arms]
+        self.n = min(plan.keys_per_chunk, plan.instances * plan.starts)
+        self.slots = []
+        self.stream = cuda.stream()
         self.k0, self.k1 = philox.split_seed(plan.seed)
-        self.pending = None
         self.lock = threading.Lock()
 
     def start(self, j):
-        plan, pk = self.plan, self.plan.packed
+        """Queue chunk j in a free slot (at most ``SLOTS`` chunks started and not fetched)."""
+        plan, pk, cuda, st = self.plan, self.plan.packed, self.cuda, self.stream
+        free = [x for x in self.slots if x.j is None]
+        if not free:
+            if len(self.slots) == self.SLOTS:
+                raise RuntimeError(f"chunk {j}: every slot holds a chunk not fetched yet "
+                                   f"({[x.j for x in self.slots]})")
+            free = [_Slot(self.kcuda, len(plan.arms), self.n, self.F)]
+            self.slots.append(free[0])
+        slot = free[0]
         _, _, first, m = plan.keys(j)
         t0 = time.perf_counter()
-        self.events = (self.cuda.event(), self.cuda.event())
-        self.events[0].record()
+        slot.events = (cuda.event(), cuda.event())
+        slot.events[0].record(stream=st)
         for a, arm in enumerate(plan.arms):
             if a:                 # the first arm's start basins, copied on the device
-                self.out[a][0][:m].copy_to_device(self.out[0][0][:m])
+                slot.out[a][0][:m].copy_to_device(slot.out[0][0][:m], stream=st)
             self.kcuda.start(pk.instances[0].fid, arm["optimizer"].kind_id, self.dev, self.hp[a],
                              pk.skind, self.k0, self.k1, plan.steps, plan.tol_x, plan.tol_f,
-                             len(pk.instances), plan.starts, first, m, self.F, self.out[a],
-                             known_sb=a > 0)
-        self.events[1].record()
-        self.t_start = time.perf_counter() - t0
-        self.pending = j
+                             len(pk.instances), plan.starts, first, m, self.F, slot.out[a],
+                             known_sb=a > 0, stream=st)
+        for a, dev in enumerate(slot.out):
+            # the later arms' start basins are the first arm's: copied on the host in fetch
+            self.kcuda.copy_out(dev, m, {k: v[a] for k, v in slot.host.items()}, st,
+                                skip=("start_basin",) if a else ())
+        slot.events[1].record(stream=st)
+        slot.t_start = time.perf_counter() - t0
+        slot.j, slot.m = j, m
 
-    def fetch(self, j, out):
-        """Chunk j's outcomes into ``out``; returns the device's seconds on it: its kernels
-        (CUDA events; in Numba's CUDA simulator, which runs them inside ``start`` and has no
-        event clock, the host's time in ``start``) and the copies."""
-        if self.pending != j:
-            raise RuntimeError(f"chunk {j} was not started (in flight: {self.pending})")
-        m = self.plan.keys(j)[3]
-        self.events[1].synchronize()
+    def fetch(self, j, out=None):
+        """Wait for chunk j; returns ``(outcomes, seconds)``. The outcomes ``{field: (A, m)}``
+        are views of the page-locked arrays, valid until the next ``start``, or,
+        given ``out`` (arrays of that shape by name), copied into it. The seconds are the
+        device's on the chunk: its kernels and copies (CUDA events; in Numba's CUDA simulator,
+        which runs them inside ``start`` and has no event clock, the host's time in
+        ``start``), and the copy into ``out``."""
+        slot = next((x for x in self.slots if x.j == j), None)
+        if slot is None:
+            raise RuntimeError(f"chunk {j} was not started (in flight: "
+                               f"{[x.j for x in self.slots if x.j is not None]})")
+        slot.events[1].synchronize()
         t1 = time.perf_counter()
-        sb = out["start_basin"]
-        for a, dev in enumerate(self.out):
-            # the later arms' start basins are the first arm's (known_sb): copied on the host
-            self.kcuda.fetch(dev, m, {k: v[a] for k, v in out.items()},
-                             skip=("start_basin",) if a else ())
-            if a:
-                sb[a] = sb[0]
-        self.pending = None
-        ms = self.events[0].elapsed_time(self.events[1])
-        return (ms / 1e3 if ms > 0 else self.t_start) + time.perf_counter() - t1
+        res = {k: v[:, :slot.m] for k, v in slot.host.items()}
+        res["start_basin"][1:] = res["start_basin"][0]
+        if out is not None:
+            for k, v in res.items():
+                np.copyto(out[k], v)
+            res = out
+        slot.j = None
+        ms = slot.events[0].elapsed_time(slot.events[1])
+        return res, (ms / 1e3 if ms > 0 else slot.t_start) + time.perf_counter() - t1
 
 
 class Interrupted(KeyboardInterrupt):
@@ -339,7 +369,7 @@ class Plan:
             gpu = self.gpu
             with gpu.lock:
                 gpu.start(j)
-                seconds = gpu.fetch(j, outcomes)
+                outcomes, seconds = gpu.fetch(j, outcomes)
         else:
             sb = outcomes["start_basin"]
             for a, arm in enumerate(self.arms):
@@ -410,15 +440,17 @@ class Collector:
 
 def _execute(plan, keep, store, progress, timings):
     """Run (or load from the checkpoint) every chunk of the plan, in order, and merge. On a
-    GPU the next chunk's kernels are queued before this chunk is aggregated, so that the
-    host's aggregation overlaps the device's work."""
+    GPU two chunks are queued ahead: the host aggregates chunk j while the device computes
+    chunk j+1, and queues chunk j+2 once it is done with chunk j's buffers."""
     col = Collector(plan, keep, progress)
     done = set(store.done()) if store is not None else set()
     todo = [j for j in range(plan.n_chunks) if j not in done]
-    ahead = dict(zip(todo, todo[1:]))             # the next chunk to compute after each
     gpu = plan.gpu if plan.backend == "cuda" and todo else None
+    ahead = {}                    # the chunk to queue once each chunk is merged
     if gpu is not None:
-        gpu.start(todo[0])
+        ahead = dict(zip(todo, todo[gpu.SLOTS:]))
+        for j in todo[:gpu.SLOTS]:
+            gpu.start(j)
     spare = None          # aggregate-only: one buffer for every chunk (fresh pages cost ~1 ms/MB)
     with _deferred_sigint(store is not None) as interrupted:
         for j in range(plan.n_chunks):
@@ -426,23 +458,25 @@ def _execute(plan, keep, store, progress, timings):
             if j in done:
                 out, part = store.load(j)
             else:
-                m = plan.keys(j)[3]
-                if keep:                  # straight into the study's arrays: no copy
-                    buf, in_place = col.view(j), True
+                if gpu is not None:       # kept: copied into the study's arrays
+                    out, seconds = gpu.fetch(j, col.view(j) if keep else None)
+                    timings["kernel_s"] += seconds
+                    in_place = keep
+                    part = plan.aggregate(j, out)
                 else:
-                    if spare is None or spare[FIELDS[0]].shape[1] < m:
-                        spare = empty_outcomes((len(plan.arms), m), DTYPES[plan.dtype])
-                    buf = {k: v[:, :m] for k, v in spare.items()}
-                if gpu is None:
+                    if keep:              # straight into the study's arrays: no copy
+                        buf, in_place = col.view(j), True
+                    else:
+                        m = plan.keys(j)[3]
+                        if spare is None or spare[FIELDS[0]].shape[1] < m:
+                            spare = empty_outcomes((len(plan.arms), m), DTYPES[plan.dtype])
+                        buf = {k: v[:, :m] for k, v in spare.items()}
                     out, part = plan.chunk(j, timings, buf)
-                else:
-                    timings["kernel_s"] += gpu.fetch(j, buf)
-                    if j in ahead:
-                        gpu.start(ahead[j])
-                    out, part = buf, plan.aggregate(j, buf)
                 if store is not None:
                     store.save(j, out if keep else None, part)
             col.add(j, out, part, in_place)
+            if j in ahead:                # chunk j's buffers are free again
+                gpu.start(ahead[j])
             if interrupted() and j + 1 < plan.n_chunks:
                 raise Interrupted(len(set(store.done())), plan.n_chunks, store.dir)
     return col.result()

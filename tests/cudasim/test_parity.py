@@ -57,6 +57,7 @@ def test_gpu_benchmark_runs_on_the_simulator():
                          engine_n=32)
     assert len(rows) == 1 and rows[0]["gpu"] > 0 and rows[0]["cpu"] > 0
     assert rows[0]["generic"] > 0 and 0 < rows[0]["engine_wall"] <= rows[0]["engine"]
+    assert rows[0]["engine_wall_agg"] > 0
     assert 0 < rows[0]["peak_fraction"] < 1
     assert "rastrigin-2d" in bench_gpu.table(rows)
 
@@ -69,6 +70,40 @@ def test_determinism_matrix_backend_by_chunks():
     for chunk in (3, 20, 1000):
         sim = swarm.run(fam, OPTS[:3], backend="cuda", chunk_size=chunk, **kw)
         assert sim.aggregate == ref.aggregate, chunk
+
+
+def test_kept_outcomes_of_several_arms_over_uneven_chunks_are_the_cpus():
+    """Chunks go through two page-locked slots in turn (the last chunk shorter than the
+    others); every arm's outcomes, the later arms' start basins included (copied on the host),
+    are the CPU kernel's, bit for bit."""
+    fam = L.gaussian_peaks(dim=2, peaks=4)
+    kw = dict(instances=3, starts=7, steps=6, noise=0.4, seed=5, keep_outcomes=True)
+    ref = swarm.run(fam, OPTS[:3], backend="cpu", threads=1, **kw)
+    for chunk in (3 * 8, 3 * 13):                  # 3 arms: 8 and 13 keys per chunk
+        sim = swarm.run(fam, OPTS[:3], backend="cuda", chunk_size=chunk, **kw)
+        for k in ref.outcomes:
+            np.testing.assert_array_equal(sim.outcomes[k], ref.outcomes[k], err_msg=k)
+        assert sim.hash == ref.hash and sim.aggregate == ref.aggregate
+
+
+def test_gpu_slots_refuse_a_third_chunk_in_flight_and_an_unstarted_fetch():
+    from swarm.engine import Plan
+    from swarm.starts import uniform
+    arms = [{"optimizer": OPTS[0], "config": cfg, "noise": 0.0} for cfg in OPTS[0].configs()]
+    plan = Plan(L.rastrigin(dim=2), OPTS[:1], arms, 4, 8, 2, 0, uniform(), "float64", "cuda",
+                1e-3, 1e-8, 8, 1 << 20)
+    assert plan.n_chunks == 4 and plan.keys(1)[3] == 8         # one instance per chunk
+    gpu = plan.gpu
+    gpu.start(0)
+    gpu.start(1)
+    with pytest.raises(RuntimeError, match="every slot holds a chunk"):
+        gpu.start(2)
+    with pytest.raises(RuntimeError, match="chunk 2 was not started"):
+        gpu.fetch(2)
+    out, seconds = gpu.fetch(1)
+    assert out["end_basin"].shape == (1, 8) and seconds > 0
+    gpu.start(2)                                   # chunk 1's slot is free again
+    assert gpu.fetch(0)[0]["hit_step"].shape == (1, 8) and gpu.fetch(2)[0] is not None
 
 
 def test_above_exact_dim_the_bucketed_kernel_is_bit_identical():
