@@ -104,6 +104,14 @@ def test_gpu_slots_refuse_a_third_chunk_in_flight_and_an_unstarted_fetch():
     assert out["end_basin"].shape == (1, 8) and seconds > 0
     gpu.start(2)                                   # chunk 1's slot is free again
     assert gpu.fetch(0)[0]["hit_step"].shape == (1, 8) and gpu.fetch(2)[0] is not None
+    gpu.start(3, stage=False)                      # kept outcomes: copied straight into out
+    with pytest.raises(ValueError, match="needs out"):
+        gpu.fetch(3)
+    from swarm.result import empty_outcomes
+    out, _ = gpu.fetch(3, empty_outcomes((1, 8), np.float64))
+    ref = plan.chunk(3, out=empty_outcomes((1, 8), np.float64))[0]
+    for k in ref:
+        np.testing.assert_array_equal(out[k], ref[k], err_msg=k)
 
 
 def test_above_exact_dim_the_bucketed_kernel_is_bit_identical():
