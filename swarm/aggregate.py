@@ -301,13 +301,17 @@ class Aggregate:
 
     @classmethod
     def from_outcomes(cls, o, instance, n_global, n_instances, steps,
-                      max_basin_rows=MAX_BASIN_ROWS):
+                      max_basin_rows=MAX_BASIN_ROWS, basins=True):
         """Aggregate of outcome arrays of shape ``(A, m)`` (all arms on the same ``m``
         trajectory keys); ``instance`` (m,) is each key's instance index, ``n_global`` the
-        number of global minima per instance."""
+        number of global minima per instance. ``basins=False``: no basin table (``basins`` is
+        None), for a chunk whose study's table is already over ``max_basin_rows``, where it
+        would be dropped anyway."""
         eb, sb, div = o["end_basin"], o["start_basin"], o["diverged"]
         A, m = eb.shape
         agg = cls.empty(A, n_instances, steps, max_basin_rows)
+        if not basins:
+            agg.basins = None
         instance = np.asarray(instance, np.int64)
         ng = np.asarray(n_global, np.int64)
         sb_row = np.broadcast_to(sb, eb.shape)
@@ -320,7 +324,7 @@ class Aggregate:
         for a in range(A):
             for k in SUMS:
                 agg.sums[k][a] = exact_sum(o[k][a], div[a])
-            if m:
+            if m and agg.basins is not None:
                 basins.append(_basin_rows(a, instance, sb_row[a], eb[a]))
         agg.basins = agg._capped(np.concatenate(basins) if basins else agg.basins)
         return agg
@@ -335,7 +339,10 @@ class Aggregate:
                              f"{self.counts.shape} and {other.counts.shape})")
         basins = None
         if self.basins is not None and other.basins is not None:
-            basins = self._capped(_merge_rows(np.concatenate([self.basins, other.basins])))
+            if other.basins.shape[0] == 0 or self.basins.shape[0] == 0:
+                basins = self.basins if other.basins.shape[0] == 0 else other.basins  # sorted
+            else:
+                basins = self._capped(_merge_rows(np.concatenate([self.basins, other.basins])))
         sums = {k: [x + y for x, y in zip(self.sums[k], other.sums[k])] for k in SUMS}
         return Aggregate(self.counts + other.counts, self.hits + other.hits,
                          self.pairs + other.pairs, basins, sums, self.grid, self.max_basin_rows)

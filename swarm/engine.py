@@ -376,7 +376,7 @@ class Plan:
             self._gpu = _Gpu(self)
         return self._gpu
 
-    def chunk(self, j, timings=None, out=None):
+    def chunk(self, j, timings=None, out=None, basins=True):
         """Outcomes ``{field: (A, m)}`` and aggregate of chunk j; the kernels write into
         ``out``'s arrays when given (each row contiguous), else into new ones."""
         F = DTYPES[self.dtype]
@@ -400,14 +400,15 @@ class Plan:
             seconds = time.perf_counter() - t1
         if timings is not None:
             timings["kernel_s"] += seconds
-        return outcomes, self.aggregate(j, outcomes)
+        return outcomes, self.aggregate(j, outcomes, basins)
 
-    def aggregate(self, j, outcomes):
-        """The :class:`~swarm.aggregate.Aggregate` of chunk j's outcomes."""
+    def aggregate(self, j, outcomes, basins=True):
+        """The :class:`~swarm.aggregate.Aggregate` of chunk j's outcomes (``basins=False``:
+        without its basin table, see :meth:`~swarm.aggregate.Aggregate.from_outcomes`)."""
         _, _, first, m = self.keys(j)
         instance = (first + np.arange(m)) // self.starts
         return Aggregate.from_outcomes(outcomes, instance, self.packed.n_global, self.instances,
-                                       self.steps, self.max_basin_rows)
+                                       self.steps, self.max_basin_rows, basins)
 
     def fingerprint(self, spec):
         from swarm import __version__
@@ -477,11 +478,13 @@ def _execute(plan, keep, store, progress, timings):
             if j in done:
                 out, part = store.load(j)
             else:
+                # once the study's basin table is over its cap it stays dropped: skip the chunk's
+                basins = col.agg.basins is not None
                 if gpu is not None:       # kept: copied into the study's arrays
                     out, seconds = gpu.fetch(j, col.view(j) if keep else None)
                     timings["kernel_s"] += seconds
                     in_place = keep
-                    part = plan.aggregate(j, out)
+                    part = plan.aggregate(j, out, basins)
                 else:
                     if keep:              # straight into the study's arrays: no copy
                         buf, in_place = col.view(j), True
@@ -490,7 +493,7 @@ def _execute(plan, keep, store, progress, timings):
                         if spare is None or spare[FIELDS[0]].shape[1] < m:
                             spare = empty_outcomes((len(plan.arms), m), DTYPES[plan.dtype])
                         buf = {k: v[:, :m] for k, v in spare.items()}
-                    out, part = plan.chunk(j, timings, buf)
+                    out, part = plan.chunk(j, timings, buf, basins)
                 if store is not None:
                     store.save(j, out if keep else None, part)
             col.add(j, out, part, in_place)

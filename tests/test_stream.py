@@ -233,6 +233,23 @@ def test_basin_table_is_dropped_past_its_cap_whatever_the_chunking():
     assert big.aggregate.basins is not None
 
 
+
+def test_chunks_after_the_cap_build_no_basin_table(monkeypatch):
+    """Once the study's table is over its cap it stays dropped, so later chunks skip theirs
+    (the same aggregate as above, with fewer basin tables built)."""
+    from swarm import aggregate
+    calls = []
+    real = aggregate._basin_rows
+    monkeypatch.setattr(aggregate, "_basin_rows", lambda *a: calls.append(1) or real(*a))
+    a = study(keep_outcomes=False, max_basin_rows=20, chunk_size=48)
+    capped = len(calls)
+    calls.clear()
+    b = study(keep_outcomes=False, max_basin_rows=10 ** 6, chunk_size=48)
+    assert a.aggregate.basins is None and b.aggregate.basins is not None
+    assert 0 < capped < len(calls)
+    assert a.aggregate.counts.tolist() == b.aggregate.counts.tolist()
+
+
 # ---------------------------------------------------------------------------- determinism
 
 @pytest.mark.parametrize("keep", [False, True])
