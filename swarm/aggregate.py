@@ -124,6 +124,40 @@ def _merge_rows(rows):
     return out
 
 
+@njit(inline="always")
+def _key_cmp(x, i, y, j):
+    """−1, 0 or 1 as row i of x's first four columns is below, equal to or above y's row j."""
+    for c in range(4):
+        if x[i, c] != y[j, c]:
+            return -1 if x[i, c] < y[j, c] else 1
+    return 0
+
+
+@cached_njit(error_model="numpy")
+def _merge_sorted(x, y):
+    """``(rows, ok)``: the rows of x and y, each sorted by its first four columns with no key
+    twice, merged in one pass (equal keys' counts added), as :func:`_merge_rows` would give;
+    ``ok`` is False (and rows unusable) when an input was not sorted that way."""
+    n, m = x.shape[0], y.shape[0]
+    out = np.empty((n + m, 5), np.int64)
+    i = j = k = 0
+    while i < n or j < m:
+        c = 1 if i >= n else (-1 if j >= m else _key_cmp(x, i, y, j))
+        if c <= 0:
+            out[k] = x[i]
+            i += 1
+            if c == 0:
+                out[k, 4] += y[j, 4]
+                j += 1
+        else:
+            out[k] = y[j]
+            j += 1
+        if k > 0 and _key_cmp(out, k - 1, out, k) >= 0:
+            return out[:0], False
+        k += 1
+    return out[:k], True
+
+
 @cached_njit(error_model="numpy")
 def _dense_ranks(x, lo, span):
     """For the values of x, all in lo … lo + span − 1: ``rank[v − lo]`` = the number of
@@ -341,8 +375,11 @@ class Aggregate:
         if self.basins is not None and other.basins is not None:
             if other.basins.shape[0] == 0 or self.basins.shape[0] == 0:
                 basins = self.basins if other.basins.shape[0] == 0 else other.basins  # sorted
-            else:
-                basins = self._capped(_merge_rows(np.concatenate([self.basins, other.basins])))
+            else:                 # both sorted (as built here): one pass, else sort
+                basins, ok = _merge_sorted(self.basins, other.basins)
+                if not ok:
+                    basins = _merge_rows(np.concatenate([self.basins, other.basins]))
+                basins = self._capped(basins)
         sums = {k: [x + y for x, y in zip(self.sums[k], other.sums[k])] for k in SUMS}
         return Aggregate(self.counts + other.counts, self.hits + other.hits,
                          self.pairs + other.pairs, basins, sums, self.grid, self.max_basin_rows)

@@ -83,6 +83,28 @@ def test_aggregate_merges_in_any_chunking_and_order():
         assert agg == whole and agg.hash == whole.hash
 
 
+
+def test_basin_tables_merge_in_one_pass_and_unsorted_ones_are_sorted():
+    """Merging two sorted tables is one pass (``_merge_sorted``), with what sorting their
+    concatenation gives; a table that is not sorted is detected and sorted instead."""
+    from swarm.aggregate import _merge_rows, _merge_sorted
+    rng = np.random.default_rng(3)
+
+    def table(k):
+        r = rng.integers(-3, 4, (k, 5))
+        r[:, 4] = rng.integers(1, 9, k)
+        return _merge_rows(r) if k else np.zeros((0, 5), np.int64)
+
+    for _ in range(200):
+        x, y = table(int(rng.integers(0, 40))), table(int(rng.integers(0, 40)))
+        got, ok = _merge_sorted(x, y)
+        assert ok and np.array_equal(got, _merge_rows(np.concatenate([x, y])))
+    x, y = table(30), table(30)
+    assert not _merge_sorted(x[::-1].copy(), y)[1] and not _merge_sorted(x, y[::-1].copy())[1]
+    a, b = Aggregate.empty(1, 1, 10), Aggregate.empty(1, 1, 10)
+    a.basins, b.basins = x[::-1].copy(), y
+    assert np.array_equal((a + b).basins, _merge_rows(np.concatenate([x, y])))
+
 def _random_outcomes(rng, A, m, steps, n_inst):
     inst = np.sort(rng.integers(0, n_inst, m))
     sb = rng.integers(-1, 6, m) * 1_000_003            # sparse labels: the distinct-value path
