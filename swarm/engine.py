@@ -210,7 +210,7 @@ class _Gpu:
     done with j. Without ``stage`` (kept outcomes), ``fetch`` copies the outcomes straight into
     the study's arrays on a second stream, beside the next chunk's kernels: through page-locked
     memory they would be copied twice, and on an H200 the kept 2-D study's wall rate fell by
-    40 %. ``lock`` serialises callers that share the plan (a Dask worker's task threads)."""
+    33–43 %. ``lock`` serialises callers that share the plan (a Dask worker's task threads)."""
     SLOTS = 2
 
     def __init__(self, plan):
