@@ -104,10 +104,14 @@ def inputs(lp, sp, box, gmin, tab, ctype, gk):
     return tuple(cuda.to_device(a) for a in (lp, sp, box, gmin, tab, ctype, gk))
 
 
+def dtypes(F):
+    """The outcomes' dtypes in :data:`NAMES`' order (float ones in the working dtype F)."""
+    return (np.int64,) * 3 + (F,) * 2 + (np.bool_,)
+
+
 def outputs(n, F):
     """Device arrays for the outcomes of up to n trajectories, in :data:`NAMES`' order."""
-    return [cuda.device_array(n, np.int64) for _ in range(3)] + \
-        [cuda.device_array(n, F) for _ in range(2)] + [cuda.device_array(n, np.bool_)]
+    return [cuda.device_array(n, dt) for dt in dtypes(F)]
 
 
 def prepare(fid, kind, dev, hp, skind, k0, k1, steps, tol_x, tol_f, n_inst, n_start, first, n,
@@ -141,8 +145,7 @@ def staging(arms, n, F):
     n trajectories of each arm. The device copies into page-locked memory at the bus's rate and
     without the host's help, so the copies can be queued behind the kernels; into ordinary
     (pageable) memory they ran at about 3.3 GB/s on an H200 machine."""
-    dts = (np.int64,) * 3 + (F,) * 2 + (np.bool_,)
-    return {k: cuda.pinned_array((arms, n), dt) for k, dt in zip(NAMES, dts)}
+    return {k: cuda.pinned_array((arms, n), dt) for k, dt in zip(NAMES, dtypes(F))}
 
 
 def copy_out(out, n, host, stream, skip=()):
