@@ -6,7 +6,8 @@ Prints million trajectory-steps per second for the GPU kernel (its own kernel ti
 the baseline in the same run, the generic kernel (every family and optimizer in one kernel, the
 dimension read at run time); the whole engine on the GPU, over the device's time (kernels
 and copies of the outcomes) and over the run's wall time (which adds the host's work not
-hidden behind the next chunk's kernels: aggregation above all); the CPU engine and the NumPy
+hidden behind the next chunk's kernels: aggregation above all), the latter also with
+aggregates only (``keep_outcomes=False``, as large studies run); the CPU engine and the NumPy
 reference (both on far fewer trajectories: they are rates); and the fraction of the GPU's
 arithmetic limit reached, counting the floating-point operations of one
 trajectory-step (``FLOPS_PER_STEP``; a sin/cos pair counts as its polynomial's ~25 operations,

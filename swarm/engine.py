@@ -265,12 +265,12 @@ class _Gpu:
 
     def fetch(self, j, out=None):
         """Wait for chunk j; returns ``(outcomes, seconds)``. The outcomes ``{field: (A, m)}``
-        are views of the page-locked arrays, valid until the next ``start``, or, given ``out``
-        (arrays of that shape by name, each row contiguous; needed when chunk j was started
-        without ``stage``), copied into it. The seconds are the
-        device's on the chunk: its kernels and copies (CUDA events; in Numba's CUDA simulator,
-        which runs them inside ``start`` and has no event clock, the host's time in
-        ``start``), and the copy into ``out``."""
+        are, for a chunk started with ``stage``, views of the page-locked arrays, valid until
+        the next ``start``; otherwise ``out`` (arrays of that shape by name, each row
+        contiguous), into which they are copied from the device. The seconds are the device's
+        on the chunk: its kernels and copies (CUDA events; in Numba's CUDA simulator, which
+        runs them inside ``start`` and has no event clock, the host's time in ``start``), and
+        the copy into ``out``."""
         slot = next((x for x in self.slots if x.j == j), None)
         if slot is None:
             raise RuntimeError(f"chunk {j} was not started (in flight: "
@@ -279,10 +279,6 @@ class _Gpu:
         t1 = time.perf_counter()
         if slot.staged:
             res = {k: v[:, :slot.m] for k, v in slot.host.items()}
-            if out is not None:
-                for k, v in res.items():
-                    np.copyto(out[k], v)
-                res = out
         else:
             if out is None:
                 raise ValueError(f"chunk {j} was started without stage: fetch needs out")

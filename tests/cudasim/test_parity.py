@@ -73,9 +73,10 @@ def test_determinism_matrix_backend_by_chunks():
 
 
 def test_kept_outcomes_of_several_arms_over_uneven_chunks_are_the_cpus():
-    """Chunks go through two page-locked slots in turn (the last chunk shorter than the
-    others); every arm's outcomes, the later arms' start basins included (copied on the host),
-    are the CPU kernel's, bit for bit."""
+    """Chunks go through the two slots in turn (the last chunk shorter than the others), kept
+    outcomes copied from the device straight into the study's arrays; every arm's outcomes,
+    the later arms' start basins included (copied on the host), are the CPU kernel's, bit for
+    bit."""
     fam = L.gaussian_peaks(dim=2, peaks=4)
     kw = dict(instances=3, starts=7, steps=6, noise=0.4, seed=5, keep_outcomes=True)
     ref = swarm.run(fam, OPTS[:3], backend="cpu", threads=1, **kw)
