@@ -24,8 +24,11 @@ Usage::
 Beyond W (skippable with ``--no-peaks`` / ``--no-scaling`` / ``--no-peers`` / ``--no-peak``):
 
 - workload P: 20-D ``gaussian_peaks(dim=20, peaks=21)`` (instance 0 of seed 0, rotated), Nesterov
-  (lr 0.01, μ 0.9), σ = 0.1, swarm against a NumPy vectorised reference of the same maths
-  (:func:`numpy_nesterov_peaks`), noiseless check against ``swarm.path``;
+  (lr 0.01, μ 0.9), σ = 0.1, swarm against two NumPy vectorised references of the same maths:
+  the trajectories alone (:func:`numpy_nesterov_peaks`) and the same per-trajectory outcomes
+  as swarm's study (:func:`numpy_peaks_study`: start and end basins by the kernels' polish,
+  best f, global hits, divergence); noiseless checks against ``swarm.path`` (positions) and
+  swarm's labeller (basins), and both studies' P(global), P(escape) and mean best f;
 - dimension scaling: swarm on Rastrigin + Adam + σ = 0.5 at dims 2, 8, 32, 128 (M traj-steps/s
   and M coordinate-steps/s);
 - peers on W, when installed (``pip install -e '.[bench]'``): JAX (``jit`` + ``lax.scan``,
@@ -51,6 +54,7 @@ import numpy as np
 
 import swarm
 from swarm import landscapes, optimizers
+from swarm.engine import default_tol_x
 from swarm.kernels import ids
 
 WORKLOAD = "rastrigin-2d adam σ=0.5"
@@ -207,20 +211,28 @@ def bench_swarm(n, steps, dtype, repeats, seed=0, threads=None):
             "swarm_threads": res.provenance["threads"]}
 
 
+def _median_time(call, repeats, seed):
+    """Median wall time of ``call(rng)`` over ``repeats`` calls, the r-th with
+    ``default_rng([seed, r])``, and the last call's result."""
+    times, out = [], None
+    for r in range(repeats):
+        rng = np.random.default_rng([seed, r])
+        t0 = time.perf_counter()
+        out = call(rng)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
 def bench_numpy(n, steps, dtype, repeats, seed=0):
     inst = instance(seed)
     s = shift(inst)
     x0 = np.random.default_rng(seed).uniform(inst.domain[0], inst.domain[1],
                                              (n, inst.dim)).astype(dtype)
     numpy_adam_rastrigin(x0[:1000], s, min(steps, 10), SIGMA, dtype)  # warm-up
-    times, x = [], None
-    for r in range(repeats):
-        rng = np.random.default_rng([seed, r])
-        t0 = time.perf_counter()
-        x = numpy_adam_rastrigin(x0, s, steps, SIGMA, dtype, rng)
-        times.append(time.perf_counter() - t0)
+    t, x = _median_time(lambda rng: numpy_adam_rastrigin(x0, s, steps, SIGMA, dtype, rng),
+                        repeats, seed)
     f = rastrigin_f(x, s)
-    return {"numpy_s": statistics.median(times), "numpy_mean_final_f": float(np.mean(f)),
+    return {"numpy_s": t, "numpy_mean_final_f": float(np.mean(f)),
             "numpy_sem_final_f": float(np.std(f) / math.sqrt(f.size))}
 
 
@@ -310,49 +322,144 @@ def unpack_peaks(inst):
     return R.copy(), rows[:, 0].copy(), rows[:, 1:1 + d].copy(), rows[:, 1 + d:].copy()
 
 
+class _PeaksNumpy:
+    """Workload P's instance as NumPy arrays in one dtype, for the vectorised references:
+    log-heights of all peaks at once by BLAS products, using
+    qₖ = Σⱼ λₖⱼ (yⱼ − ỹₖⱼ)² = (y²)·λₖᵀ − 2 y·(λₖ ỹₖ)ᵀ + Σⱼ λₖⱼ ỹₖⱼ²."""
+
+    def __init__(self, inst, dtype):
+        F = self.F = np.dtype(dtype).type
+        self.R, self.logw, self.yc, self.lam = (a.astype(F) for a in unpack_peaks(inst))
+        self.Rt = np.ascontiguousarray(self.R.T)
+        self.lam_t = np.ascontiguousarray(self.lam.T)
+        self.ly_t = np.ascontiguousarray((-2 * self.lam * self.yc).T)
+        self.lyy = np.sum(self.lam * self.yc * self.yc, axis=1)
+        self.half = F(0.5)
+
+    def log_heights(self, y):
+        """(n, P): log wₖ − qₖ/2 at the rows of y = x Rᵀ."""
+        return self.logw - self.half * ((y * y) @ self.lam_t + y @ self.ly_t + self.lyy)
+
+    def value_grad(self, x, rows):
+        """f = −wₖ eₖ and ∇f = Rᵀ(wₖ eₖ Λₖ (y − ỹₖ)) for the active peak k (argmax of the
+        log-heights), at the rows of x; ``rows`` = arange(len(x))."""
+        y = x @ self.Rt
+        lv = self.log_heights(y)
+        k = np.argmax(lv, axis=1)
+        e = np.exp(lv[rows, k])
+        gy = (e[:, None] * self.lam[k]) * (y - self.yc[k])
+        return -e, gy @ self.R
+
+    def label(self, x, steps, h):
+        """Basin labels as the kernels define them: ``steps`` normalised steps of length h
+        along −∇f, done in y = R x (R is orthogonal, and the factor wₖ eₖ drops out of the
+        direction), then the active peak."""
+        y = x @ self.Rt
+        for _ in range(steps):
+            k = np.argmax(self.log_heights(y), axis=1)
+            d = self.lam[k] * (y - self.yc[k])
+            n = np.sqrt(np.einsum("ij,ij->i", d, d))
+            y -= np.where(n > 0, self.F(h) / np.where(n > 0, n, 1), 0)[:, None] * d
+        return np.argmax(self.log_heights(y), axis=1)
+
+
+def _nesterov_update(x, b, g, lr, mu):
+    """torch-form Nesterov in place: b ← μb + g, x ← x − lr·(g + μb) (g is overwritten)."""
+    b *= mu
+    b += g
+    g += mu * b
+    g *= lr
+    x -= g
+
+
 def numpy_nesterov_peaks(x0, inst, steps, sigma=0.0, dtype="float64", rng=None,
                          lr=NESTEROV["lr"], mu=NESTEROV["momentum"], chunk=65536):
-    """NumPy vectorised reference for workload P: Nesterov (torch form b ← μb + g,
-    x ← x − lr·(g + μb)) on f(x) = −maxₖ wₖ exp(−½ Σⱼ λₖⱼ (yⱼ − ỹₖⱼ)²), y = R x, with
-    ∇f = Rᵀ(w e λ (y − ỹ)) for the active peak (log-domain argmax of log wₖ − qₖ/2).
+    """NumPy vectorised reference for workload P's trajectories: Nesterov (torch form
+    b ← μb + g, x ← x − lr·(g + μb)) on f(x) = −maxₖ wₖ exp(−½ Σⱼ λₖⱼ (yⱼ − ỹₖⱼ)²), y = R x,
+    with ∇f = Rᵀ(w e λ (y − ỹ)) for the active peak (log-domain argmax of log wₖ − qₖ/2).
     Rows of ``x0`` (N, D) in chunks of ``chunk`` (bounds the (chunk, P) scratch); one thread
-    except for the BLAS matrix products (y = x Rᵀ, g = gy R). Returns final positions."""
-    F = np.dtype(dtype).type
-    R, logw, yc, lam = (a.astype(F) for a in unpack_peaks(inst))
-    Rt = np.ascontiguousarray(R.T)
+    except for the BLAS matrix products (y = x Rᵀ, g = gy R). Returns final positions.
+    Only the positions: no outcomes (see :func:`numpy_peaks_study`)."""
+    pk = _PeaksNumpy(inst, dtype)
+    F = pk.F
     x = np.array(x0, dtype=F, copy=True)
     b = np.zeros_like(x)
     if sigma and rng is None:
         rng = np.random.default_rng(0)
-    lr, mu, sig, half = F(lr), F(mu), F(sigma), F(0.5)
-    # q_k = Σ_j λ_kj (y_j − ỹ_kj)² = (y²)·λ_kᵀ − 2 y·(λ_k ỹ_k)ᵀ + Σ_j λ_kj ỹ_kj²
-    lam_t = np.ascontiguousarray(lam.T)
-    ly_t = np.ascontiguousarray((-2 * lam * yc).T)
-    lyy = np.sum(lam * yc * yc, axis=1)
+    lr, mu, sig = F(lr), F(mu), F(sigma)
     for c0 in range(0, x.shape[0], chunk):
         xs, bs = x[c0:c0 + chunk], b[c0:c0 + chunk]
         rows = np.arange(xs.shape[0])
         for _ in range(steps):
-            y = xs @ Rt
-            lv = logw - half * ((y * y) @ lam_t + y @ ly_t + lyy)
-            k = np.argmax(lv, axis=1)
-            e = np.exp(lv[rows, k])
-            gy = (e[:, None] * lam[k]) * (y - yc[k])
-            g = gy @ R
+            _, g = pk.value_grad(xs, rows)
             if sigma:
                 g += sig * rng.standard_normal(g.shape, dtype=F)
-            bs *= mu
-            bs += g
-            g += mu * bs
-            g *= lr
-            xs -= g
+            _nesterov_update(xs, bs, g, lr, mu)
     return x
 
 
+def numpy_peaks_study(x0, inst, steps, sigma=0.0, dtype="float64", rng=None,
+                      lr=NESTEROV["lr"], mu=NESTEROV["momentum"], tol_x=None, tol_f=1e-8,
+                      chunk=65536) -> dict:
+    """NumPy vectorised reference for workload P computing what a swarm study computes for
+    each trajectory (``kernels/trajectory.py``): start basin (polished label), then at each
+    of the ``steps`` + 1 evaluations the box check, f, best f, final f and the first hit of
+    the global target (‖x − x*‖ ≤ tol_x or f − f* ≤ tol_f), the noisy Nesterov update, and
+    the end basin; a lane that leaves the box or whose f is not finite is diverged (outcomes
+    frozen, basins ``ids.DIVERGED``). Same maths as :func:`numpy_nesterov_peaks`; returns
+    the outcome arrays under swarm's names."""
+    pk = _PeaksNumpy(inst, dtype)
+    F = pk.F
+    n = x0.shape[0]
+    tol_x = default_tol_x(inst.family) if tol_x is None else tol_x
+    p = inst.params
+    npol, h = int(p[ids.LP_POLISH_STEPS]), p[ids.LP_POLISH_H]
+    lo, hi = inst.box.astype(F)
+    gmin = inst.global_minima.astype(F)
+    fstar, tol2, tol_f = F(inst.f_star), F(tol_x) ** 2, F(tol_f)
+    if sigma and rng is None:
+        rng = np.random.default_rng(0)
+    lr, mu, sig = F(lr), F(mu), F(sigma)
+    out = {"start_basin": np.empty(n, np.int64), "end_basin": np.empty(n, np.int64),
+           "hit_step": np.empty(n, np.int64), "best_f": np.empty(n, F),
+           "final_f": np.empty(n, F), "diverged": np.empty(n, bool)}
+    with np.errstate(all="ignore"):
+        for c0 in range(0, n, chunk):
+            xs = np.array(x0[c0:c0 + chunk], dtype=F, copy=True)
+            bs = np.zeros_like(xs)
+            m = xs.shape[0]
+            rows = np.arange(m)
+            alive = np.all((xs >= lo) & (xs <= hi), axis=1)
+            sb = np.where(alive, pk.label(xs, npol, h), ids.DIVERGED)
+            best = np.full(m, np.inf, F)
+            final = np.full(m, np.nan, F)
+            hit = np.full(m, ids.NEVER, np.int64)
+            for step in range(1, steps + 2):
+                alive &= np.all((xs >= lo) & (xs <= hi), axis=1)
+                f, g = pk.value_grad(xs, rows)
+                alive &= np.isfinite(f)
+                final = np.where(alive, f, final)
+                best = np.where(alive, np.minimum(best, f), best)
+                d2 = np.min([np.einsum("ij,ij->i", xs - c, xs - c) for c in gmin], axis=0)
+                on = (f - fstar <= tol_f) | (d2 <= tol2)
+                hit = np.where(on & alive & (hit == ids.NEVER), step - 1, hit)
+                if step > steps or not alive.any():
+                    break
+                if sigma:
+                    g += sig * rng.standard_normal(g.shape, dtype=F)
+                _nesterov_update(xs, bs, g, lr, mu)
+            eb = np.where(alive, pk.label(xs, npol, h), ids.DIVERGED)
+            sl = slice(c0, c0 + m)
+            out["start_basin"][sl], out["end_basin"][sl], out["hit_step"][sl] = sb, eb, hit
+            out["best_f"][sl], out["final_f"][sl], out["diverged"][sl] = best, final, ~alive
+    return out
 
 
 def peaks_correctness(dtype="float64", steps=100, n_starts=4, seed=0):
-    """Max |x_swarm − x_numpy| on workload P after ``steps`` noiseless steps."""
+    """Noiseless check of both NumPy references against swarm on workload P, from
+    ``n_starts`` fixed start points: (max |x_swarm − x_numpy| after ``steps`` steps, the
+    fraction of start and end basins on which :func:`numpy_peaks_study` agrees with swarm's
+    labeller at swarm's own start and end points)."""
     inst = peaks_instance(seed)
     opt = optimizers.nesterov(**NESTEROV)
     x0 = np.random.default_rng(12345).uniform(inst.domain[0], inst.domain[1],
@@ -360,22 +467,48 @@ def peaks_correctness(dtype="float64", steps=100, n_starts=4, seed=0):
     ours = np.stack([swarm.path(inst, opt, x, steps, dtype=dtype)[-1] for x in x0])
     ref = numpy_nesterov_peaks(x0.astype(dtype), inst, steps, 0.0, dtype)
     dev = np.abs(ours - ref.astype(np.float64))
-    return float(np.max(dev)) if np.all(np.isfinite(dev)) else float("inf")
+    study = numpy_peaks_study(x0.astype(dtype), inst, steps, 0.0, dtype)
+    agree = np.concatenate([study["start_basin"] == inst.basin(x0),
+                            study["end_basin"] == inst.basin(ours)])
+    return (float(np.max(dev)) if np.all(np.isfinite(dev)) else float("inf"),
+            float(np.mean(agree)))
+
+
+def _rate(x):
+    """(proportion, its standard error) of a boolean array."""
+    p = float(np.mean(x))
+    return p, math.sqrt(max(p * (1 - p), 1e-12) / x.size)
+
+
+def _study_rates(o, prefix) -> dict:
+    """P(end in the global basin), P(escape) and mean best f of a study's outcomes, each with
+    its standard error, under ``prefix``."""
+    eb, sb = o["end_basin"], o["start_basin"]
+    best = o["best_f"].astype(np.float64)
+    return {f"{prefix}_p_global": _rate(eb == 0), f"{prefix}_p_escape": _rate(eb != sb),
+            f"{prefix}_best_f": (float(np.mean(best)), float(np.std(best) / math.sqrt(best.size)))}
 
 
 def run_peaks(n=20_000, steps=100, dtypes=("float64", "float32"), repeats=3, *, seed=0,
               threads=None, check_steps=100, check_starts=4, log=None) -> list[dict]:
     """Workload P (20-D Gaussian peaks, 21 peaks, Nesterov lr 0.01 μ 0.9, σ = 0.1): swarm
-    (kernel timing) against the NumPy reference, one row per dtype, as :func:`run`."""
+    (kernel timing) against the NumPy references, one row per dtype, as :func:`run`.
+
+    Two NumPy figures: the trajectories only (:func:`numpy_nesterov_peaks`, ``ratio``: swarm
+    does more work than this peer) and the same outcomes as swarm's study
+    (:func:`numpy_peaks_study`, ``ratio_study``: start and end basins, best f, hits,
+    divergence). The row also holds both studies' P(global), P(escape) and mean best f (with
+    standard errors; different random streams, so they agree statistically)."""
     log = log or (lambda msg: None)
     fam, opt = landscapes.gaussian_peaks(**PEAKS), optimizers.nesterov(**NESTEROV)
     inst = peaks_instance(seed)
     rows = []
     for dtype in dtypes:
         row = {"workload": PEAKS_WORKLOAD, "dtype": dtype, "n": n, "steps": steps,
-               "repeats": repeats, "check_steps": check_steps}
+               "repeats": repeats, "check_steps": check_steps, "check_starts": check_starts}
         log(f"[peaks {dtype}] correctness check ({check_starts} starts, {check_steps} steps)")
-        row["check_max_dev"] = peaks_correctness(dtype, check_steps, check_starts, seed)
+        row["check_max_dev"], row["check_label_agree"] = peaks_correctness(
+            dtype, check_steps, check_starts, seed)
         study = dict(instances=1, starts=n, steps=steps, noise=PEAKS_SIGMA, seed=seed,
                      dtype=dtype, threads=threads)
         log(f"[peaks {dtype}] swarm: N={n:,}, {steps} steps, {repeats} repeats")
@@ -390,24 +523,25 @@ def run_peaks(n=20_000, steps=100, dtypes=("float64", "float32"), repeats=3, *, 
         row.update(swarm_kernel_s=statistics.median(ks), swarm_wall_s=statistics.median(ws),
                    swarm_threads=res.provenance["threads"],
                    swarm_mean_final_f=float(np.mean(f)),
-                   swarm_sem_final_f=float(np.std(f) / math.sqrt(f.size)))
-        log(f"[peaks {dtype}] numpy: N={n:,}, {steps} steps, {repeats} repeats")
+                   swarm_sem_final_f=float(np.std(f) / math.sqrt(f.size)),
+                   **_study_rates(res.outcomes, "swarm"))
         x0 = np.random.default_rng(seed).uniform(inst.domain[0], inst.domain[1],
                                                  (n, inst.dim)).astype(dtype)
-        numpy_nesterov_peaks(x0[:256], inst, min(steps, 5), PEAKS_SIGMA, dtype)
-        ts, x = [], None
-        for r in range(repeats):
-            rng = np.random.default_rng([seed, r])
-            t0 = time.perf_counter()
-            x = numpy_nesterov_peaks(x0, inst, steps, PEAKS_SIGMA, dtype, rng)
-            ts.append(time.perf_counter() - t0)
-        f = inst.f(x.astype(np.float64))
-        row.update(numpy_s=statistics.median(ts), numpy_mean_final_f=float(np.mean(f)),
-                   numpy_sem_final_f=float(np.std(f) / math.sqrt(f.size)))
+        for name, ref in (("numpy", numpy_nesterov_peaks), ("numpy_study", numpy_peaks_study)):
+            log(f"[peaks {dtype}] {name}: N={n:,}, {steps} steps, {repeats} repeats")
+            ref(x0[:256], inst, min(steps, 5), PEAKS_SIGMA, dtype)
+            row[f"{name}_s"], out = _median_time(
+                lambda rng: ref(x0, inst, steps, PEAKS_SIGMA, dtype, rng), repeats, seed)
+        f = out["final_f"].astype(np.float64)
+        row.update(numpy_mean_final_f=float(np.mean(f)),
+                   numpy_sem_final_f=float(np.std(f) / math.sqrt(f.size)),
+                   **_study_rates(out, "numpy"))
         work = n * steps / 1e6
         row.update(swarm_mtsps=work / row["swarm_kernel_s"],
-                   swarm_wall_mtsps=work / row["swarm_wall_s"], numpy_mtsps=work / row["numpy_s"])
+                   swarm_wall_mtsps=work / row["swarm_wall_s"], numpy_mtsps=work / row["numpy_s"],
+                   numpy_study_mtsps=work / row["numpy_study_s"])
         row["ratio"] = row["swarm_mtsps"] / row["numpy_mtsps"]
+        row["ratio_study"] = row["swarm_mtsps"] / row["numpy_study_mtsps"]
         rows.append(row)
     return rows
 
@@ -756,15 +890,32 @@ def report_extras(extra) -> str:
         rows = extra["peaks"]
         r0 = rows[0]
         out += ["", f"Workload P: N = {r0['n']:,} trajectories, {r0['steps']} steps, median of "
-                f"{r0['repeats']} (NumPy: chunks of 65536 rows, q for all peaks by BLAS products)",
-                table(rows), ""]
+                f"{r0['repeats']} (NumPy: chunks of 65536 rows, q for all peaks by BLAS products)."
+                " NumPy twice: the trajectories only, and the same outcomes as swarm's study "
+                "(start and end basins by the same polish, best f, hits, divergence)",
+                "| dtype | swarm M/s (kernel) | swarm M/s (wall) | NumPy M/s, trajectories | "
+                "swarm / NumPy | NumPy M/s, same outcomes | swarm / NumPy, same outcomes |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
         for r in rows:
+            out.append(f"| {r['dtype']} | {_num(r['swarm_mtsps'])} | "
+                       f"{_num(r['swarm_wall_mtsps'])} | {_num(r['numpy_mtsps'])} | "
+                       f"{r['ratio']:.2f} | {_num(r['numpy_study_mtsps'])} | "
+                       f"{r['ratio_study']:.2f} |")
+        out.append("")
+        for r in rows:
+            pm = "{0[0]:.4f} ± {0[1]:.4f}".format
             out.append(f"[P {r['dtype']}] swarm kernel {r['swarm_kernel_s']:.3f} s "
-                       f"({r['swarm_threads']} threads), NumPy {r['numpy_s']:.3f} s; mean final f:"
-                       f" swarm {r['swarm_mean_final_f']:.4f} ± {r['swarm_sem_final_f']:.4f}, "
-                       f"NumPy {r['numpy_mean_final_f']:.4f} ± {r['numpy_sem_final_f']:.4f}; "
-                       f"noiseless max |Δx| after {r['check_steps']} steps: "
-                       f"{r['check_max_dev']:.3g}")
+                       f"({r['swarm_threads']} threads), NumPy {r['numpy_s']:.3f} s, same "
+                       f"outcomes {r['numpy_study_s']:.3f} s; mean final f: swarm "
+                       f"{r['swarm_mean_final_f']:.4f} ± {r['swarm_sem_final_f']:.4f}, NumPy "
+                       f"{r['numpy_mean_final_f']:.4f} ± {r['numpy_sem_final_f']:.4f}")
+            out.append(f"[P {r['dtype']}] P(global): swarm {pm(r['swarm_p_global'])}, NumPy "
+                       f"{pm(r['numpy_p_global'])}; P(escape): swarm {pm(r['swarm_p_escape'])}"
+                       f", NumPy {pm(r['numpy_p_escape'])}; mean best f: swarm "
+                       f"{pm(r['swarm_best_f'])}, NumPy {pm(r['numpy_best_f'])}")
+            out.append(f"[P {r['dtype']}] noiseless, {r['check_starts']} starts, "
+                       f"{r['check_steps']} steps: max |Δx| {r['check_max_dev']:.3g}; start and "
+                       f"end basins agree on {100 * r['check_label_agree']:.0f} %")
     if extra.get("scaling"):
         rows = extra["scaling"]
         out += ["", f"Dimension scaling, swarm, Rastrigin + Adam + σ = {SIGMA} "

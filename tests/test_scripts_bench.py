@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pytest
 
+import swarm
+
 
 @pytest.fixture(scope="module")
 def bench():
@@ -79,9 +81,44 @@ def test_peaks_rows(bench):
     dev = {r["dtype"]: r["check_max_dev"] for r in rows}
     assert dev["float64"] <= 1e-9 and dev["float32"] <= 1e-3
     for r in rows:
-        assert r["swarm_mtsps"] > 0 and r["numpy_mtsps"] > 0 and r["ratio"] > 0
+        assert r["check_label_agree"] == 1.0
+        for key in ("swarm_mtsps", "numpy_mtsps", "numpy_study_mtsps", "ratio", "ratio_study"):
+            assert math.isfinite(r[key]) and r[key] > 0, (r["dtype"], key, r[key])
+        # the study reference does more work than the trajectories alone
+        assert r["ratio_study"] > r["ratio"]
         se = math.hypot(r["swarm_sem_final_f"], r["numpy_sem_final_f"])
         assert abs(r["swarm_mean_final_f"] - r["numpy_mean_final_f"]) < 6 * se + 1e-6
+        for key in ("p_global", "p_escape", "best_f"):
+            (a, sa), (b, sb) = r[f"swarm_{key}"], r[f"numpy_{key}"]
+            assert abs(a - b) < 6 * math.hypot(sa, sb) + 1e-6, (r["dtype"], key, a, b)
+    text = bench.report_extras({"peaks": rows})
+    assert "same outcomes" in text and f"| {rows[0]['ratio_study']:.2f} |" in text
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
+def test_numpy_peaks_study_matches_swarm_outcomes(bench, dtype, rtol):
+    # noiseless studies from single points: every outcome as swarm's engine gives it, among
+    # them a hit at the start (x* + 0.001), a point in the global basin that never hits, and
+    # one outside the box (diverged from the start: basins DIVERGED, best f +inf, final f NaN)
+    inst = bench.peaks_instance(0)
+    fam = bench.landscapes.gaussian_peaks(**bench.PEAKS)
+    opt = bench.optimizers.nesterov(**bench.NESTEROV)
+    pts = np.concatenate([np.random.default_rng(3).uniform(-5.0, 5.0, (4, inst.dim)),
+                          [inst.x_star + 0.001, inst.x_star + 0.3, np.full(inst.dim, 25.0)]])
+    ref = bench.numpy_peaks_study(pts.astype(dtype), inst, 60, 0.0, dtype)
+    seen = set()
+    for i, x in enumerate(pts):
+        res = swarm.run(fam, opt, instances=1, starts=1, start=swarm.starts.point(x), steps=60,
+                        seed=0, dtype=dtype)
+        o = res.outcomes
+        for key in ("start_basin", "end_basin", "hit_step", "diverged"):
+            assert o[key][0] == ref[key][i], (i, key, o[key][0], ref[key][i])
+        for key in ("best_f", "final_f"):
+            np.testing.assert_allclose(ref[key][i], o[key][0], rtol=rtol, atol=0)
+        seen.add((int(o["end_basin"][0]), int(o["hit_step"][0]), bool(o["diverged"][0])))
+    assert (0, 0, False) in seen and (0, bench.ids.NEVER, False) in seen
+    assert (bench.ids.DIVERGED, bench.ids.NEVER, True) in seen
+    assert any(eb > 0 for eb, _, _ in seen)                        # a local basin too
 
 
 # ----------------------------------------------------------------------------- scaling, peak
