@@ -11,6 +11,10 @@ For each dtype, in the same run:
   ``repeats`` after a warm-up call;
 - NumPy: arrays of shape (N, 2), a Python loop over steps (gradient of the same instance, Adam,
   noise from ``numpy.random.default_rng`` in the same dtype); one thread, median of ``repeats``;
+  timed twice: the trajectories alone (:func:`numpy_adam_rastrigin`, ``ratio``) and computing
+  the same per-trajectory outcomes as swarm's study (:func:`numpy_rastrigin_study`,
+  ``ratio_study``: start and end basins, f at every step for best f and global hits,
+  divergence), whose P(global), P(escape) and mean best f are printed next to swarm's;
 - correctness: without noise, a few fixed start points through ``swarm.path`` and through the
   NumPy reference must end at the same positions (float64: ~1e-9 after 100 steps);
 - optionally (``compile_check``) the first-call time in a fresh process with an empty
@@ -119,7 +123,7 @@ def shift(inst) -> np.ndarray:
 
 
 def numpy_adam_rastrigin(x0, s, steps, sigma=0.0, dtype="float64", rng=None, lr=ADAM["lr"],
-                         b1=ADAM["b1"], b2=ADAM["b2"], eps=ADAM["eps"]):
+                         b1=ADAM["b1"], b2=ADAM["b2"], eps=ADAM["eps"], observe=None):
     """NumPy vectorised reference: Adam on Rastrigin h(z) = 10d + Σ(zᵢ² − 10 cos 2πzᵢ),
     z = x − s, for every row of ``x0`` (shape (N, dim)); returns the final positions.
 
@@ -127,7 +131,10 @@ def numpy_adam_rastrigin(x0, s, steps, sigma=0.0, dtype="float64", rng=None, lr=
     thread) and in the same operation order as swarm's kernel, so that without noise the two
     agree to rounding: g = 2z + (20π)·sin(2πz); m ← β1·m + (1−β1)·g;
     v ← β2·v + ((1−β2)·g)·g;
-    x ← x − lr·(m/(1−β1ᵗ)) / (√(v/(1−β2ᵗ)) + ε)."""
+    x ← x − lr·(m/(1−β1ᵗ)) / (√(v/(1−β2ᵗ)) + ε).
+
+    ``observe(t, x, z)``, when given, is called before each update t = 1 … steps and once
+    more at the final point (t = steps + 1), as swarm's kernel evaluates f."""
     F = np.dtype(dtype).type
     x = np.array(x0, dtype=F, copy=True)
     s = np.asarray(s, dtype=F)
@@ -147,6 +154,8 @@ def numpy_adam_rastrigin(x0, s, steps, sigma=0.0, dtype="float64", rng=None, lr=
     c1, c2 = one - b1, one - b2
     for t in range(1, steps + 1):
         np.subtract(x, s, out=z)
+        if observe is not None:
+            observe(t, x, z)
         np.multiply(z, two_pi, out=a)
         np.sin(a, out=a)
         np.multiply(a, c20pi, out=a)
@@ -172,7 +181,99 @@ def numpy_adam_rastrigin(x0, s, steps, sigma=0.0, dtype="float64", rng=None, lr=
         np.multiply(a, lr, out=a)
         np.divide(a, tmp, out=a)
         np.subtract(x, a, out=x)
+    if observe is not None:
+        np.subtract(x, s, out=z)
+        observe(steps + 1, x, z)
     return x
+
+
+class _Outcomes:
+    """Per-trajectory outcomes kept the way ``kernels/trajectory.py`` keeps them, for the NumPy
+    study references: a row outside the instance's box, or whose f is not finite, is diverged
+    (its best f, final f and hit step frozen, its basins ``ids.DIVERGED``); the first
+    evaluation with ‖x − x*‖ ≤ tol_x or f − f* ≤ tol_f is the hit (``hit_step`` = the updates
+    made before it). ``label(x)`` gives basin labels."""
+
+    def __init__(self, inst, F, x, label, tol_x=None, tol_f=1e-8):
+        tol_x = default_tol_x(inst.family) if tol_x is None else tol_x
+        self.lo, self.hi = inst.box.astype(F)
+        self.gmin = inst.global_minima.astype(F)
+        self.fstar, self.tol2, self.tol_f = F(inst.f_star), F(tol_x) ** 2, F(tol_f)
+        self.label = label
+        self.alive = self._in_box(x)
+        self.start_basin = np.where(self.alive, label(x), ids.DIVERGED)
+        self.best = np.full(x.shape[0], np.inf, F)
+        self.final = np.full(x.shape[0], np.nan, F)
+        self.hit = np.full(x.shape[0], ids.NEVER, np.int64)
+
+    def _in_box(self, x):
+        return np.all((x >= self.lo) & (x <= self.hi), axis=1)
+
+    def observe(self, step, x, f) -> bool:
+        """Evaluation ``step`` (1, 2, …) at x with values f; False once every row is diverged."""
+        alive = self.alive
+        alive &= self._in_box(x)
+        alive &= np.isfinite(f)
+        self.final = np.where(alive, f, self.final)
+        self.best = np.where(alive, np.minimum(self.best, f), self.best)
+        d2 = np.min([np.einsum("ij,ij->i", x - c, x - c) for c in self.gmin], axis=0)
+        on = (f - self.fstar <= self.tol_f) | (d2 <= self.tol2)
+        self.hit = np.where(on & alive & (self.hit == ids.NEVER), step - 1, self.hit)
+        return bool(alive.any())
+
+    def result(self, x) -> dict:
+        """The outcome arrays under swarm's names, labelling the end points x."""
+        return {"start_basin": self.start_basin,
+                "end_basin": np.where(self.alive, self.label(x), ids.DIVERGED),
+                "hit_step": self.hit, "best_f": self.best, "final_f": self.final,
+                "diverged": ~self.alive}
+
+
+def _concat(parts) -> dict:
+    return {k: np.concatenate([o[k] for o in parts]) for k in parts[0]}
+
+
+def rastrigin_labels(inst, F):
+    """Basin labels of an unrotated separable instance as the kernels define them: per
+    coordinate the number of tabulated 1-D maxima below zᵢ = xᵢ − sᵢ, relative to the global
+    cell; 0 when every cell is the global one, else 1 + the cells as base-1024 digits
+    (dim ≤ 6)."""
+    tab, ctype, gk = inst.family.tables
+    if inst.dim > 6:
+        raise ValueError("rastrigin_labels: dim ≤ 6 only (the kernels hash the cells beyond)")
+    s = shift(inst).astype(F)
+    rows = [tab[r][np.isfinite(tab[r])].astype(F) for r in range(tab.shape[0])]
+
+    def label(x):
+        code = np.zeros(x.shape[0], np.int64)
+        glob = np.ones(x.shape[0], bool)
+        for i in range(inst.dim):
+            r = ctype[i]
+            cell = np.searchsorted(rows[r], x[:, i] - s[i], side="left") - gk[r]
+            glob &= cell == 0
+            code = code * 1024 + (cell + 512)
+        return np.where(glob, 0, code + 1)
+    return label
+
+
+def numpy_rastrigin_study(x0, inst, steps, sigma=0.0, dtype="float64", rng=None, **adam) -> dict:
+    """NumPy reference for workload W computing swarm's per-trajectory outcomes (start and
+    end basins, best f, hits, divergence; :class:`_Outcomes`): :func:`numpy_adam_rastrigin`
+    with f = 10d + Σ(zᵢ² − 10 cos 2πzᵢ) evaluated at each step."""
+    F = np.dtype(dtype).type
+    s = shift(inst)
+    x0 = np.asarray(x0, dtype=F)
+    out = _Outcomes(inst, F, x0, rastrigin_labels(inst, F))
+    ten, two_pi = F(10.0), F(2.0 * math.pi)
+    c = np.empty_like(x0)
+
+    def observe(t, x, z):
+        np.multiply(z, two_pi, out=c)
+        np.cos(c, out=c)
+        f = ten * F(inst.dim) + np.sum(z * z - ten * c, axis=1)
+        out.observe(t, x, f)
+    x = numpy_adam_rastrigin(x0, s, steps, sigma, dtype, rng, observe=observe, **adam)
+    return out.result(x)
 
 
 def rastrigin_f(x, s):
@@ -208,7 +309,7 @@ def bench_swarm(n, steps, dtype, repeats, seed=0, threads=None):
     return {"swarm_kernel_s": statistics.median(kernel), "swarm_wall_s": statistics.median(wall),
             "swarm_mean_final_f": float(np.mean(f)),
             "swarm_sem_final_f": float(np.std(f) / math.sqrt(f.size)),
-            "swarm_threads": res.provenance["threads"]}
+            "swarm_threads": res.provenance["threads"], **_study_rates(res.outcomes, "swarm")}
 
 
 def _median_time(call, repeats, seed):
@@ -224,16 +325,26 @@ def _median_time(call, repeats, seed):
 
 
 def bench_numpy(n, steps, dtype, repeats, seed=0):
+    """W's NumPy references on the same starts: the trajectories alone
+    (:func:`numpy_adam_rastrigin`) and the same outcomes as swarm's study
+    (:func:`numpy_rastrigin_study`)."""
     inst = instance(seed)
     s = shift(inst)
     x0 = np.random.default_rng(seed).uniform(inst.domain[0], inst.domain[1],
                                              (n, inst.dim)).astype(dtype)
-    numpy_adam_rastrigin(x0[:1000], s, min(steps, 10), SIGMA, dtype)  # warm-up
-    t, x = _median_time(lambda rng: numpy_adam_rastrigin(x0, s, steps, SIGMA, dtype, rng),
-                        repeats, seed)
-    f = rastrigin_f(x, s)
-    return {"numpy_s": t, "numpy_mean_final_f": float(np.mean(f)),
-            "numpy_sem_final_f": float(np.std(f) / math.sqrt(f.size))}
+    out = {}
+    for name, ref, arg in (("numpy", numpy_adam_rastrigin, s),
+                           ("numpy_study", numpy_rastrigin_study, inst)):
+        ref(x0[:1000], arg, min(steps, 10), SIGMA, dtype)                     # warm-up
+        out[f"{name}_s"], res = _median_time(
+            lambda rng: ref(x0, arg, steps, SIGMA, dtype, rng), repeats, seed)
+        if name == "numpy":
+            f = rastrigin_f(res, s)
+            out.update(numpy_mean_final_f=float(np.mean(f)),
+                       numpy_sem_final_f=float(np.std(f) / math.sqrt(f.size)))
+        else:
+            out.update(_study_rates(res, "numpy"))
+    return out
 
 
 _TINY = """
@@ -274,8 +385,10 @@ def run(n=1_000_000, steps=100, dtypes=("float64", "float32"), repeats=3, *,
         compile_check=True, check_steps=100, check_starts=8, seed=0, threads=None,
         log=None) -> list[dict]:
     """Run the benchmark; one row (dict) per dtype. Throughputs in million trajectory-steps
-    per second (``*_mtsps``); ``ratio`` = swarm / NumPy; ``check_max_dev``: max |Δx| between
-    swarm.path and the NumPy reference after ``check_steps`` noiseless steps."""
+    per second (``*_mtsps``); ``ratio`` = swarm / NumPy (the trajectories alone),
+    ``ratio_study`` = swarm / NumPy computing the same outcomes as swarm's study
+    (:func:`numpy_rastrigin_study`); ``check_max_dev``: max |Δx| between swarm.path and the
+    NumPy reference after ``check_steps`` noiseless steps."""
     log = log or (lambda msg: None)
     rows = []
     for dtype in dtypes:
@@ -285,13 +398,16 @@ def run(n=1_000_000, steps=100, dtypes=("float64", "float32"), repeats=3, *,
         row["check_max_dev"] = correctness(dtype, check_steps, check_starts, seed)
         log(f"[{dtype}] swarm: N={n:,}, {steps} steps, {repeats} repeats")
         row.update(bench_swarm(n, steps, dtype, repeats, seed, threads))
-        log(f"[{dtype}] numpy: N={n:,}, {steps} steps, {repeats} repeats")
+        log(f"[{dtype}] numpy (trajectories, then the same outcomes): N={n:,}, {steps} steps, "
+            f"{repeats} repeats")
         row.update(bench_numpy(n, steps, dtype, repeats, seed))
         work = n * steps / 1e6
         row["swarm_mtsps"] = work / row["swarm_kernel_s"]
         row["swarm_wall_mtsps"] = work / row["swarm_wall_s"]
         row["numpy_mtsps"] = work / row["numpy_s"]
+        row["numpy_study_mtsps"] = work / row["numpy_study_s"]
         row["ratio"] = row["swarm_mtsps"] / row["numpy_mtsps"]
+        row["ratio_study"] = row["swarm_mtsps"] / row["numpy_study_mtsps"]
         if compile_check:
             log(f"[{dtype}] compile time in a fresh process (empty cache), then warm start")
             row.update(startup(dtype))
@@ -399,60 +515,35 @@ def numpy_nesterov_peaks(x0, inst, steps, sigma=0.0, dtype="float64", rng=None,
 
 
 def numpy_peaks_study(x0, inst, steps, sigma=0.0, dtype="float64", rng=None,
-                      lr=NESTEROV["lr"], mu=NESTEROV["momentum"], tol_x=None, tol_f=1e-8,
-                      chunk=65536) -> dict:
+                      lr=NESTEROV["lr"], mu=NESTEROV["momentum"], chunk=65536) -> dict:
     """NumPy vectorised reference for workload P computing what a swarm study computes for
-    each trajectory (``kernels/trajectory.py``): start basin (polished label), then at each
-    of the ``steps`` + 1 evaluations the box check, f, best f, final f and the first hit of
-    the global target (‖x − x*‖ ≤ tol_x or f − f* ≤ tol_f), the noisy Nesterov update, and
-    the end basin; a lane that leaves the box or whose f is not finite is diverged (outcomes
-    frozen, basins ``ids.DIVERGED``). Same maths as :func:`numpy_nesterov_peaks`; returns
-    the outcome arrays under swarm's names."""
+    each trajectory (:class:`_Outcomes`, as ``kernels/trajectory.py``): start basin (polished
+    label), box check, f, best f, final f and first global hit at each of the ``steps`` + 1
+    evaluations, the noisy Nesterov update, end basin. Same maths as
+    :func:`numpy_nesterov_peaks`; returns the outcome arrays under swarm's names."""
     pk = _PeaksNumpy(inst, dtype)
     F = pk.F
-    n = x0.shape[0]
-    tol_x = default_tol_x(inst.family) if tol_x is None else tol_x
     p = inst.params
     npol, h = int(p[ids.LP_POLISH_STEPS]), p[ids.LP_POLISH_H]
-    lo, hi = inst.box.astype(F)
-    gmin = inst.global_minima.astype(F)
-    fstar, tol2, tol_f = F(inst.f_star), F(tol_x) ** 2, F(tol_f)
     if sigma and rng is None:
         rng = np.random.default_rng(0)
     lr, mu, sig = F(lr), F(mu), F(sigma)
-    out = {"start_basin": np.empty(n, np.int64), "end_basin": np.empty(n, np.int64),
-           "hit_step": np.empty(n, np.int64), "best_f": np.empty(n, F),
-           "final_f": np.empty(n, F), "diverged": np.empty(n, bool)}
+    parts = []
     with np.errstate(all="ignore"):
-        for c0 in range(0, n, chunk):
+        for c0 in range(0, x0.shape[0], chunk):
             xs = np.array(x0[c0:c0 + chunk], dtype=F, copy=True)
             bs = np.zeros_like(xs)
-            m = xs.shape[0]
-            rows = np.arange(m)
-            alive = np.all((xs >= lo) & (xs <= hi), axis=1)
-            sb = np.where(alive, pk.label(xs, npol, h), ids.DIVERGED)
-            best = np.full(m, np.inf, F)
-            final = np.full(m, np.nan, F)
-            hit = np.full(m, ids.NEVER, np.int64)
+            rows = np.arange(xs.shape[0])
+            out = _Outcomes(inst, F, xs, lambda x: pk.label(x, npol, h))
             for step in range(1, steps + 2):
-                alive &= np.all((xs >= lo) & (xs <= hi), axis=1)
                 f, g = pk.value_grad(xs, rows)
-                alive &= np.isfinite(f)
-                final = np.where(alive, f, final)
-                best = np.where(alive, np.minimum(best, f), best)
-                d2 = np.min([np.einsum("ij,ij->i", xs - c, xs - c) for c in gmin], axis=0)
-                on = (f - fstar <= tol_f) | (d2 <= tol2)
-                hit = np.where(on & alive & (hit == ids.NEVER), step - 1, hit)
-                if step > steps or not alive.any():
+                if not out.observe(step, xs, f) or step > steps:
                     break
                 if sigma:
                     g += sig * rng.standard_normal(g.shape, dtype=F)
                 _nesterov_update(xs, bs, g, lr, mu)
-            eb = np.where(alive, pk.label(xs, npol, h), ids.DIVERGED)
-            sl = slice(c0, c0 + m)
-            out["start_basin"][sl], out["end_basin"][sl], out["hit_step"][sl] = sb, eb, hit
-            out["best_f"][sl], out["final_f"][sl], out["diverged"][sl] = best, final, ~alive
-    return out
+            parts.append(out.result(xs))
+    return _concat(parts)
 
 
 def peaks_correctness(dtype="float64", steps=100, n_starts=4, seed=0):
@@ -841,14 +932,25 @@ def _num(x) -> str:
 
 
 def table(rows) -> str:
-    head = ("| workload | dtype | swarm M traj-steps/s (kernel) | swarm M/s (wall) | "
-            "NumPy M traj-steps/s | ratio swarm/NumPy |")
-    lines = [head, "|---|---|---:|---:|---:|---:|"]
+    """Swarm against NumPy twice: the trajectories alone, and the same outcomes as swarm's
+    study (start and end basins, best f, hits, divergence)."""
+    lines = ["| workload | dtype | swarm M traj-steps/s (kernel) | swarm M/s (wall) | "
+             "NumPy M/s, trajectories | swarm / NumPy | NumPy M/s, same outcomes | "
+             "swarm / NumPy, same outcomes |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['workload']} | {r['dtype']} | {_num(r['swarm_mtsps'])} | "
                      f"{_num(r['swarm_wall_mtsps'])} | {_num(r['numpy_mtsps'])} | "
-                     f"{r['ratio']:.2f} |")
+                     f"{r['ratio']:.2f} | {_num(r['numpy_study_mtsps'])} | "
+                     f"{r['ratio_study']:.2f} |")
     return "\n".join(lines)
+
+
+def _rates_line(r, tag) -> str:
+    pm = "{0[0]:.4f} ± {0[1]:.4f}".format
+    return (f"[{tag}] P(global): swarm {pm(r['swarm_p_global'])}, NumPy "
+            f"{pm(r['numpy_p_global'])}; P(escape): swarm {pm(r['swarm_p_escape'])}, NumPy "
+            f"{pm(r['numpy_p_escape'])}; mean best f: swarm {pm(r['swarm_best_f'])}, NumPy "
+            f"{pm(r['numpy_best_f'])}")
 
 
 def report(rows, info) -> str:
@@ -868,10 +970,11 @@ def report(rows, info) -> str:
     for r in rows:
         out.append(f"[{r['dtype']}] swarm kernel {r['swarm_kernel_s']:.3f} s, wall "
                    f"{r['swarm_wall_s']:.3f} s ({r['swarm_threads']} threads); NumPy "
-                   f"{r['numpy_s']:.3f} s (1 thread)")
+                   f"{r['numpy_s']:.3f} s, same outcomes {r['numpy_study_s']:.3f} s (1 thread)")
         out.append(f"[{r['dtype']}] mean final f: swarm {r['swarm_mean_final_f']:.4f} ± "
                    f"{r['swarm_sem_final_f']:.4f}, NumPy {r['numpy_mean_final_f']:.4f} ± "
                    f"{r['numpy_sem_final_f']:.4f}")
+        out.append(_rates_line(r, r["dtype"]))
         out.append(f"[{r['dtype']}] correctness (noise 0, {r['check_steps']} steps): max |x_swarm"
                    f" − x_numpy| = {r['check_max_dev']:.3g}")
         if "cold_process_s" in r:
@@ -890,29 +993,15 @@ def report_extras(extra) -> str:
         rows = extra["peaks"]
         r0 = rows[0]
         out += ["", f"Workload P: N = {r0['n']:,} trajectories, {r0['steps']} steps, median of "
-                f"{r0['repeats']} (NumPy: chunks of 65536 rows, q for all peaks by BLAS products)."
-                " NumPy twice: the trajectories only, and the same outcomes as swarm's study "
-                "(start and end basins by the same polish, best f, hits, divergence)",
-                "| dtype | swarm M/s (kernel) | swarm M/s (wall) | NumPy M/s, trajectories | "
-                "swarm / NumPy | NumPy M/s, same outcomes | swarm / NumPy, same outcomes |",
-                "|---|---:|---:|---:|---:|---:|---:|"]
+                f"{r0['repeats']} (NumPy: chunks of 65536 rows, q for all peaks by BLAS products;"
+                " same outcomes: basins by the kernels' polish)", table(rows), ""]
         for r in rows:
-            out.append(f"| {r['dtype']} | {_num(r['swarm_mtsps'])} | "
-                       f"{_num(r['swarm_wall_mtsps'])} | {_num(r['numpy_mtsps'])} | "
-                       f"{r['ratio']:.2f} | {_num(r['numpy_study_mtsps'])} | "
-                       f"{r['ratio_study']:.2f} |")
-        out.append("")
-        for r in rows:
-            pm = "{0[0]:.4f} ± {0[1]:.4f}".format
             out.append(f"[P {r['dtype']}] swarm kernel {r['swarm_kernel_s']:.3f} s "
                        f"({r['swarm_threads']} threads), NumPy {r['numpy_s']:.3f} s, same "
                        f"outcomes {r['numpy_study_s']:.3f} s; mean final f: swarm "
                        f"{r['swarm_mean_final_f']:.4f} ± {r['swarm_sem_final_f']:.4f}, NumPy "
                        f"{r['numpy_mean_final_f']:.4f} ± {r['numpy_sem_final_f']:.4f}")
-            out.append(f"[P {r['dtype']}] P(global): swarm {pm(r['swarm_p_global'])}, NumPy "
-                       f"{pm(r['numpy_p_global'])}; P(escape): swarm {pm(r['swarm_p_escape'])}"
-                       f", NumPy {pm(r['numpy_p_escape'])}; mean best f: swarm "
-                       f"{pm(r['swarm_best_f'])}, NumPy {pm(r['numpy_best_f'])}")
+            out.append(_rates_line(r, f"P {r['dtype']}"))
             out.append(f"[P {r['dtype']}] noiseless, {r['check_starts']} starts, "
                        f"{r['check_steps']} steps: max |Δx| {r['check_max_dev']:.3g}; start and "
                        f"end basins agree on {100 * r['check_label_agree']:.0f} %")
