@@ -23,7 +23,7 @@ def test_rows_have_positive_throughputs(rows):
     assert [r["dtype"] for r in rows] == ["float64", "float32"]
     for r in rows:
         for key in ("swarm_mtsps", "swarm_wall_mtsps", "numpy_mtsps", "ratio",
-                    "numpy_study_mtsps", "ratio_study"):
+                    "numpy_blocked_mtsps", "ratio_blocked", "numpy_study_mtsps", "ratio_study"):
             assert math.isfinite(r[key]) and r[key] > 0, (r["dtype"], key, r[key])
         assert r["n"] == 2000 and r["steps"] == 20
         assert "cold_process_s" not in r          # compile_check=False skips the subprocesses
@@ -85,7 +85,7 @@ def test_numpy_peaks_gradient_matches_instance(bench):
     # Nesterov with μ = 0 and lr = 1 takes x − ∇f: the reference's gradient is the instance's
     inst = bench.peaks_instance(0)
     x0 = np.random.default_rng(4).uniform(-5.0, 5.0, (40, inst.dim))
-    x1 = bench.numpy_nesterov_peaks(x0, inst, 1, lr=1.0, mu=0.0, chunk=16)
+    x1 = bench.in_blocks(bench.numpy_nesterov_peaks, x0, 16, inst, 1, lr=1.0, mu=0.0)
     np.testing.assert_allclose(x0 - x1, inst.grad(x0), atol=1e-13, rtol=1e-10)
 
 
@@ -96,7 +96,8 @@ def test_peaks_rows(bench):
     assert dev["float64"] <= 1e-9 and dev["float32"] <= 1e-3
     for r in rows:
         assert r["check_label_agree"] == 1.0
-        for key in ("swarm_mtsps", "numpy_mtsps", "numpy_study_mtsps", "ratio", "ratio_study"):
+        for key in ("swarm_mtsps", "numpy_mtsps", "numpy_blocked_mtsps", "numpy_study_mtsps",
+                    "ratio", "ratio_blocked", "ratio_study"):
             assert math.isfinite(r[key]) and r[key] > 0, (r["dtype"], key, r[key])
         se = math.hypot(r["swarm_sem_final_f"], r["numpy_sem_final_f"])
         assert abs(r["swarm_mean_final_f"] - r["numpy_mean_final_f"]) < 6 * se + 1e-6
@@ -132,7 +133,7 @@ def test_numpy_peaks_study_matches_swarm_outcomes(bench, dtype, rtol):
     inst = bench.peaks_instance(0)
     pts = np.concatenate([np.random.default_rng(3).uniform(-5.0, 5.0, (4, inst.dim)),
                           [inst.x_star + 0.001, inst.x_star + 0.3, np.full(inst.dim, 25.0)]])
-    ref = bench.numpy_peaks_study(pts.astype(dtype), inst, 60, 0.0, dtype, chunk=3)
+    ref = bench.in_blocks(bench.numpy_peaks_study, pts.astype(dtype), 3, inst, 60, 0.0, dtype)
     seen = _point_studies_agree(bench, bench.landscapes.gaussian_peaks(**bench.PEAKS),
                                 bench.optimizers.nesterov(**bench.NESTEROV), inst, pts, ref, 60,
                                 dtype, rtol)
@@ -149,6 +150,19 @@ def test_numpy_rastrigin_study_matches_swarm_outcomes(bench, dtype, rtol):
                                 bench.optimizers.adam(**bench.ADAM), inst, pts, ref, 60, dtype,
                                 rtol)
     assert any(h > 0 for _, h, _ in seen)                 # a hit after some steps
+
+
+def test_blocks_give_the_same_noiseless_results(bench):
+    inst = bench.instance(0)
+    x0 = np.random.default_rng(2).uniform(-5.12, 5.12, (50, 2))
+    whole = bench.numpy_adam_rastrigin(x0, bench.shift(inst), 20)
+    np.testing.assert_array_equal(bench.in_blocks(bench.numpy_adam_rastrigin, x0, 7,
+                                                  bench.shift(inst), 20), whole)
+    whole = bench.numpy_rastrigin_study(x0, inst, 20)
+    blocks = bench.in_blocks(bench.numpy_rastrigin_study, x0, 7, inst, 20)
+    assert whole.keys() == blocks.keys()
+    for k in whole:
+        np.testing.assert_array_equal(blocks[k], whole[k])
 
 
 def test_rastrigin_labels_match_the_instance(bench):
