@@ -394,9 +394,9 @@ def bench_numpy(n, steps, dtype, repeats, seed=0, log=None):
     t = time_numpy(x0, lambda x, i, *a: numpy_adam_rastrigin(x, shift(i), *a),
                    numpy_rastrigin_study, inst, W_BLOCK, steps, SIGMA, dtype, repeats, seed, log)
     f = rastrigin_f(t.pop("x"), shift(inst))
+    rates = _study_rates(t.pop("outcomes"), "numpy")
     return {**t, "numpy_mean_final_f": float(np.mean(f)),
-            "numpy_sem_final_f": float(np.std(f) / math.sqrt(f.size)),
-            **_study_rates(t.pop("outcomes"), "numpy")}
+            "numpy_sem_final_f": float(np.std(f) / math.sqrt(f.size)), **rates}
 
 
 _TINY = """
@@ -664,9 +664,9 @@ def run_peaks(n=20_000, steps=100, dtypes=("float64", "float32"), repeats=3, *, 
         t = time_numpy(x0, numpy_nesterov_peaks, numpy_peaks_study, inst, P_BLOCK, steps,
                        PEAKS_SIGMA, dtype, repeats, seed, log)
         f = inst.f(t.pop("x").astype(np.float64))
+        rates = _study_rates(t.pop("outcomes"), "numpy")
         row.update(t, numpy_mean_final_f=float(np.mean(f)),
-                   numpy_sem_final_f=float(np.std(f) / math.sqrt(f.size)),
-                   **_study_rates(t.pop("outcomes"), "numpy"))
+                   numpy_sem_final_f=float(np.std(f) / math.sqrt(f.size)), **rates)
         _ratios(row)
         rows.append(row)
     return rows

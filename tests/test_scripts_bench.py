@@ -1,5 +1,6 @@
 """Tests for scripts/bench.py: a tiny run of the benchmark (no fresh-process compile check)."""
 
+import json
 import math
 
 import numpy as np
@@ -71,6 +72,12 @@ def _study_rates_agree(r):
 def test_noisy_study_rates_agree(rows):
     for r in rows:
         _study_rates_agree(r)
+
+
+def test_rows_are_json(rows, bench):
+    # --json writes the rows as they are: numbers and strings only, no arrays
+    rows_p = bench.run_peaks(n=200, steps=3, repeats=1, check_steps=5, check_starts=1)
+    json.dumps({"rows": rows, "peaks": rows_p})
 
 
 def test_main_only_w_skips_the_rest(bench, capsys):
