@@ -11,10 +11,12 @@ For each dtype, in the same run:
   ``repeats`` after a warm-up call;
 - NumPy: arrays of shape (N, 2), a Python loop over steps (gradient of the same instance, Adam,
   noise from ``numpy.random.default_rng`` in the same dtype); one thread, median of ``repeats``;
-  timed twice: the trajectories alone (:func:`numpy_adam_rastrigin`, ``ratio``) and computing
-  the same per-trajectory outcomes as swarm's study (:func:`numpy_rastrigin_study`,
-  ``ratio_study``: start and end basins, f at every step for best f and global hits,
-  divergence), whose P(global), P(escape) and mean best f are printed next to swarm's;
+  timed three ways (:func:`time_numpy`): the trajectories alone on whole arrays
+  (:func:`numpy_adam_rastrigin`, ``ratio``), the same in blocks of ``W_BLOCK`` rows that stay
+  in cache (``ratio_blocked``), and computing the same per-trajectory outcomes as swarm's
+  study, in blocks (:func:`numpy_rastrigin_study`, ``ratio_study``: start and end basins, f at
+  every step for best f and global hits, divergence), whose P(global), P(escape) and mean
+  best f are printed next to swarm's;
 - correctness: without noise, a few fixed start points through ``swarm.path`` and through the
   NumPy reference must end at the same positions (float64: ~1e-9 after 100 steps);
 - optionally (``compile_check``) the first-call time in a fresh process with an empty
@@ -28,11 +30,12 @@ Usage::
 Beyond W (skippable with ``--no-peaks`` / ``--no-scaling`` / ``--no-peers`` / ``--no-peak``):
 
 - workload P: 20-D ``gaussian_peaks(dim=20, peaks=21)`` (instance 0 of seed 0, rotated), Nesterov
-  (lr 0.01, μ 0.9), σ = 0.1, swarm against two NumPy vectorised references of the same maths:
-  the trajectories alone (:func:`numpy_nesterov_peaks`) and the same per-trajectory outcomes
-  as swarm's study (:func:`numpy_peaks_study`: start and end basins by the kernels' polish,
-  best f, global hits, divergence); noiseless checks against ``swarm.path`` (positions) and
-  swarm's labeller (basins), and both studies' P(global), P(escape) and mean best f;
+  (lr 0.01, μ 0.9), σ = 0.1, swarm against NumPy vectorised references of the same maths,
+  timed the same three ways (blocks of ``P_BLOCK`` rows): the trajectories alone
+  (:func:`numpy_nesterov_peaks`) and the same per-trajectory outcomes as swarm's study
+  (:func:`numpy_peaks_study`: start and end basins by the kernels' polish, best f, global
+  hits, divergence); noiseless checks against ``swarm.path`` (positions) and swarm's labeller
+  (basins), and both studies' P(global), P(escape) and mean best f;
 - dimension scaling: swarm on Rastrigin + Adam + σ = 0.5 at dims 2, 8, 32, 128 (M traj-steps/s
   and M coordinate-steps/s);
 - peers on W, when installed (``pip install -e '.[bench]'``): JAX (``jit`` + ``lax.scan``,
@@ -437,10 +440,11 @@ def run(n=1_000_000, steps=100, dtypes=("float64", "float32"), repeats=3, *,
         compile_check=True, check_steps=100, check_starts=8, seed=0, threads=None,
         log=None) -> list[dict]:
     """Run the benchmark; one row (dict) per dtype. Throughputs in million trajectory-steps
-    per second (``*_mtsps``); ``ratio`` = swarm / NumPy (the trajectories alone),
-    ``ratio_study`` = swarm / NumPy computing the same outcomes as swarm's study
-    (:func:`numpy_rastrigin_study`); ``check_max_dev``: max |Δx| between swarm.path and the
-    NumPy reference after ``check_steps`` noiseless steps."""
+    per second (``*_mtsps``); ``ratio`` = swarm / NumPy (the trajectories alone, whole
+    arrays), ``ratio_blocked`` = the same in blocks of rows, ``ratio_study`` = swarm / NumPy
+    computing the same outcomes as swarm's study (:func:`numpy_rastrigin_study`, in blocks);
+    ``check_max_dev``: max |Δx| between swarm.path and the NumPy reference after
+    ``check_steps`` noiseless steps."""
     log = log or (lambda msg: None)
     rows = []
     for dtype in dtypes:
@@ -628,8 +632,9 @@ def run_peaks(n=20_000, steps=100, dtypes=("float64", "float32"), repeats=3, *, 
     """Workload P (20-D Gaussian peaks, 21 peaks, Nesterov lr 0.01 μ 0.9, σ = 0.1): swarm
     (kernel timing) against the NumPy references, one row per dtype, as :func:`run`.
 
-    Two NumPy figures: the trajectories only (:func:`numpy_nesterov_peaks`, ``ratio``: swarm
-    does more work than this peer) and the same outcomes as swarm's study
+    NumPy three ways (:func:`time_numpy`): the trajectories only (:func:`numpy_nesterov_peaks`,
+    whole arrays, ``ratio``; swarm does more work than this peer), the same in blocks of
+    ``P_BLOCK`` rows (``ratio_blocked``), and the same outcomes as swarm's study in blocks
     (:func:`numpy_peaks_study`, ``ratio_study``: start and end basins, best f, hits,
     divergence). The row also holds both studies' P(global), P(escape) and mean best f (with
     standard errors; different random streams, so they agree statistically)."""
