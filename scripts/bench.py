@@ -218,9 +218,9 @@ class _Outcomes:
             alive &= x[:, j] <= self.hi[j]
         return alive
 
-    def observe(self, step, x, f) -> bool:
-        """Evaluation ``step`` (1, 2, …) at x with values f; False once every row is diverged.
-        In place, as a careful NumPy user would write it."""
+    def observe(self, step, x, f):
+        """Evaluation ``step`` (1, 2, …) at x with values f. In place, as a careful NumPy user
+        would write it."""
         alive = self._in_box(x, self.alive)
         alive &= np.isfinite(f)
         np.copyto(self.final, f, where=alive)
@@ -231,7 +231,6 @@ class _Outcomes:
         on &= alive
         on &= self.hit == ids.NEVER
         np.copyto(self.hit, step - 1, where=on)
-        return bool(alive.any())
 
     def result(self, x) -> dict:
         """The outcome arrays under swarm's names, labelling the end points x."""
@@ -541,13 +540,15 @@ def _nesterov_update(x, b, g, lr, mu):
 
 
 def numpy_nesterov_peaks(x0, inst, steps, sigma=0.0, dtype="float64", rng=None,
-                         lr=NESTEROV["lr"], mu=NESTEROV["momentum"]):
+                         lr=NESTEROV["lr"], mu=NESTEROV["momentum"], observe=None):
     """NumPy vectorised reference for workload P's trajectories: Nesterov (torch form
     b ← μb + g, x ← x − lr·(g + μb)) on f(x) = −maxₖ wₖ exp(−½ Σⱼ λₖⱼ (yⱼ − ỹₖⱼ)²), y = R x,
     with ∇f = Rᵀ(w e λ (y − ỹ)) for the active peak (log-domain argmax of log wₖ − qₖ/2).
     Rows of ``x0`` (N, D) as whole arrays (:func:`in_blocks` for blocks); one thread
     except for the BLAS matrix products (y = x Rᵀ, g = gy R). Returns final positions.
-    Only the positions: no outcomes (see :func:`numpy_peaks_study`)."""
+    Only the positions: no outcomes (see :func:`numpy_peaks_study`). ``observe(t, x, f)``,
+    when given, is called before each update t = 1 … steps and once more at the final point
+    (t = steps + 1), as swarm's kernel evaluates f."""
     pk = _PeaksNumpy(inst, dtype)
     F = pk.F
     x = np.array(x0, dtype=F, copy=True)
@@ -556,40 +557,32 @@ def numpy_nesterov_peaks(x0, inst, steps, sigma=0.0, dtype="float64", rng=None,
         rng = np.random.default_rng(0)
     lr, mu, sig = F(lr), F(mu), F(sigma)
     rows = np.arange(x.shape[0])
-    for _ in range(steps):
-        _, g = pk.value_grad(x, rows)
+    for t in range(1, steps + 1):
+        f, g = pk.value_grad(x, rows)
+        if observe is not None:
+            observe(t, x, f)
         if sigma:
             g += sig * rng.standard_normal(g.shape, dtype=F)
         _nesterov_update(x, b, g, lr, mu)
+    if observe is not None:
+        observe(steps + 1, x, pk.value_grad(x, rows)[0])
     return x
 
 
-def numpy_peaks_study(x0, inst, steps, sigma=0.0, dtype="float64", rng=None,
-                      lr=NESTEROV["lr"], mu=NESTEROV["momentum"]) -> dict:
+def numpy_peaks_study(x0, inst, steps, sigma=0.0, dtype="float64", rng=None, **nesterov) -> dict:
     """NumPy vectorised reference for workload P computing what a swarm study computes for
     each trajectory (:class:`_Outcomes`, as ``kernels/trajectory.py``): start basin (polished
     label), box check, f, best f, final f and first global hit at each of the ``steps`` + 1
-    evaluations, the noisy Nesterov update, end basin. Same maths as
-    :func:`numpy_nesterov_peaks`; returns the outcome arrays under swarm's names."""
+    evaluations of :func:`numpy_nesterov_peaks`, end basin; returns the outcome arrays under
+    swarm's names."""
     pk = _PeaksNumpy(inst, dtype)
-    F = pk.F
     p = inst.params
     npol, h = int(p[ids.LP_POLISH_STEPS]), p[ids.LP_POLISH_H]
-    if sigma and rng is None:
-        rng = np.random.default_rng(0)
-    lr, mu, sig = F(lr), F(mu), F(sigma)
-    x = np.array(x0, dtype=F, copy=True)
-    b = np.zeros_like(x)
-    rows = np.arange(x.shape[0])
+    x0 = np.asarray(x0, dtype=pk.F)
     with np.errstate(all="ignore"):
-        out = _Outcomes(inst, F, x, lambda y: pk.label(y, npol, h))
-        for step in range(1, steps + 2):
-            f, g = pk.value_grad(x, rows)
-            if not out.observe(step, x, f) or step > steps:
-                break
-            if sigma:
-                g += sig * rng.standard_normal(g.shape, dtype=F)
-            _nesterov_update(x, b, g, lr, mu)
+        out = _Outcomes(inst, pk.F, x0, lambda y: pk.label(y, npol, h))
+        x = numpy_nesterov_peaks(x0, inst, steps, sigma, dtype, rng, observe=out.observe,
+                                 **nesterov)
         return out.result(x)
 
 
