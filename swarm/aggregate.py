@@ -35,6 +35,7 @@ from swarm.kernels.cache import cached_njit
 COUNTS = ("n", "successes", "diverged", "started_global", "successes_from_global", "escapes",
           "escaped_to_global", "hits", "hit_step_sum")
 C = {k: j for j, k in enumerate(COUNTS)}
+MOMENTS = COUNTS[:8]      # columns whose per-instance products (Aggregate.cross) are kept
 SUMS = ("best_f", "final_f")
 MAX_BASIN_ROWS = 1 << 20
 _SHIFT = 1126            # 2**-1126 divides every float64 (subnormal mantissa bits included)
@@ -403,6 +404,23 @@ class Aggregate:
     def count(self, name) -> np.ndarray:
         """(A, I) int64 counts of column ``name`` (one of :data:`COUNTS`)."""
         return self.counts[:, :, C[name]]
+
+    @property
+    def n_instances(self) -> int:
+        """Number of instances of the study."""
+        return int(self.counts.shape[1])
+
+    def total(self, name) -> np.ndarray:
+        """(A,) int64: column ``name`` summed over instances."""
+        return self.counts[:, :, C[name]].sum(axis=1)
+
+    def cross(self, name1, name2) -> np.ndarray:
+        """(A,) int64: Σ over instances of ``count(name1) · count(name2)`` (per arm), the
+        second moments of the per-instance counts that cluster-robust intervals over instances
+        need. Any two of :data:`MOMENTS`."""
+        if name1 not in MOMENTS or name2 not in MOMENTS:
+            raise ValueError(f"cross moments are kept for {MOMENTS}, got {name1!r}, {name2!r}")
+        return np.einsum("ai,ai->a", self.counts[:, :, C[name1]], self.counts[:, :, C[name2]])
 
     def mean(self, name, a) -> float:
         """Mean of ``best_f`` or ``final_f`` over arm a's trajectories that did not diverge."""

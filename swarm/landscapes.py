@@ -120,6 +120,50 @@ class Instance:
                 f"index={self.index}, f_star={self.f_star:.10g})")
 
 
+@dataclass(frozen=True, eq=False)
+class Bank:
+    """Instances ``lo … hi−1`` of a family under ``seed``, as the arrays the kernels read
+    (float64): ``lp`` (n, n_params) parameter rows and ``gmin`` (n, n_global, dim) global
+    minima. The domain and box are the family's (the same for every instance)."""
+    family: "Family"
+    seed: int
+    lo: int
+    hi: int
+    lp: np.ndarray
+    gmin: np.ndarray
+    _instances: list | None = None
+
+    def __len__(self):
+        return self.hi - self.lo
+
+    @property
+    def n_global(self) -> int:
+        return self.family.n_global
+
+    def instance(self, index) -> Instance:
+        """Instance ``index`` (lo ≤ index < hi) of the bank, with its listed minima."""
+        if not self.lo <= index < self.hi:
+            raise ValueError(f"instance index must be in [{self.lo}, {self.hi}), got {index!r}")
+        if self._instances is not None:
+            return self._instances[index - self.lo]
+        return self.family.instance(self.seed, index)
+
+    def minimum(self, k) -> np.ndarray:
+        """(n, dim): the listed minimum ``k`` of every instance (``Instance.minima[k]``; 0 is
+        the global one); a ValueError names the first instance that lists fewer."""
+        out = np.empty((len(self), self.family.dim))
+        for j in range(len(self)):
+            inst = self.instance(self.lo + j)
+            if inst.minima is None:
+                raise ValueError(f"start.at_minimum needs listed minima; {self.family.name} "
+                                 f"(dim={self.family.dim}) lists none ({inst.minima_rule})")
+            if not 0 <= k < len(inst.minima):
+                raise ValueError(f"start.at_minimum k must be in [0, {len(inst.minima) - 1}] "
+                                 f"for {inst!r}, got {k}")
+            out[j] = inst.minima[k]
+        return out
+
+
 @dataclass(frozen=True)
 class Family:
     """Common behaviour of the families; subclasses fill ``_build``."""
@@ -140,6 +184,28 @@ class Family:
 
     def instances(self, seed: int, n: int) -> list[Instance]:
         return [self.instance(seed, k) for k in range(n)]
+
+    def bank(self, seed: int, lo: int, hi: int) -> "Bank":
+        """Instances ``lo … hi−1`` under ``seed`` as kernel arrays (:class:`Bank`)."""
+        seed = V.integer("seed", seed, low=0, high=2 ** 64 - 1)
+        lo = V.integer("instance index", lo, low=0, high=2 ** 32 - 1)
+        hi = V.integer("instance index", hi, low=lo, high=2 ** 32)
+        insts = [self.instance(seed, k) for k in range(lo, hi)]
+        d = self.dim
+        lp = np.stack([i.params for i in insts]) if insts else np.zeros((0, self.size_hint()[0]))
+        gmin = np.stack([i.global_minima for i in insts]) if insts else \
+            np.zeros((0, self.n_global, d))
+        return Bank(self, seed, lo, hi, lp, gmin, insts)
+
+    @property
+    def n_global(self) -> int:
+        """Number of global minima of every instance (labels 0 … n_global−1 are global)."""
+        return self.size_hint()[1]
+
+    @property
+    def box(self) -> np.ndarray:
+        """(2, dim): leaving it counts as divergence (the same for every instance)."""
+        return self.bound * self.domain
 
     @property
     def domain(self) -> np.ndarray:
