@@ -30,6 +30,12 @@ cluster_t_interval(successes, n, confidence=0.95, floor=True) -> (low, high)
     ``C - 1`` degrees of freedom: near-nominal coverage from a handful of
     clusters on; the interval to report when runs on the same landscape are
     correlated.  The second form is vectorised over leading axes.
+cluster_t_moments(sum_k, sum_n, sum_kk, sum_kn, sum_nn, clusters,
+                  confidence=0.95, floor=True) -> ClusterT
+cluster_t_moments_interval(...) -> (low, high)
+    The same interval from sums and second moments of the per-cluster
+    counts alone (no per-cluster arrays), exact integer arithmetic: what a
+    study of millions of instances keeps.
 mcnemar(a, b) -> McNemarResult
     Exact McNemar (1947) test for paired success/failure outcomes of two
     optimizers on the same keys (landscape, start, seed).
@@ -80,6 +86,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 from scipy import stats as _sps
@@ -96,6 +103,8 @@ __all__ = [
     "ClusterT",
     "cluster_t",
     "cluster_t_interval",
+    "cluster_t_moments",
+    "cluster_t_moments_interval",
     "mcnemar",
     "holm",
     "hit_time_summary",
@@ -613,6 +622,122 @@ def cluster_t(successes_per_cluster, n_per_cluster, confidence=0.95, floor=True)
     return ClusterT(successes=total_s, n=total_n, estimate=p, low=float(low),
                     high=float(high), confidence=confidence, method="cluster-t",
                     n_clusters=int(s.size), se=se, df=int(s.size - 1))
+
+
+def _moment_int(value, name: str) -> int:
+    """A sum or moment of counts: a non-negative integer (integral floats allowed)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        value = int(value)
+    elif isinstance(value, numbers.Real) and math.isfinite(value) and value == int(value):
+        value = int(value)
+    else:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def _moments_se(sum_k, sum_n, sum_kk, sum_kn, sum_nn, clusters):
+    """Validated ``(estimate, se)`` of :func:`cluster_t_moments` (``se`` correctly rounded:
+    the residual sum of squares is computed in exact integer arithmetic)."""
+    k = _moment_int(sum_k, "sum_k")
+    n = _moment_int(sum_n, "sum_n")
+    kk = _moment_int(sum_kk, "sum_kk")
+    kn = _moment_int(sum_kn, "sum_kn")
+    nn = _moment_int(sum_nn, "sum_nn")
+    g = _check_int(clusters, "clusters")
+    if g < 2:
+        raise ValueError(f"need at least 2 clusters, got clusters={g} (with one cluster "
+                         f"there is no between-cluster variance: use proportion())")
+    if n < 1:
+        raise ValueError(f"sum_n must be >= 1, got {n}")
+    if k > n:
+        raise ValueError(f"sum_k must satisfy 0 <= sum_k <= sum_n, got sum_k={k}, sum_n={n}")
+    # every cluster has 0 <= k_c <= n_c (integers): k_c <= k_c**2 <= k_c n_c <= n_c**2
+    if not (k <= kk <= kn <= nn and n <= nn):
+        raise ValueError(f"inconsistent moments: need sum_k <= sum_kk <= sum_kn <= sum_nn "
+                         f"and sum_n <= sum_nn, got sum_k={k}, sum_kk={kk}, sum_kn={kn}, "
+                         f"sum_nn={nn}, sum_n={n}")
+    # sum_c (k_c - p n_c)**2 * n**2 with p = k / n, exactly
+    q = kk * n * n - 2 * k * n * kn + k * k * nn
+    if q < 0:
+        raise ValueError("inconsistent moments: sum of squared residuals "
+                         "sum_kk - 2 p sum_kn + p**2 sum_nn < 0 (not the moments of one set "
+                         "of per-cluster counts)")
+    se = math.sqrt(float(Fraction(g * q, (g - 1) * n ** 4)))
+    return k, n, g, k / n, se
+
+
+def _t_bounds(p, se, df, k, n, confidence, floor):
+    half = float(_sps.t.ppf(0.5 + confidence / 2.0, df)) * se
+    low = min(max(p - half, 0.0), 1.0)
+    high = min(max(p + half, 0.0), 1.0)
+    if floor:
+        w_low, w_high = wilson_interval(k, n, confidence)
+        low, high = min(low, float(w_low)), max(high, float(w_high))
+    return low, high
+
+
+def cluster_t_moments(sum_k, sum_n, sum_kk, sum_kn, sum_nn, clusters, confidence=0.95,
+                      floor=True) -> ClusterT:
+    """:func:`cluster_t` from sums and second moments of the per-cluster counts alone.
+
+    With ``C = clusters`` clusters of ``n_c`` runs and ``k_c`` successes, the arguments are
+    ``sum_k = sum(k_c)``, ``sum_n = sum(n_c)``, ``sum_kk = sum(k_c**2)``,
+    ``sum_kn = sum(k_c * n_c)``, ``sum_nn = sum(n_c**2)``.  The ratio estimator
+    ``p = sum_k / sum_n`` has the residual sum of squares::
+
+        sum_c (k_c - p n_c)**2 = sum_kk - 2 p sum_kn + p**2 sum_nn
+
+    and everything else is :func:`cluster_t_interval`'s: CR1 standard error
+    ``se = sqrt(C / (C - 1) * rss) / sum_n``, half-width ``t_{C-1}((1 + confidence) / 2) * se``,
+    clipped to [0, 1], and with ``floor`` widened to contain the pooled Wilson interval of
+    ``sum_k`` in ``sum_n``.  On the same per-cluster data the result equals
+    :func:`cluster_t`'s (to rounding: here the residual sum of squares is computed exactly,
+    in integer arithmetic, so the moments of millions of clusters lose nothing to
+    cancellation).
+
+    Ratios of linear combinations of counts work the same way: for
+    P(escape -> global) = escaped_to_global / (n - started_global), ``k = e`` and
+    ``n = m - s`` per cluster, so ``sum_kn = sum(e m) - sum(e s)`` and
+    ``sum_nn = sum(m**2) - 2 sum(m s) + sum(s**2)``.
+
+    ``clusters`` counts every sampled cluster, including any with ``n_c = 0`` (they carry no
+    runs, but they are draws of the family: the usual ratio-estimator variance counts them;
+    :func:`cluster_t` requires ``n_c >= 1`` and so counts only the others).  Needs
+    ``clusters >= 2`` and ``sum_n >= 1``; moments that no set of counts with
+    ``0 <= k_c <= n_c`` can have are refused.  Returns a :class:`ClusterT`
+    (``method == "cluster-t"``, ``df = clusters - 1``).
+    """
+    confidence = _check_confidence(confidence)
+    k, n, g, p, se = _moments_se(sum_k, sum_n, sum_kk, sum_kn, sum_nn, clusters)
+    low, high = _t_bounds(p, se, g - 1, k, n, confidence, floor)
+    return ClusterT(successes=k, n=n, estimate=p, low=low, high=high, confidence=confidence,
+                    method="cluster-t", n_clusters=g, se=se, df=g - 1)
+
+
+def cluster_t_moments_interval(sum_k, sum_n, sum_kk, sum_kn, sum_nn, clusters,
+                               confidence=0.95, floor=True):
+    """Vectorised :func:`cluster_t_moments`: the arguments broadcast together (e.g. one
+    element per arm); returns ``(low, high)`` float arrays of the broadcast shape (NumPy
+    scalars for scalar input)."""
+    confidence = _check_confidence(confidence)
+    args = [np.asarray(a, dtype=object) for a in (sum_k, sum_n, sum_kk, sum_kn, sum_nn,
+                                                   clusters)]
+    try:
+        args = np.broadcast_arrays(*args)
+    except ValueError:
+        raise ValueError("sum_k, sum_n, sum_kk, sum_kn, sum_nn and clusters must broadcast "
+                         "together, got shapes " + ", ".join(str(a.shape) for a in args)) \
+            from None
+    low = np.empty(args[0].shape)
+    high = np.empty(args[0].shape)
+    for idx in np.ndindex(args[0].shape):
+        r = cluster_t_moments(*(a[idx] for a in args), confidence=confidence, floor=floor)
+        low[idx], high[idx] = r.low, r.high
+    return low[()], high[()]
 
 
 # --------------------------------------------------------------------------

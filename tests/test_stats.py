@@ -419,6 +419,81 @@ def test_hit_times_result_is_frozen():
 # --------------------------------------------------------------------------
 
 
+def moments(s, n):
+    """(Σk, Σn, Σk², Σkn, Σn², C) of per-cluster counts, as exact Python integers."""
+    s, n = [int(x) for x in s], [int(x) for x in n]
+    return (sum(s), sum(n), sum(x * x for x in s), sum(x * y for x, y in zip(s, n)),
+            sum(y * y for y in n), len(s))
+
+
+cluster_counts = st.lists(
+    st.integers(1, 10 ** 6).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
+    min_size=2, max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(kn=cluster_counts, confidence=st.floats(0.5, 0.999), floor=st.booleans(),
+       same=st.booleans())
+def test_cluster_t_moments_equals_cluster_t(kn, confidence, floor, same):
+    """From sums and second moments alone: the same interval as cluster_t on the
+    per-cluster counts (same standard error, t quantile, clipping and Wilson floor)."""
+    if same:                  # equal sizes: the study layout (starts per instance)
+        kn = [(min(k, kn[0][1]), kn[0][1]) for k, _ in kn]
+    s, n = np.array(kn).T
+    want = stats.cluster_t(s, n, confidence, floor=floor)
+    got = stats.cluster_t_moments(*moments(s, n), confidence=confidence, floor=floor)
+    assert (got.successes, got.n, got.estimate) == (want.successes, want.n, want.estimate)
+    assert (got.n_clusters, got.df, got.method) == (want.n_clusters, want.df, "cluster-t")
+    assert got.low == pytest.approx(want.low, abs=1e-12)
+    assert got.high == pytest.approx(want.high, abs=1e-12)
+    assert got.se == pytest.approx(want.se, rel=1e-9, abs=1e-15)
+    lo, hi = stats.cluster_t_moments_interval(*moments(s, n), confidence, floor)
+    assert (float(lo), float(hi)) == (got.low, got.high)
+
+
+def test_cluster_t_moments_hand_formula_and_exactness():
+    s, n = [3, 10, 7, 1], [20, 25, 20, 15]
+    p, se, lo, hi = hand_cluster_t(s, n, 0.9)
+    r = stats.cluster_t_moments(*moments(s, n), confidence=0.9, floor=False)
+    assert r.estimate == p and r.se == pytest.approx(se, rel=1e-13)
+    assert (r.low, r.high) == pytest.approx((lo, hi), rel=1e-13)
+    # ten million clusters whose rates are all equal: the residuals cancel exactly (the
+    # moments are integers; no floating-point cancellation), so the floor is what remains
+    big = stats.cluster_t_moments(3 * 10 ** 7, 9 * 10 ** 7, 9 * 10 ** 7, 27 * 10 ** 7,
+                                  81 * 10 ** 7, 10 ** 7, floor=False)
+    assert big.se == 0.0 and big.low == big.high == pytest.approx(1 / 3, rel=1e-15)
+    # clusters without runs count as sampled clusters (the ratio-estimator variance)
+    s0, n0 = [3, 0, 7, 1, 0], [20, 0, 20, 15, 0]
+    r0 = stats.cluster_t_moments(*moments(s0, n0), floor=False)
+    p0 = sum(s0) / sum(n0)
+    se0 = math.sqrt(5 / 4 * sum((a - p0 * b) ** 2 for a, b in zip(s0, n0))) / sum(n0)
+    assert (r0.n_clusters, r0.df) == (5, 4) and r0.se == pytest.approx(se0, rel=1e-13)
+    # vectorised over arms
+    lo, hi = stats.cluster_t_moments_interval([3, 5], [60, 60], [9, 13], [60, 100],
+                                              [1200, 1200], 3)
+    assert lo.shape == hi.shape == (2,)
+    for i, (k, kk, kn) in enumerate(((3, 9, 60), (5, 13, 100))):
+        one = stats.cluster_t_moments(k, 60, kk, kn, 1200, 3)
+        assert (lo[i], hi[i]) == (one.low, one.high)
+
+
+@pytest.mark.parametrize("args,name", [
+    ((3, 10, 5, 30, 50, 1), "clusters"),
+    ((3, 10, 5, 30, 50, 2.5), "clusters"),
+    ((3, 0, 0, 0, 0, 2), "sum_n"),
+    ((11, 10, 61, 60, 60, 2), "sum_k"),
+    ((-1, 10, 5, 30, 50, 2), "sum_k"),
+    ((3, 10, 2, 30, 50, 2), "inconsistent"),          # Σk² < Σk
+    ((3, 10, 5, 60, 50, 2), "inconsistent"),          # Σkn > Σn²
+    ((5, 10, 5, 40, 40, 2), "inconsistent"),          # residual sum of squares < 0
+    ((3, 10, 5, 30, 50, 2, 1.5), "confidence"),
+    ((3.5, 10, 5, 30, 50, 2), "sum_k"),
+])
+def test_cluster_t_moments_rejects_bad_input(args, name):
+    with pytest.raises(ValueError, match=name):
+        stats.cluster_t_moments(*args)
+
+
 @pytest.mark.parametrize(
     "call,name",
     [
