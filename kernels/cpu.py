@@ -3,7 +3,9 @@
 The trajectory ``t`` of a launch is ``(config c, instance i, start s)`` in row-major order over
 ``(n_cfg, n_inst, n_start)``. A row ``(c, i)`` is cut into ``nsb = ceil(n_start / lanes)``
 blocks of consecutive starts; block ``b`` of the launch is row ``b // nsb``, starts from
-``(b % nsb)·lanes``. The lane count is the study's (:func:`lanes_for`): no outcome depends on
+``(b % nsb)·lanes``. The instance arrays (``lp``, ``sp``, ``box``, ``gmin``) hold instances
+``i0, i0 + 1, …`` only (a chunk's), so instance ``i`` reads row ``i − i0``; its noise and
+starts stay keyed by ``i``. The lane count is the study's (:func:`lanes_for`): no outcome depends on
 it (noise and starts are keyed by the start index), only speed. A chunk runs blocks
 ``b0 … b0 + nb − 1``, whose trajectories are contiguous.
 Within a block the lanes are innermost, so LLVM vectorises the maths across trajectories.
@@ -101,7 +103,7 @@ def _store(li, t, o, n_act, sb, eb, hit, best, final, div):
 
 @_kernel
 def run64(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-          n_inst, n_start, lanes, b0, nb, known_sb, rec, sb, eb, hit, best, final, div):
+          n_inst, i0, n_start, lanes, b0, nb, known_sb, rec, sb, eb, hit, best, final, div):
     dim = sp.shape[2]
     first = _locate(b0, n_inst, n_start, lanes)[4]
     for r in prange(nb):
@@ -109,14 +111,15 @@ def run64(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
         w, t, li = _block_arrays(dim, lanes, np.float64)
         if known_sb:
             _load_sb(li, t0 - first, n_act, sb)
-        B64(fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
+        j = i - i0
+        B64(fid, kind, lp[j], skind, sp[j], box[j], gmin[j], hp[c], tab, ctype, gk, k0, k1,
             steps, tol_x, tol_f, i, s0, n_act, known_sb, w, t, li, rec, dim)
         _store(li, t, t0 - first, n_act, sb, eb, hit, best, final, div)
 
 
 @_kernel
 def run32(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-          n_inst, n_start, lanes, b0, nb, known_sb, rec, sb, eb, hit, best, final, div):
+          n_inst, i0, n_start, lanes, b0, nb, known_sb, rec, sb, eb, hit, best, final, div):
     dim = sp.shape[2]
     first = _locate(b0, n_inst, n_start, lanes)[4]
     for r in prange(nb):
@@ -124,7 +127,8 @@ def run32(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
         w, t, li = _block_arrays(dim, lanes, np.float32)
         if known_sb:
             _load_sb(li, t0 - first, n_act, sb)
-        B32(fid, kind, lp[i], skind, sp[i], box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1,
+        j = i - i0
+        B32(fid, kind, lp[j], skind, sp[j], box[j], gmin[j], hp[c], tab, ctype, gk, k0, k1,
             steps, tol_x, tol_f, i, s0, n_act, known_sb, w, t, li, rec, dim)
         _store(li, t, t0 - first, n_act, sb, eb, hit, best, final, div)
 

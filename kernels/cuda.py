@@ -54,7 +54,7 @@ def build(F, maxd, fid=None, dim=None):
 
     @cuda.jit
     def run(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
-            tol_f, n_inst, n_start, first, n, known_sb, sb, eb, hit, best, final, div):
+            tol_f, n_inst, i0, n_start, first, n, known_sb, sb, eb, hit, best, final, div):
         r = cuda.grid(1)
         if r >= n:
             return
@@ -72,8 +72,9 @@ def build(F, maxd, fid=None, dim=None):
         norec = cuda.local.array((1, maxd), nt)
         if known_sb:
             li[ids.LI_SB, 0] = sb[r]
-        block(fid if FID < 0 else FID, kind, lp[i], skind, sp[i],
-              box[i], gmin[i], hp[c], tab, ctype, gk, k0, k1, steps, tol_x, tol_f, i, s, 1,
+        j = i - i0               # the arrays hold the chunk's instances, from i0
+        block(fid if FID < 0 else FID, kind, lp[j], skind, sp[j],
+              box[j], gmin[j], hp[c], tab, ctype, gk, k0, k1, steps, tol_x, tol_f, i, s, 1,
               known_sb, w, t, li, norec, sp.shape[2] if DIM < 0 else DIM)
         sb[r] = li[ids.LI_SB, 0]
         eb[r] = li[ids.LI_EB, 0]
@@ -99,9 +100,9 @@ def kernel(F, dim, fid=None):
 NAMES = ("start_basin", "end_basin", "hit_step", "best_f", "final_f", "diverged")
 
 
-def inputs(lp, sp, box, gmin, tab, ctype, gk):
-    """A study's arrays on the current device: copied once, for all of its launches."""
-    return tuple(cuda.to_device(a) for a in (lp, sp, box, gmin, tab, ctype, gk))
+def inputs(lp, sp, box, gmin, tab, ctype, gk, stream=0):
+    """A chunk's arrays on the current device (queued on ``stream``), for all its launches."""
+    return tuple(cuda.to_device(a, stream=stream) for a in (lp, sp, box, gmin, tab, ctype, gk))
 
 
 def dtypes(F):
@@ -114,11 +115,12 @@ def outputs(n, F):
     return [cuda.device_array(n, dt) for dt in dtypes(F)]
 
 
-def prepare(fid, kind, dev, hp, skind, k0, k1, steps, tol_x, tol_f, n_inst, n_start, first, n,
-            F, out, known_sb=False):
+def prepare(fid, kind, dev, hp, skind, k0, k1, steps, tol_x, tol_f, n_inst, i0, n_start, first,
+            n, F, out, known_sb=False):
     """``(kernel, grid, threads, args)`` for trajectories ``first … first+n−1``: ``dev`` the
     study's device arrays (:func:`inputs`), ``hp`` the configuration rows on the device,
-    ``out`` device outcome arrays at least n long (:func:`outputs`), of which
+    ``i0`` the first instance ``dev``'s instance arrays hold, ``out`` device outcome arrays at
+    least n long (:func:`outputs`), of which
     ``kernel[grid, threads](*args)`` fills the first n. ``known_sb``: ``out``'s start basins
     hold these trajectories' already (another arm's), so the kernel does not label them."""
     lp, sp, box, gmin, tab, ctype, gk = dev
@@ -129,7 +131,7 @@ def prepare(fid, kind, dev, hp, skind, k0, k1, steps, tol_x, tol_f, n_inst, n_st
     threads = 1 if config.ENABLE_CUDASIM else THREADS
     grid = (n + threads - 1) // threads
     args = (fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, F(tol_x),
-            F(tol_f), n_inst, n_start, first, n, int(known_sb), *(o[:n] for o in out))
+            F(tol_f), n_inst, i0, n_start, first, n, int(known_sb), *(o[:n] for o in out))
     return kernel(F, dim, fid), grid, threads, args
 
 

@@ -66,7 +66,10 @@ def parts(o, repeats=5):
     return {
         "instance index": best_ms(lambda: (0 + np.arange(n)) // n, repeats),
         "tally": best_ms(lambda: A._tally(o["end_basin"], o["start_basin"], o["diverged"],
-                                          o["hit_step"], inst, ng, e.grid, e.counts.copy(),
+                                          o["hit_step"], inst, 1, e.grid, e.counts.copy(), 0,
+                                          True, np.zeros((1, len(A.COUNTS)), np.int64),
+                                          np.zeros((1, len(A.MOMENTS), len(A.MOMENTS)),
+                                                   np.int64),
                                           e.hits.copy(), e.pairs.copy(), th), repeats),
         "exact sums (2)": best_ms(lambda: (A.exact_sum(o["best_f"][0], o["diverged"][0]),
                                            A.exact_sum(o["final_f"][0], o["diverged"][0])),

@@ -53,20 +53,19 @@ def kernel_rate(dim, n, steps, dtype, repeats=3, seed=0, generic=False):
     from numba import cuda
 
     from swarm import starts
-    from swarm.engine import Packed, default_tol_x
+    from swarm.engine import Inputs, default_tol_x
     from swarm.kernels import cuda as kcuda
     from swarm.kernels import philox
     from swarm.optimizers import hyper_row
     F = np.dtype(dtype).type
     fam, opt = landscapes.rastrigin(dim=dim), optimizers.adam(**ADAM)
-    pk = Packed(fam, 1, seed, starts.uniform())
-    lp, sp, box, gmin, tab = pk.arrays(F)
+    pk = Inputs(fam, seed, 0, 1, starts.uniform(), F)
     hp = hyper_row(opt.kind, next(iter(opt.configs())), SIGMA)[None].astype(F)
     k0, k1 = philox.split_seed(seed)
     out = kcuda.outputs(n, F)
     run, grid, threads, args = kcuda.prepare(
-        pk.instances[0].fid, opt.kind_id, kcuda.inputs(lp, sp, box, gmin, tab, pk.ctype, pk.gk),
-        cuda.to_device(hp), pk.skind, k0, k1, steps, default_tol_x(fam), -np.inf, 1, n, 0, n, F,
+        pk.fid, opt.kind_id, kcuda.inputs(pk.lp, pk.sp, pk.box, pk.gmin, pk.tab, pk.ctype, pk.gk),
+        cuda.to_device(hp), pk.skind, k0, k1, steps, default_tol_x(fam), -np.inf, 1, 0, n, 0, n, F,
         out)
     if generic:
         run = kcuda.build(F, kcuda.bucket(dim))

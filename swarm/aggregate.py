@@ -5,7 +5,12 @@ An :class:`Aggregate` holds, for a study's ``A`` arms and ``I`` instances,
 
 * ``counts`` — int64 ``(A, I, len(COUNTS))``: trajectories, successes, diverged, started in a
   global basin, successes among those, escapes, escapes to a global basin, hits of the global
-  target (the columns are named by :data:`COUNTS`);
+  target, the sum of their first-hit steps (the columns are named by :data:`COUNTS`). A chunk's
+  aggregate holds the rows of its own range of instances only; a study with more instances
+  than ``max_instance_rows`` keeps, instead of rows, their sums ``totals`` and the sums of
+  their products ``moments`` (the second moments over instances of the :data:`MOMENTS`
+  columns), which is all that family-level intervals need — then memory does not grow with
+  the number of instances either;
 * ``hits`` — int64 ``(A, len(grid))``: first-hit steps binned on the fixed grid
   :func:`hit_grid` (bin ``j`` counts ``grid[j−1] < hit_step ≤ grid[j]``), so the ECDF at the
   grid points is exact;
@@ -271,66 +276,113 @@ PAIRS_IN_TALLY = 8        # up to this many arms the discordant pairs are counte
 
 
 @cached_njit(error_model="numpy", parallel=True)
-def _tally(eb, sb, div, hs, inst, ng, grid, counts, hits, pairs, threads):
-    """The COUNTS columns per (arm, instance), the first-hit histograms and (for at most
-    PAIRS_IN_TALLY arms) the discordant pairs, added to ``counts``, ``hits``, ``pairs``. The
-    keys are cut into parts (at most two per thread, so that the partial counts stay small
-    with many instances) that run in parallel, each into its own integer partial sums, which
-    are then added: exact, whatever the thread count."""
+def _tally(eb, sb, div, hs, inst, ng, grid, counts, i0, dense, tot, mom, hits, pairs, threads):
+    """The COUNTS columns of each (arm, instance), the first-hit histograms and (for at most
+    PAIRS_IN_TALLY arms) the discordant pairs of keys whose instances ``inst`` are
+    non-decreasing. ``dense``: each instance's counts are added to ``counts[:, i − i0]``;
+    otherwise they are folded into per-arm totals ``tot`` (A, nc) and second moments ``mom``
+    (A, nm, nm) — Σ over instances of c cᵀ for the first nm columns — which needs every
+    instance's keys complete in the call. The keys are cut into parts (at most two per
+    thread) at instance boundaries, so each instance is counted whole by one part: the parts
+    write disjoint rows of ``counts``, and the rest goes into per-part integer sums that are
+    added at the end — exact, whatever the thread count."""
     A, m = eb.shape
-    n_inst, nc = counts.shape[1], counts.shape[2]
-    # at most two parts per thread: each part holds (A, instances, ·) partial counts (the
-    # thread count comes as an argument: numba.get_num_threads() inside would stop caching)
+    nc, nm = tot.shape[1], mom.shape[1]
     P = max(1, min(-(-m // _PART), 2 * threads))
     size = -(-m // P)
-    cp = np.zeros((P, A, n_inst, nc), np.int64)
+    bound = np.empty(P + 1, np.int64)
+    bound[0] = 0
+    for q in range(1, P + 1):
+        r = max(bound[q - 1], min(m, q * size))
+        while 0 < r < m and inst[r] == inst[r - 1]:
+            r += 1
+        bound[q] = r
+    tp = np.zeros((P, A, nc), np.int64)
+    mp = np.zeros((P, A, nm, nm), np.int64)
     hp = np.zeros((P, A, hits.shape[1]), np.int64)
     pp = np.zeros((P, A, A), np.int64)
     do_pairs = 1 < A <= PAIRS_IN_TALLY
     for q in prange(P):
-        r0 = q * size
-        r1 = min(m, r0 + size)
-        for a in range(A):
-            for r in range(r0, r1):
-                i = inst[r]
-                g = ng[i]
-                e = eb[a, r]
-                s = sb[a, r]
-                d = div[a, r]
-                succ = e >= 0 and e < g
-                sg = s >= 0 and s < g
-                cp[q, a, i, 0] += 1
-                cp[q, a, i, 1] += succ
-                cp[q, a, i, 2] += d
-                cp[q, a, i, 3] += sg
-                cp[q, a, i, 4] += succ and sg
-                cp[q, a, i, 5] += (not d) and s != e
-                cp[q, a, i, 6] += (not sg) and succ
-                h = hs[a, r]
-                if h >= 0:
-                    cp[q, a, i, 7] += 1
-                    cp[q, a, i, 8] += h
-                    hp[q, a, np.searchsorted(grid, h)] += 1
+        r0 = bound[q]
+        r1 = bound[q + 1]
+        c = np.zeros((A, nc), np.int64)          # the current instance's counts
+        r = r0
+        while r < r1:
+            i = inst[r]
+            e1 = r
+            while e1 < r1 and inst[e1] == i:
+                e1 += 1
+            c[:] = 0
+            for a in range(A):
+                for k in range(r, e1):
+                    e = eb[a, k]
+                    s = sb[a, k]
+                    d = div[a, k]
+                    succ = e >= 0 and e < ng
+                    sg = s >= 0 and s < ng
+                    c[a, 0] += 1
+                    c[a, 1] += succ
+                    c[a, 2] += d
+                    c[a, 3] += sg
+                    c[a, 4] += succ and sg
+                    c[a, 5] += (not d) and s != e
+                    c[a, 6] += (not sg) and succ
+                    h = hs[a, k]
+                    if h >= 0:
+                        c[a, 7] += 1
+                        c[a, 8] += h
+                        hp[q, a, np.searchsorted(grid, h)] += 1
+            if dense:
+                for a in range(A):
+                    for x in range(nc):
+                        counts[a, i - i0, x] += c[a, x]
+            else:
+                for a in range(A):
+                    for x in range(nc):
+                        tp[q, a, x] += c[a, x]
+                    for x in range(nm):
+                        for y in range(nm):
+                            mp[q, a, x, y] += c[a, x] * c[a, y]
+            r = e1
         if do_pairs:
             for r in range(r0, r1):
-                g = ng[inst[r]]
                 for a in range(A):
                     ea = eb[a, r]
-                    if ea >= 0 and ea < g:
+                    if ea >= 0 and ea < ng:
                         for b in range(A):
                             e = eb[b, r]
-                            pp[q, a, b] += not (e >= 0 and e < g)
+                            pp[q, a, b] += not (e >= 0 and e < ng)
     for q in range(P):
-        counts += cp[q]
+        tot += tp[q]
+        mom += mp[q]
         hits += hp[q]
         pairs += pp[q]
 
 
+def scalar_n_global(n_global) -> int:
+    """The number of global minima, the same for every instance of a family, from a number or
+    a per-instance array (which must then be constant)."""
+    g = np.unique(np.asarray(n_global, np.int64))
+    if g.size != 1 or g[0] < 1:
+        raise ValueError(f"n_global must be one positive number for every instance, got "
+                         f"{g.tolist()[:5]}")
+    return int(g[0])
+
+
 class Aggregate:
     """See the module docstring. Build with :meth:`from_outcomes`, combine with :meth:`merge`
-    (or ``+``)."""
+    (or ``+``).
 
-    def __init__(self, counts, hits, pairs, basins, sums, grid, max_basin_rows=MAX_BASIN_ROWS):
+    Per-instance counts: ``counts`` (A, r, len(COUNTS)) for instances ``i0 … i0 + r − 1`` (a
+    chunk's aggregate covers its own range; a study's all ``n_instances``), or ``None`` when
+    the study has more instances than it keeps rows for (``max_instance_rows`` of
+    :func:`swarm.run`): then ``totals`` (A, len(COUNTS)) and ``moments`` (A, m, m), the sums
+    over instances of the counts and of their products for the :data:`MOMENTS` columns, hold
+    everything the statistics over instances need. :meth:`total` and :meth:`cross` read either
+    form."""
+
+    def __init__(self, counts, hits, pairs, basins, sums, grid, max_basin_rows=MAX_BASIN_ROWS,
+                 *, i0=0, n_instances=None, totals=None, moments=None):
         self.counts = counts
         self.hits = hits
         self.pairs = pairs
@@ -338,54 +390,107 @@ class Aggregate:
         self.sums = sums                      # {name: [int per arm]}
         self.grid = grid
         self.max_basin_rows = int(max_basin_rows)
+        self.i0 = int(i0)
+        self.n_instances = int(counts.shape[1] if n_instances is None else n_instances)
+        A = hits.shape[0]
+        if counts is None:
+            self.totals = np.zeros((A, len(COUNTS)), np.int64) if totals is None else totals
+            self.moments = np.zeros((A, len(MOMENTS), len(MOMENTS)), np.int64) \
+                if moments is None else moments
+        else:
+            self.totals = self.moments = None
 
     @classmethod
-    def empty(cls, n_arms, n_instances, steps, max_basin_rows=MAX_BASIN_ROWS):
+    def empty(cls, n_arms, n_instances, steps, max_basin_rows=MAX_BASIN_ROWS, per_instance=True):
         grid = hit_grid(steps)
-        return cls(np.zeros((n_arms, n_instances, len(COUNTS)), np.int64),
-                   np.zeros((n_arms, len(grid)), np.int64), np.zeros((n_arms, n_arms), np.int64),
-                   np.zeros((0, 5), np.int64), {k: [0] * n_arms for k in SUMS}, grid,
-                   max_basin_rows)
+        counts = np.zeros((n_arms, n_instances, len(COUNTS)), np.int64) if per_instance \
+            else None
+        return cls(counts, np.zeros((n_arms, len(grid)), np.int64),
+                   np.zeros((n_arms, n_arms), np.int64), np.zeros((0, 5), np.int64),
+                   {k: [0] * n_arms for k in SUMS}, grid, max_basin_rows,
+                   n_instances=n_instances)
 
     @classmethod
     def from_outcomes(cls, o, instance, n_global, n_instances, steps,
-                      max_basin_rows=MAX_BASIN_ROWS, basins=True):
+                      max_basin_rows=MAX_BASIN_ROWS, basins=True, per_instance=True):
         """Aggregate of outcome arrays of shape ``(A, m)`` (all arms on the same ``m``
-        trajectory keys); ``instance`` (m,) is each key's instance index, ``n_global`` the
-        number of global minima per instance. ``basins=False``: no basin table (``basins`` is
-        None), for a chunk whose study's table is already over ``max_basin_rows``, where it
-        would be dropped anyway."""
+        trajectory keys); ``instance`` (m,) is each key's instance index (non-decreasing: keys
+        are instance-major), ``n_global`` the number of global minima of every instance.
+        ``per_instance``: counts per instance for the keys' range of instances; otherwise only
+        their totals and second moments (each instance's keys must then all be here).
+        ``basins=False``: no basin table (``basins`` is None), for a chunk whose study's table
+        is already over ``max_basin_rows``, where it would be dropped anyway."""
         eb, sb, div = o["end_basin"], o["start_basin"], o["diverged"]
         A, m = eb.shape
-        agg = cls.empty(A, n_instances, steps, max_basin_rows)
-        if not basins:
-            agg.basins = None
         instance = np.asarray(instance, np.int64)
-        ng = np.asarray(n_global, np.int64)
+        if m and np.any(instance[1:] < instance[:-1]):
+            raise ValueError("instance indices must be non-decreasing (instance-major keys)")
+        i0 = int(instance[0]) if m else 0
+        r = int(instance[-1]) - i0 + 1 if m else 0
+        grid = hit_grid(steps)
+        agg = cls(np.zeros((A, r, len(COUNTS)), np.int64) if per_instance else None,
+                  np.zeros((A, len(grid)), np.int64), np.zeros((A, A), np.int64),
+                  None if not basins else np.zeros((0, 5), np.int64),
+                  {k: [0] * A for k in SUMS}, grid, max_basin_rows, i0=i0,
+                  n_instances=n_instances)
+        ng = scalar_n_global(n_global)
         sb_row = np.broadcast_to(sb, eb.shape)
-        _tally(eb, sb_row, div, o["hit_step"], instance, ng, agg.grid, agg.counts, agg.hits,
+        dummy = np.zeros((A, 0, len(COUNTS)), np.int64)
+        tot = agg.totals if agg.totals is not None else np.zeros((A, len(COUNTS)), np.int64)
+        mom = agg.moments if agg.moments is not None else \
+            np.zeros((A, len(MOMENTS), len(MOMENTS)), np.int64)
+        _tally(eb, sb_row, div, o["hit_step"], instance, ng, agg.grid,
+               agg.counts if per_instance else dummy, i0, per_instance, tot, mom, agg.hits,
                agg.pairs, get_num_threads())
         if A > PAIRS_IN_TALLY:
-            succ = ((eb >= 0) & (eb < ng[instance][None, :])).astype(np.float64)
+            succ = ((eb >= 0) & (eb < ng)).astype(np.float64)
             agg.pairs = np.rint(succ @ (1.0 - succ).T).astype(np.int64)  # exact below 2⁵³
-        basins = []
+        rows = []
         for a in range(A):
             for k in SUMS:
                 agg.sums[k][a] = exact_sum(o[k][a], div[a])
             if m and agg.basins is not None:
-                basins.append(_basin_rows(a, instance, sb_row[a], eb[a]))
-        agg.basins = agg._capped(np.concatenate(basins) if basins else agg.basins)
+                rows.append(_basin_rows(a, instance, sb_row[a], eb[a]))
+        if agg.basins is not None and rows:
+            agg.basins = agg._capped(np.concatenate(rows))
         return agg
 
     def _capped(self, rows):
         return None if rows is None or rows.shape[0] > self.max_basin_rows else rows
 
+    def _folded(self):
+        """(totals, moments) of the per-instance counts (valid when every instance counted
+        here has all its keys here)."""
+        if self.counts is None:
+            return self.totals, self.moments
+        c = self.counts
+        k = len(MOMENTS)
+        return c.sum(axis=1), np.einsum("aix,aiy->axy", c[:, :, :k], c[:, :, :k])
+
     def merge(self, other: "Aggregate") -> "Aggregate":
-        """The aggregate of both (their chunks must be disjoint)."""
-        if self.counts.shape != other.counts.shape or not np.array_equal(self.grid, other.grid):
-            raise ValueError(f"cannot merge aggregates of different studies (shapes "
-                             f"{self.counts.shape} and {other.counts.shape})")
-        basins = None
+        """The aggregate of both (their chunks must be disjoint; to merge an aggregate without
+        per-instance counts, each side's instances must be complete)."""
+        out = self.copy()
+        out.add(other)
+        return out
+
+    __add__ = merge
+
+    def copy(self) -> "Aggregate":
+        cp = (lambda x: None if x is None else x.copy())
+        return Aggregate(cp(self.counts), self.hits.copy(), self.pairs.copy(), cp(self.basins),
+                         {k: list(v) for k, v in self.sums.items()}, self.grid,
+                         self.max_basin_rows, i0=self.i0, n_instances=self.n_instances,
+                         totals=cp(self.totals), moments=cp(self.moments))
+
+    def add(self, other: "Aggregate") -> None:
+        """Add ``other`` (a disjoint part of the same study) into this aggregate, in place:
+        its per-instance counts into the rows of its range (this aggregate's range grows to
+        cover it), or, when this one keeps totals and moments only, folded into them."""
+        if self.hits.shape != other.hits.shape or self.n_instances != other.n_instances or \
+                not np.array_equal(self.grid, other.grid):
+            raise ValueError(f"cannot merge aggregates of different studies ({self!r} and "
+                             f"{other!r})")
         if self.basins is not None and other.basins is not None:
             if other.basins.shape[0] == 0 or self.basins.shape[0] == 0:
                 basins = self.basins if other.basins.shape[0] == 0 else other.basins  # sorted
@@ -394,25 +499,43 @@ class Aggregate:
                 if not ok:
                     basins = _merge_rows(np.concatenate([self.basins, other.basins]))
                 basins = self._capped(basins)
-        sums = {k: [x + y for x, y in zip(self.sums[k], other.sums[k])] for k in SUMS}
-        return Aggregate(self.counts + other.counts, self.hits + other.hits,
-                         self.pairs + other.pairs, basins, sums, self.grid, self.max_basin_rows)
-
-    __add__ = merge
+            self.basins = basins
+        else:
+            self.basins = None
+        for k in SUMS:
+            self.sums[k] = [x + y for x, y in zip(self.sums[k], other.sums[k])]
+        self.hits += other.hits
+        self.pairs += other.pairs
+        if self.counts is not None and other.counts is not None:
+            r = other.counts.shape[1]
+            if r:
+                lo = min(self.i0, other.i0) if self.counts.shape[1] else other.i0
+                hi = max(self.i0 + self.counts.shape[1], other.i0 + r)
+                if (lo, hi) != (self.i0, self.i0 + self.counts.shape[1]):
+                    grown = np.zeros((self.counts.shape[0], hi - lo, len(COUNTS)), np.int64)
+                    grown[:, self.i0 - lo:self.i0 - lo + self.counts.shape[1]] = self.counts
+                    self.counts, self.i0 = grown, lo
+                self.counts[:, other.i0 - self.i0:other.i0 - self.i0 + r] += other.counts
+        else:
+            tot, mom = self._folded()
+            t2, m2 = other._folded()
+            self.counts, self.i0 = None, 0
+            self.totals, self.moments = tot + t2, mom + m2
 
     # ---- views
     def count(self, name) -> np.ndarray:
-        """(A, I) int64 counts of column ``name`` (one of :data:`COUNTS`)."""
+        """(A, r) int64 counts of column ``name`` (one of :data:`COUNTS`) per instance of the
+        aggregate's range (a study's: every instance)."""
+        if self.counts is None:
+            raise ValueError(
+                f"per-instance counts were not kept: the study has {self.n_instances:,} "
+                f"instances, more than its max_instance_rows; their totals and second moments "
+                f"are (Aggregate.total, Aggregate.cross)")
         return self.counts[:, :, C[name]]
-
-    @property
-    def n_instances(self) -> int:
-        """Number of instances of the study."""
-        return int(self.counts.shape[1])
 
     def total(self, name) -> np.ndarray:
         """(A,) int64: column ``name`` summed over instances."""
-        return self.counts[:, :, C[name]].sum(axis=1)
+        return self._folded()[0][:, C[name]].copy()
 
     def cross(self, name1, name2) -> np.ndarray:
         """(A,) int64: Σ over instances of ``count(name1) · count(name2)`` (per arm), the
@@ -420,21 +543,29 @@ class Aggregate:
         need. Any two of :data:`MOMENTS`."""
         if name1 not in MOMENTS or name2 not in MOMENTS:
             raise ValueError(f"cross moments are kept for {MOMENTS}, got {name1!r}, {name2!r}")
-        return np.einsum("ai,ai->a", self.counts[:, :, C[name1]], self.counts[:, :, C[name2]])
+        return self._folded()[1][:, C[name1], C[name2]].copy()
 
     def mean(self, name, a) -> float:
         """Mean of ``best_f`` or ``final_f`` over arm a's trajectories that did not diverge."""
-        n = int(self.counts[a, :, C["n"]].sum() - self.counts[a, :, C["diverged"]].sum())
+        n = int(self.total("n")[a] - self.total("diverged")[a])
         return exact_mean(self.sums[name][a], n)
 
     # ---- persistence
     def arrays(self) -> dict:
         """Plain arrays for ``np.savez`` (no pickles); inverse of :meth:`from_arrays`."""
-        out = {"agg_counts": self.counts, "agg_hits": self.hits, "agg_pairs": self.pairs,
+        per = self.counts is not None
+        A = self.hits.shape[0]
+        out = {"agg_counts": self.counts if per else np.zeros((A, 0, len(COUNTS)), np.int64),
+               "agg_per_instance": np.array(int(per)),
+               "agg_i0": np.array(self.i0), "agg_n_instances": np.array(self.n_instances),
+               "agg_hits": self.hits, "agg_pairs": self.pairs,
                "agg_grid": self.grid,
                "agg_basins": self.basins if self.basins is not None
                else np.full((0, 0), -1, np.int64),
                "agg_max_basin_rows": np.array(self.max_basin_rows)}
+        if not per:
+            out["agg_totals"] = self.totals
+            out["agg_moments"] = self.moments
         for k in SUMS:
             out[f"agg_sum_{k}"] = np.array([str(x) for x in self.sums[k]])
         return out
@@ -443,10 +574,15 @@ class Aggregate:
     def from_arrays(cls, z) -> "Aggregate":
         basins = np.asarray(z["agg_basins"], np.int64)
         sums = {k: [int(x) for x in z[f"agg_sum_{k}"].tolist()] for k in SUMS}
-        return cls(np.asarray(z["agg_counts"], np.int64), np.asarray(z["agg_hits"], np.int64),
+        per = bool(int(z["agg_per_instance"]))
+        return cls(np.asarray(z["agg_counts"], np.int64) if per else None,
+                   np.asarray(z["agg_hits"], np.int64),
                    np.asarray(z["agg_pairs"], np.int64),
                    None if basins.shape[1:] == (0,) else basins, sums,
-                   np.asarray(z["agg_grid"], np.int64), int(z["agg_max_basin_rows"]))
+                   np.asarray(z["agg_grid"], np.int64), int(z["agg_max_basin_rows"]),
+                   i0=int(z["agg_i0"]), n_instances=int(z["agg_n_instances"]),
+                   totals=None if per else np.asarray(z["agg_totals"], np.int64),
+                   moments=None if per else np.asarray(z["agg_moments"], np.int64))
 
     @property
     def hash(self) -> str:
@@ -464,6 +600,5 @@ class Aggregate:
         return isinstance(other, Aggregate) and self.hash == other.hash
 
     def __repr__(self):
-        A, I, _ = self.counts.shape
-        return (f"Aggregate({A} arms × {I} instances, {int(self.counts[:, :, 0].sum()):,} "
-                f"trajectories)")
+        return (f"Aggregate({self.hits.shape[0]} arms × {self.n_instances} instances, "
+                f"{int(self.total('n').sum()):,} trajectories)")

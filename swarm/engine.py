@@ -33,6 +33,7 @@ DEFAULT_CHUNK = 1 << 20
 DEFAULT_CHUNK_GPU = 1 << 22
 DEFAULT_KEEP_LIMIT = 10_000_000
 MAX_COUNTER = 2 ** 32 - 1
+MAX_INSTANCE_ROWS = 1 << 20    # above this many instances the aggregate keeps moments, not rows
 
 
 def _memory_budget():
@@ -42,37 +43,36 @@ def _memory_budget():
         return 4 << 30
 
 
-_INSTANCE_OVERHEAD = 1024      # Python objects of one Instance and its arrays (measured ≈ 1 KB)
-
-
-def _study_bytes(landscape, instances, starts, n_arms, keep, keys_per_chunk):
+def _study_bytes(landscape, instances, starts, n_arms, keep, keys_per_chunk, per_instance):
     """Estimated peak bytes of a study, sized from the family alone (no instance is built):
-    per instance, the Instance (parameter row, domain, box, global and listed minima), its
-    packed rows (parameters, start parameters, box, global minima), counted twice for the
-    kernel's dtype copies, three (A, ·, len(COUNTS)) int64 count blocks of the aggregates (the
-    study's, a chunk's, their merge) and, when kept, its outcomes; besides, the (A, A) pair
-    counts and one chunk's outcome arrays, counted twice (the kernels write kept outcomes in
-    place and aggregate-only studies reuse one buffer, so this is a margin for the
-    aggregation's temporaries)."""
+    per instance, its rows of the aggregate's counts (the study's, unless it keeps moments
+    only) and, when kept, its outcomes; per chunk, its instances' kernel arrays (parameter
+    rows, start parameters, box, global minima: the bank and its cast copy, and a margin for
+    the generator's temporaries), its outcome arrays counted twice (a margin for the
+    aggregation's temporaries) and its aggregate's rows; besides, the (A, A) pair counts."""
     from swarm.aggregate import COUNTS
-    n_par, n_glob, n_min = landscape.size_hint()
+    n_par, n_glob, _ = landscape.size_hint()
     d = landscape.dim
-    inst = n_par + 4 * d + n_glob * d + n_min * d
-    packed = n_par + 3 * d + 2 * d + n_glob * d
-    per_instance = int(round(8 * (inst + 2 * packed))) + _INSTANCE_OVERHEAD + \
-        3 * 8 * n_arms * len(COUNTS) + (starts * n_arms * OUTCOME_BYTES if keep else 0)
-    chunk = 2 * n_arms * min(keys_per_chunk, instances * starts) * OUTCOME_BYTES
-    return instances * per_instance + 3 * 8 * n_arms * n_arms + chunk, per_instance
+    keys = min(keys_per_chunk, instances * starts)
+    chunk_instances = min(instances, keys // starts + 2)
+    row = n_par + 3 * d + 2 * d + n_glob * d
+    rows = 8 * n_arms * len(COUNTS)
+    chunk = chunk_instances * (3 * 8 * row + rows) + 2 * n_arms * keys * OUTCOME_BYTES
+    per_instance_bytes = (rows if per_instance else 0) + \
+        (starts * n_arms * OUTCOME_BYTES if keep else 0)
+    return instances * per_instance_bytes + chunk + 3 * 8 * n_arms * n_arms, per_instance_bytes
 
 
-def _check_memory(landscape, instances, starts, n_arms, keep, keys_per_chunk, budget):
-    """Refuse, before anything is built, a study whose instances, aggregates and kept
+def _check_memory(landscape, instances, starts, n_arms, keep, keys_per_chunk, per_instance,
+                  budget):
+    """Refuse, before anything is built, a study whose chunk arrays, aggregates and kept
     outcomes would not fit in ``budget`` bytes; the message names the most instances that
     fit."""
     def need(n):
-        return _study_bytes(landscape, n, starts, n_arms, keep, keys_per_chunk)[0]
-    total, per_instance = _study_bytes(landscape, instances, starts, n_arms, keep,
-                                       keys_per_chunk)
+        return _study_bytes(landscape, n, starts, n_arms, keep, keys_per_chunk,
+                            per_instance)[0]
+    total, per_inst = _study_bytes(landscape, instances, starts, n_arms, keep, keys_per_chunk,
+                                   per_instance)
     if total <= budget:
         return
     lo, hi = 0, instances                     # need() grows with n: bisect the largest fit
@@ -83,8 +83,8 @@ def _check_memory(landscape, instances, starts, n_arms, keep, keys_per_chunk, bu
     raise ValueError(
         f"study too large for memory: instances={instances:,} of {landscape.name} "
         f"(dim {landscape.dim}) with {n_arms} arm{'s' if n_arms != 1 else ''} need about "
-        f"{total / gib:.1f} GiB ({per_instance:,} bytes per instance for its arrays"
-        f"{', aggregate counts and kept outcomes' if keep else ' and aggregate counts'}), "
+        f"{total / gib:.1f} GiB ({per_inst:,} bytes per instance for its aggregate counts"
+        f"{' and kept outcomes' if keep else ''}, and its chunks' arrays), "
         f"more than the "
         f"{budget / gib:.1f} GiB allowed (half the available memory); instances must be at "
         f"most {lo:,} here: reduce instances (or the arms"
@@ -140,49 +140,59 @@ def _threads(n):
         numba.set_num_threads(old)
 
 
-class Packed:
-    """A study's instances and start rule as kernel arrays (float64; cast per dtype)."""
+class Inputs:
+    """The kernel arrays of instances ``lo … hi−1`` of a study (a chunk's), in the working
+    dtype ``F``: landscape rows ``lp``, start parameters ``sp``, divergence boxes ``box``,
+    global minima ``gmin`` — made from :meth:`Family.bank <swarm.landscapes.Family.bank>`
+    and cast once, for every arm — and the family's basin tables ``tab`` (cast), ``ctype``,
+    ``gk``."""
 
-    def __init__(self, family, n_instances, seed, start):
-        self.instances = family.instances(seed, n_instances)
-        self.lp = np.stack([inst.params for inst in self.instances])
-        packs = [start.pack(inst) for inst in self.instances]
-        self.skind = packs[0][0]
-        self.sp = np.stack([p[1] for p in packs])
-        self.box = np.stack([inst.box for inst in self.instances])
-        g = max(inst.n_global for inst in self.instances)
-        self.gmin = np.zeros((len(self.instances), g, family.dim))
-        for k, inst in enumerate(self.instances):
-            self.gmin[k, :inst.n_global] = inst.global_minima
-        self.n_global = np.array([inst.n_global for inst in self.instances])
-        self.tab, self.ctype, self.gk = family.tables
+    def __init__(self, family, seed, lo, hi, start, F):
+        bank = family.bank(seed, lo, hi)
+        self.skind, sp = start.pack_bank(bank)
+        self._set(family, lo, bank.lp, sp, bank.gmin, F)
 
-    def arrays(self, F):
-        return (self.lp.astype(F), self.sp.astype(F), self.box.astype(F), self.gmin.astype(F),
-                self.tab.astype(F))
+    @classmethod
+    def one(cls, instance, start, F):
+        """The arrays of one instance (``lo`` is its index)."""
+        self = cls.__new__(cls)
+        self.skind, sp = start.pack(instance)
+        self._set(instance.family, instance.index, instance.params[None], sp[None],
+                  instance.global_minima[None], F)
+        return self
+
+    def _set(self, family, lo, lp, sp, gmin, F):
+        n = len(lp)
+        self.fid, self.lo, self.hi = family.fid, lo, lo + n
+        self.lp = np.ascontiguousarray(lp, dtype=F)
+        self.sp = np.ascontiguousarray(sp, dtype=F)
+        self.box = np.ascontiguousarray(np.broadcast_to(family.box, (n, 2, family.dim)),
+                                        dtype=F)
+        self.gmin = np.ascontiguousarray(gmin, dtype=F)
+        tab, self.ctype, self.gk = family.tables
+        self.tab = tab.astype(F)
 
 
 def default_tol_x(family):
     return 0.01 * float(getattr(family, "half_width", 1.0))
 
 
-def launch(packed, kind_id, hp, seed, steps, tol_x, tol_f, n_starts, F, lanes, b0, nb, n,
-           out=None, known_sb=False):
-    """Run blocks ``b0 … b0+nb−1`` of ``lanes`` starts (``n`` trajectories) of one optimizer
-    kind; returns the outcome arrays (written into ``out``'s when given: contiguous, length
-    ``n``). ``known_sb``: ``out``'s start basins hold these starts' labels already (another
-    arm's), so they are not labelled again."""
+def launch(inputs, kind_id, hp, seed, steps, tol_x, tol_f, n_inst, n_starts, F, lanes, b0, nb,
+           n, out=None, known_sb=False):
+    """Run blocks ``b0 … b0+nb−1`` of ``lanes`` starts (``n`` trajectories, of the instances
+    that ``inputs`` holds) of one optimizer kind; returns the outcome arrays (written into
+    ``out``'s when given: contiguous, length ``n``). ``known_sb``: ``out``'s start basins hold
+    these starts' labels already (another arm's), so they are not labelled again."""
     from swarm.kernels import cpu
-    lp, sp, box, gmin, tab = packed.arrays(F)
     k0, k1 = philox.split_seed(seed)
-    rec = np.empty((0, sp.shape[2]), dtype=F)
+    rec = np.empty((0, inputs.sp.shape[2]), dtype=F)
     if out is None:
         out = empty_outcomes(n, F)
     cpu.KERNELS[np.dtype(F)](
-        packed.instances[0].fid, kind_id, lp, packed.skind, sp, box, gmin, hp.astype(F), tab,
-        packed.ctype, packed.gk, k0, k1, steps, F(tol_x), F(tol_f), len(packed.instances),
-        n_starts, lanes, b0, nb, int(known_sb), rec, out["start_basin"], out["end_basin"],
-        out["hit_step"], out["best_f"], out["final_f"], out["diverged"])
+        inputs.fid, kind_id, inputs.lp, inputs.skind, inputs.sp, inputs.box, inputs.gmin,
+        hp.astype(F), inputs.tab, inputs.ctype, inputs.gk, k0, k1, steps, F(tol_x), F(tol_f),
+        n_inst, inputs.lo, n_starts, lanes, b0, nb, int(known_sb), rec, out["start_basin"],
+        out["end_basin"], out["hit_step"], out["best_f"], out["final_f"], out["diverged"])
     return out
 
 
@@ -193,7 +203,7 @@ class _Slot:
 
     def __init__(self, kcuda, n_arms, n, F):
         self.out = [kcuda.outputs(n, F) for _ in range(n_arms)]
-        self.host = None
+        self.host = self.dev = None
         self.j = self.m = self.events = None
         self.staged = False
         self.t_start = 0.0
@@ -201,7 +211,7 @@ class _Slot:
 
 class _Gpu:
     """A plan's chunks on the current GPU. The study's arrays and each arm's configuration row
-    go to the device once. Up to ``SLOTS`` chunks are in flight, each in its own buffers
+    go to the device once, each chunk's instances (:class:`Inputs`) with its kernels. Up to ``SLOTS`` chunks are in flight, each in its own buffers
     (:class:`_Slot`, allocated once per study, sized for the largest chunk: an allocation per
     launch would wait for a running kernel). ``start(j)`` queues chunk j's kernels and, with
     ``stage``, the copies of its outcomes into page-locked host memory, on one stream, and
@@ -219,9 +229,6 @@ class _Gpu:
         from swarm.kernels import cuda as kcuda
         self.plan, self.cuda, self.kcuda = plan, cuda, kcuda
         self.F = F = DTYPES[plan.dtype]
-        pk = plan.packed
-        lp, sp, box, gmin, tab = pk.arrays(F)
-        self.dev = kcuda.inputs(lp, sp, box, gmin, tab, pk.ctype, pk.gk)
         self.hp = [cuda.to_device(h.astype(F)) for h in plan.hp]
         self.n = min(plan.keys_per_chunk, plan.instances * plan.starts)
         self.slots = []
@@ -232,7 +239,7 @@ class _Gpu:
     def start(self, j, stage=True):
         """Queue chunk j in a free slot (at most ``SLOTS`` chunks started and not fetched), and
         with ``stage`` the copies of its outcomes into the slot's page-locked arrays."""
-        plan, pk, cuda, st = self.plan, self.plan.packed, self.cuda, self.stream
+        plan, cuda, st = self.plan, self.cuda, self.stream
         free = [x for x in self.slots if x.j is None]
         if not free:
             if len(self.slots) == self.SLOTS:
@@ -243,14 +250,17 @@ class _Gpu:
         slot = free[0]
         _, _, first, m = plan.keys(j)
         t0 = time.perf_counter()
+        pk = plan.inputs(j)                 # the chunk's instances, made here and copied over
         slot.events = (cuda.event(), cuda.event())
         slot.events[0].record(stream=st)
+        slot.dev = self.kcuda.inputs(pk.lp, pk.sp, pk.box, pk.gmin, pk.tab, pk.ctype, pk.gk,
+                                     stream=st)
         for a, arm in enumerate(plan.arms):
             if a:                 # the first arm's start basins, copied on the device
                 slot.out[a][0][:m].copy_to_device(slot.out[0][0][:m], stream=st)
-            self.kcuda.start(pk.instances[0].fid, arm["optimizer"].kind_id, self.dev, self.hp[a],
+            self.kcuda.start(pk.fid, arm["optimizer"].kind_id, slot.dev, self.hp[a],
                              pk.skind, self.k0, self.k1, plan.steps, plan.tol_x, plan.tol_f,
-                             len(pk.instances), plan.starts, first, m, self.F, slot.out[a],
+                             plan.instances, pk.lo, plan.starts, first, m, self.F, slot.out[a],
                              known_sb=a > 0, stream=st)
         if stage and slot.host is None:
             slot.host = self.kcuda.staging(len(plan.arms), self.n, self.F)
@@ -288,7 +298,7 @@ class _Gpu:
             self.copies.synchronize()
             res = out
         res["start_basin"][1:] = res["start_basin"][0]
-        slot.j = None
+        slot.j = slot.dev = None
         ms = slot.events[0].elapsed_time(slot.events[1])
         return res, (ms / 1e3 if ms > 0 else slot.t_start) + time.perf_counter() - t1
 
@@ -321,11 +331,15 @@ class Plan:
     """A validated study cut into chunks. ``chunk(j)`` is a pure function of the plan and
     ``j``: every arm on the same contiguous range of trajectory keys (instance-major (instance,
     start) pairs, whole blocks of ``lanes`` starts), returning the outcomes ``(A, m)`` and
-    their :class:`~swarm.aggregate.Aggregate`. Picklable (the packed arrays are rebuilt where
-    a plan is unpickled), so chunks can run in other processes."""
+    their :class:`~swarm.aggregate.Aggregate`. A chunk generates the instances it runs
+    (:meth:`inputs`) and nothing else, so no memory grows with the study's instances but the
+    aggregate's per-instance counts — and not those either above ``max_instance_rows``
+    instances, where chunks hold whole instances and the aggregate keeps their moments.
+    Picklable, so chunks can run in other processes."""
 
     def __init__(self, landscape, optimizers, arms, instances, starts, steps, seed, start,
-                 dtype, backend, tol_x, tol_f, keys_per_chunk, max_basin_rows):
+                 dtype, backend, tol_x, tol_f, keys_per_chunk, max_basin_rows,
+                 max_instance_rows=None):
         from swarm.kernels.cpu import lanes_for
         self.landscape, self.optimizers, self.arms = landscape, optimizers, arms
         self.instances, self.starts, self.steps, self.seed = instances, starts, steps, seed
@@ -335,21 +349,27 @@ class Plan:
         self.lanes = lanes = lanes_for(starts, landscape.dim, np.dtype(DTYPES[dtype]).itemsize)
         self.nsb = -(-starts // lanes)              # key blocks per instance
         self.blocks_per_chunk = max(1, keys_per_chunk // lanes)
+        self.max_instance_rows = MAX_INSTANCE_ROWS if max_instance_rows is None \
+            else max_instance_rows
+        self.per_instance = instances <= self.max_instance_rows
+        if not self.per_instance:     # whole instances per chunk: their moments are complete
+            self.blocks_per_chunk = max(1, self.blocks_per_chunk // self.nsb) * self.nsb
+        self.n_global = landscape.n_global
         self.n_chunks = -(-(instances * self.nsb) // self.blocks_per_chunk)
         self.hp = [hyper_row(a["optimizer"].kind, a["config"], a["noise"])[None, :]
                    for a in arms]
-        self._packed = self._gpu = None
+        self._gpu = None
 
     def __getstate__(self):
         d = dict(self.__dict__)
-        d["_packed"] = d["_gpu"] = None
+        d["_gpu"] = None
         return d
 
-    @property
-    def packed(self):
-        if self._packed is None:
-            self._packed = Packed(self.landscape, self.instances, self.seed, self.start)
-        return self._packed
+    def inputs(self, j):
+        """Chunk j's instances as kernel arrays (:class:`Inputs`), generated now."""
+        _, _, first, m = self.keys(j)
+        lo, hi = first // self.starts, (first + m - 1) // self.starts + 1
+        return Inputs(self.landscape, self.seed, lo, hi, self.start, DTYPES[self.dtype])
 
     @property
     def keys_per_chunk(self):
@@ -377,7 +397,6 @@ class Plan:
         ``out``'s arrays when given (each row contiguous), else into new ones."""
         F = DTYPES[self.dtype]
         kb0, nb, first, m = self.keys(j)
-        packed = self.packed
         outcomes = out if out is not None else empty_outcomes((len(self.arms), m), F)
         t1 = time.perf_counter()
         if self.backend == "cuda":
@@ -387,11 +406,13 @@ class Plan:
                 outcomes, seconds = gpu.fetch(j, outcomes)
         else:
             sb = outcomes["start_basin"]
+            inputs = self.inputs(j)
             for a, arm in enumerate(self.arms):
                 if a:             # start basins do not depend on the arm: label them once
                     sb[a] = sb[0]
-                launch(packed, arm["optimizer"].kind_id, self.hp[a], self.seed, self.steps,
-                       self.tol_x, self.tol_f, self.starts, F, self.lanes, kb0, nb, m,
+                launch(inputs, arm["optimizer"].kind_id, self.hp[a], self.seed, self.steps,
+                       self.tol_x, self.tol_f, self.instances, self.starts, F, self.lanes, kb0,
+                       nb, m,
                        {k: v[a] for k, v in outcomes.items()}, known_sb=a > 0)
             seconds = time.perf_counter() - t1
         if timings is not None:
@@ -403,15 +424,18 @@ class Plan:
         without its basin table, see :meth:`~swarm.aggregate.Aggregate.from_outcomes`)."""
         _, _, first, m = self.keys(j)
         instance = (first + np.arange(m)) // self.starts
-        return Aggregate.from_outcomes(outcomes, instance, self.packed.n_global, self.instances,
-                                       self.steps, self.max_basin_rows, basins)
+        return Aggregate.from_outcomes(outcomes, instance, self.n_global, self.instances,
+                                       self.steps, self.max_basin_rows, basins,
+                                       self.per_instance)
 
     def fingerprint(self, spec):
         from swarm import __version__
         from swarm.kernels import cache
         text = json.dumps({"spec": spec, "backend": self.backend, "swarm": __version__,
                            "kernels": cache.source_hash(),
-                           "max_basin_rows": self.max_basin_rows}, sort_keys=True, default=str)
+                           "max_basin_rows": self.max_basin_rows,
+                           "max_instance_rows": self.max_instance_rows}, sort_keys=True,
+                          default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -425,7 +449,8 @@ class Collector:
         self.outcomes = None
         if keep:
             self.outcomes = empty_outcomes((A, n_keys), DTYPES[plan.dtype])
-        self.agg = Aggregate.empty(A, plan.instances, plan.steps, plan.max_basin_rows)
+        self.agg = Aggregate.empty(A, plan.instances, plan.steps, plan.max_basin_rows,
+                                   plan.per_instance)
         self.merged = set()
 
     def view(self, j):
@@ -435,7 +460,7 @@ class Collector:
 
     def add(self, j, out, part, in_place=False):
         """Merge chunk j; ``in_place``: its outcomes were written into :meth:`view` (j)."""
-        self.agg = self.agg.merge(part)
+        self.agg.add(part)
         self.merged.add(j)
         _, _, first, m = self.plan.keys(j)
         if self.keep and not in_place:
@@ -506,7 +531,8 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
         tol_f: float = 1e-8, chunk_size: int | None = None, threads: int | None = None,
         device: int = 0, progress=None, keep_outcomes: bool | None = None,
         keep_limit: int = DEFAULT_KEEP_LIMIT, checkpoint: str | os.PathLike | None = None,
-        resume: bool = False, max_basin_rows: int = MAX_BASIN_ROWS, cluster=None) -> Result:
+        resume: bool = False, max_basin_rows: int = MAX_BASIN_ROWS,
+        max_instance_rows: int = MAX_INSTANCE_ROWS, cluster=None) -> Result:
     """Run a study: every optimizer (configuration) from ``starts`` start points on each of
     ``instances`` random instances of ``landscape``, for ``steps`` steps.
 
@@ -524,6 +550,12 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     Per-trajectory outcomes are kept when ``keep_outcomes`` is True, or when it is None (the
     default) and the study has at most ``keep_limit`` trajectories; otherwise only the
     aggregates are kept and memory does not grow with the number of trajectories.
+
+    Instances are generated chunk by chunk (:meth:`Family.bank
+    <swarm.landscapes.Family.bank>`), never all at once. The aggregate keeps per-instance
+    counts up to ``max_instance_rows`` instances (default 2²⁰); above, only their sums and
+    second moments — all that the family-level intervals need — so that memory does not grow
+    with the number of instances either.
 
     ``checkpoint``: a directory; each finished chunk is written there atomically, and with
     ``resume=True`` the chunks already there are loaded instead of recomputed (a directory
@@ -573,6 +605,7 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
         V.integer("threads", threads, low=1, high=numba.config.NUMBA_NUM_THREADS)
     keep_limit = V.integer("keep_limit", keep_limit, low=0)
     max_basin_rows = V.integer("max_basin_rows", max_basin_rows, low=0)
+    max_instance_rows = V.integer("max_instance_rows", max_instance_rows, low=0)
     if keep_outcomes is not None and not isinstance(keep_outcomes, bool):
         raise ValueError(f"keep_outcomes must be True, False or None (keep when at most "
                          f"keep_limit trajectories), got {keep_outcomes!r}")
@@ -614,7 +647,8 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
             f"allowed (half the available memory); keep aggregates only (keep_outcomes=None "
             f"or False) or reduce the study")
     _check_memory(landscape, instances, starts, len(arms), keep,
-                  min(max(1, chunk_size // len(arms)), instances * starts), budget)
+                  min(max(1, chunk_size // len(arms)), instances * starts),
+                  instances <= max_instance_rows, budget)
 
     spec = {"landscape": landscape.to_dict(), "optimizers": [o.to_dict() for o in optimizers],
             "instances": instances, "starts": starts, "steps": steps, "noise": list(sigmas),
@@ -622,7 +656,10 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
             "tol_f": None if tol_f == -np.inf else tol_f}
     t0 = time.perf_counter()
     plan = Plan(landscape, optimizers, arms, instances, starts, steps, seed, start, dtype,
-                backend, tol_x, tol_f, max(1, chunk_size // len(arms)), max_basin_rows)
+                backend, tol_x, tol_f, max(1, chunk_size // len(arms)), max_basin_rows,
+                max_instance_rows)
+    if start.kind == "minimum":         # an instance that lists too few minima: refuse now
+        plan.inputs(0)
     store = None
     if checkpoint is not None:
         layout = {"n_chunks": plan.n_chunks, "keys_per_chunk": plan.keys_per_chunk,
@@ -634,8 +671,7 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
             keep = store.layout["keep"]
             plan = Plan(landscape, optimizers, arms, instances, starts, steps, seed, start,
                         dtype, backend, tol_x, tol_f, store.layout["keys_per_chunk"],
-                        max_basin_rows)
-    _ = plan.packed
+                        max_basin_rows, max_instance_rows)
     timings = {"pack_s": time.perf_counter() - t0, "kernel_s": 0.0}
     cluster_info = None
     if cluster is None:
@@ -652,7 +688,8 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     prov = provenance(backend, timings, threads, chunk_size)
     if cluster_info is not None:
         prov["cluster"] = cluster_info
-    return Result(spec=spec, arms=arm_rows, outcomes=outcomes, n_global=plan.packed.n_global,
+    n_global = np.broadcast_to(np.int64(plan.n_global), (instances,))    # a view: no memory
+    return Result(spec=spec, arms=arm_rows, outcomes=outcomes, n_global=n_global,
                   provenance=prov, aggregate=agg)
 
 
@@ -671,27 +708,19 @@ def path(instance, optimizer: Optimizer, x0, steps: int = 500, *, noise: float =
     V.choice("dtype", dtype, DTYPES)
     F = DTYPES[dtype]
     x0 = V.vector("x0", x0, instance.dim)
-    packed = Packed.__new__(Packed)
-    packed.instances = [instance]
-    packed.lp = instance.params[None, :]
-    packed.skind, sp = _starts.point(x0).pack(instance)
-    packed.sp = sp[None]
-    packed.box = instance.box[None]
-    packed.gmin = instance.global_minima[None]
-    packed.n_global = np.array([instance.n_global])
-    packed.tab, packed.ctype, packed.gk = instance.family.tables
+    inputs = Inputs.one(instance, _starts.point(x0), F)
     hp = hyper_row(optimizer.kind, cfgs[0], noise)[None, :]
     rec = np.full((1, steps + 1, instance.dim), np.nan, dtype=F)
     # the start index keys the noise; the instance index is that of the instance
     launch_idx = V.integer("start_index", start_index, low=0, high=MAX_COUNTER)
-    _path_launch(packed, optimizer.kind_id, hp, seed, steps, F, launch_idx, instance.index, rec)
+    _path_launch(inputs, optimizer.kind_id, hp, seed, steps, F, launch_idx, rec)
     return rec[0].astype(np.float64)
 
 
-def _path_launch(packed, kind_id, hp, seed, steps, F, start_index, inst_index, rec):
+def _path_launch(inputs, kind_id, hp, seed, steps, F, start_index, rec):
     from swarm.kernels import cpu
-    lp, sp, box, gmin, tab = packed.arrays(F)
     k0, k1 = philox.split_seed(seed)
-    return cpu.PATHS[np.dtype(F)](packed.instances[0].fid, kind_id, lp[0], packed.skind, sp[0], box[0],
-                          gmin[0], hp[0], tab, packed.ctype, packed.gk, k0, k1, steps, F(0),
-                          F(-np.inf), inst_index, start_index, rec[0])
+    return cpu.PATHS[np.dtype(F)](inputs.fid, kind_id, inputs.lp[0], inputs.skind, inputs.sp[0],
+                                  inputs.box[0], inputs.gmin[0], hp[0].astype(F), inputs.tab,
+                                  inputs.ctype, inputs.gk, k0, k1, steps, F(0), F(-np.inf),
+                                  inputs.lo, start_index, rec[0])

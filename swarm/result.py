@@ -27,7 +27,7 @@ from swarm import stats
 
 OUTCOME_BYTES = 8 * 5 + 1
 FIELDS = ("start_basin", "end_basin", "hit_step", "best_f", "final_f", "diverged")
-FORMAT = 1
+FORMAT = 2          # 2: instances drawn in bulk (0.2.0), n_global stored once, aggregate ranges
 
 
 def empty_outcomes(shape, F):
@@ -238,11 +238,11 @@ class Result:
         d.mkdir(parents=True, exist_ok=True)
         if self.outcomes is not None:
             buf = io.BytesIO()
-            np.savez_compressed(buf, n_global=self.n_global, **self.outcomes)
+            np.savez_compressed(buf, n_global=self._n_global_stored(), **self.outcomes)
             atomic_write(d / "outcomes.npz", buf.getvalue())
             (d / "aggregate.npz").unlink(missing_ok=True)
         else:
-            atomic_write(d / "aggregate.npz", npz_bytes({"n_global": self.n_global,
+            atomic_write(d / "aggregate.npz", npz_bytes({"n_global": self._n_global_stored(),
                                                           **self.aggregate.arrays()}))
             (d / "outcomes.npz").unlink(missing_ok=True)
         manifest = {"format": FORMAT, "spec": self.spec, "arms": self.arms,
@@ -253,6 +253,11 @@ class Result:
         atomic_write(d / "manifest.json",
                      json.dumps(manifest, indent=2, default=_jsonable).encode())
         return d
+
+    def _n_global_stored(self):
+        """The number of global minima, the same for every instance of a family: stored once."""
+        from swarm.aggregate import scalar_n_global
+        return np.array([scalar_n_global(self.n_global)], np.int64)
 
     def to_csv(self, path, confidence=0.95, rows=None) -> Path:
         """Write :meth:`table` as a tidy CSV, one row per arm: the arm's columns (label, kind,
@@ -300,6 +305,10 @@ def aggregate_of(res):
     return Aggregate.from_outcomes(o, inst, res.n_global, n_inst, res.spec["steps"])
 
 
+class _Format(Exception):
+    """A result directory written in another format."""
+
+
 def load(directory) -> Result:
     """Read a result written by :meth:`Result.save`; refuses files whose hash does not match
     (a truncated or modified file is reported, never half-loaded)."""
@@ -308,6 +317,9 @@ def load(directory) -> Result:
     d = Path(directory)
     try:
         manifest = json.loads((d / "manifest.json").read_text())
+        if manifest.get("format") != FORMAT:
+            raise _Format(f"{d}: result format {manifest.get('format')!r}, expected {FORMAT} "
+                          f"(written by another version of swarm: run its spec again)")
         kept = manifest.get("kept_outcomes", True)
         if kept:
             z = read_npz(d / "outcomes.npz", "outcomes file")
@@ -316,15 +328,19 @@ def load(directory) -> Result:
         else:
             z = read_npz(d / "aggregate.npz", "aggregate file")
             outcomes, agg = None, Aggregate.from_arrays(z)
-        n_global = z["n_global"]
         spec, arms = manifest["spec"], manifest["arms"]
+        n_global = np.asarray(z["n_global"], np.int64)
+        if n_global.shape != (1,) or n_global[0] < 1:
+            raise ValueError(f"n_global must hold one positive number, got shape "
+                             f"{n_global.shape}")
+        n_global = np.broadcast_to(n_global[0], (int(spec["instances"]),))
         expected = manifest["outcome_hash"]
+    except _Format as e:
+        raise ValueError(str(e)) from None
     except FileNotFoundError as e:
         raise ValueError(f"{d} is not a swarm result directory: {e.filename} is missing") from e
     except (KeyError, TypeError, AttributeError, json.JSONDecodeError, OSError, ValueError) as e:
         raise ValueError(f"{d}: damaged result files ({e})") from e
-    if manifest.get("format") != FORMAT:
-        raise ValueError(f"{d}: result format {manifest.get('format')!r}, expected {FORMAT}")
     if kept:
         got = outcome_hash(outcomes)
         if got != expected:

@@ -22,32 +22,49 @@ class Start:
 
     def pack(self, inst) -> tuple[int, np.ndarray]:
         """(start kind id, sp of shape (3, dim)) for one instance."""
-        d = inst.dim
-        sp = np.zeros((3, d))
+        kind, sp = self._pack(inst.family, 1, lambda: inst.minima, repr(inst))
+        return kind, sp[0]
+
+    def pack_bank(self, bank) -> tuple[int, np.ndarray]:
+        """(start kind id, sp of shape (n, 3, dim)) for the n instances of a
+        :class:`~swarm.landscapes.Bank`."""
+        return self._pack(bank.family, len(bank), None, None, bank)
+
+    def _pack(self, family, n, minima, name, bank=None):
+        d = family.dim
+        row = np.zeros((3, d))
+        kind = ids.START_GAUSSIAN
         if self.kind in ("uniform", "grid"):
-            sp[0] = inst.domain[0] if self.a is None else V.vector("start.low", self.a, d)
-            sp[1] = inst.domain[1] if self.b is None else V.vector("start.high", self.b, d)
-            if np.any(sp[1] < sp[0]):
+            domain = family.domain
+            row[0] = domain[0] if self.a is None else V.vector("start.low", self.a, d)
+            row[1] = domain[1] if self.b is None else V.vector("start.high", self.b, d)
+            if np.any(row[1] < row[0]):
                 raise ValueError(f"start.high must be ≥ start.low in every coordinate, got "
-                                 f"low={sp[0].tolist()}, high={sp[1].tolist()}")
+                                 f"low={row[0].tolist()}, high={row[1].tolist()}")
+            kind = ids.START_UNIFORM
             if self.kind == "grid":
-                sp[2] = self.k
-                return ids.START_GRID, sp
-            return ids.START_UNIFORM, sp
-        if self.kind == "minimum":
-            if inst.minima is None:
-                raise ValueError(f"start.at_minimum needs listed minima; {inst.family.name} "
-                                 f"(dim={d}) lists none ({inst.minima_rule})")
-            if not 0 <= self.k < len(inst.minima):
-                raise ValueError(f"start.at_minimum k must be in [0, {len(inst.minima) - 1}] "
-                                 f"for {inst!r}, got {self.k}")
-            sp[0] = inst.minima[self.k]
-        else:
-            sp[0] = V.vector("start.point" if self.kind == "point" else "start.mean", self.a, d)
-        sp[1] = 0.0 if self.b is None else V.vector("start.sd", self.b, d)
-        if np.any(sp[1] < 0):
+                row[2] = self.k
+                kind = ids.START_GRID
+            return kind, np.repeat(row[None], n, axis=0)
+        if self.kind != "minimum":
+            row[0] = V.vector("start.point" if self.kind == "point" else "start.mean", self.a, d)
+        row[1] = 0.0 if self.b is None else V.vector("start.sd", self.b, d)
+        if np.any(row[1] < 0):
             raise ValueError(f"start.sd must be ≥ 0, got {self.b!r}")
-        return ids.START_GAUSSIAN, sp
+        sp = np.repeat(row[None], n, axis=0)
+        if self.kind == "minimum":
+            if bank is not None:
+                sp[:, 0] = bank.minimum(self.k)
+            else:
+                listed = minima()
+                if listed is None:
+                    raise ValueError(f"start.at_minimum needs listed minima; {family.name} "
+                                     f"(dim={d}) lists none")
+                if not 0 <= self.k < len(listed):
+                    raise ValueError(f"start.at_minimum k must be in [0, {len(listed) - 1}] "
+                                     f"for {name}, got {self.k}")
+                sp[0, 0] = listed[self.k]
+        return kind, sp
 
     def count(self, dim):
         """Number of starts a grid has (None for the random kinds)."""

@@ -16,7 +16,7 @@ import swarm
 from swarm import landscapes as L
 from swarm import optimizers as O
 from swarm import starts as S
-from swarm.engine import Packed
+from swarm.engine import Inputs
 from swarm.kernels import cuda as kcuda
 from swarm.kernels import philox
 from swarm.optimizers import hyper_row
@@ -46,12 +46,12 @@ class _Device:
 
 
 def _signature(F, dim):
-    pk = Packed(L.gaussian_peaks(dim=dim, peaks=3), 1, 0, S.uniform())
-    lp, sp, box, gmin, tab = pk.arrays(F)
+    pk = Inputs(L.gaussian_peaks(dim=dim, peaks=3), 0, 0, 1, S.uniform(), F)
+    lp, sp, box, gmin, tab = pk.lp, pk.sp, pk.box, pk.gmin, pk.tab
     hp = hyper_row("adam", {"lr": 0.1, "b1": 0.9, "b2": 0.99}, 0.1)[None].astype(F)
     k0, k1 = philox.split_seed(0)
     args = (0, 0, lp, pk.skind, sp, box, gmin, hp, tab, pk.ctype, pk.gk, k0, k1, 10, F(0.1),
-            F(0.1), 1, 1, 0, 1, 0, np.empty(1, np.int64),
+            F(0.1), 1, 0, 1, 0, 1, 0, np.empty(1, np.int64),
             np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, F), np.empty(1, F),
             np.empty(1, np.bool_))
     return tuple(numba.typeof(a) for a in args)

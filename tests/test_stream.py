@@ -121,14 +121,15 @@ def _random_outcomes(rng, A, m, steps, n_inst):
 def test_aggregate_of_random_outcomes_matches_plain_counts(A):
     """Several parallel parts of the tally (m > 2¹⁵ keys) and both ways of counting discordant
     pairs (in the tally up to PAIRS_IN_TALLY arms, a matrix product above), against plain
-    NumPy counts; the global basins are labels 0 … n_global − 1 (here 0 … 1_000_003 · k)."""
-    from swarm.aggregate import C
+    NumPy counts; the global basins are labels 0 … n_global − 1 (here 0 and 1_000_003).
+    Without per-instance rows, the totals and second moments equal those of the counts."""
+    from swarm.aggregate import C, MOMENTS
     rng = np.random.default_rng(A)
     m, steps, n_inst = 70_001, 40, 4
     o, inst = _random_outcomes(rng, A, m, steps, n_inst)
-    ng = np.array([1, 2_000_007, 1, 3_000_010])        # global: labels 0 ≤ e < ng[instance]
+    ng = 2_000_007                                      # global: labels 0 ≤ e < ng
     agg = Aggregate.from_outcomes(o, inst, ng, n_inst, steps)
-    g = ng[inst]
+    g = ng
     sb, eb, d, hs = o["start_basin"], o["end_basin"], o["diverged"], o["hit_step"]
     succ = (eb >= 0) & (eb < g)
     sg = (sb >= 0) & (sb < g)
@@ -151,6 +152,17 @@ def test_aggregate_of_random_outcomes_matches_plain_counts(A):
         trip, cnt = np.unique(np.stack([inst, sb, eb[a]]), axis=1, return_counts=True)
         np.testing.assert_array_equal(rows[:, 1:4], trip.T)
         np.testing.assert_array_equal(rows[:, 4], cnt)
+    folded = Aggregate.from_outcomes(o, inst, ng, n_inst, steps, per_instance=False)
+    assert folded.counts is None
+    c = agg.counts.astype(object)                          # exact products, no int64 wrap
+    for x in MOMENTS:
+        np.testing.assert_array_equal(folded.total(x), c[:, :, C[x]].sum(axis=1))
+        for y in MOMENTS:
+            want = (c[:, :, C[x]] * c[:, :, C[y]]).sum(axis=1)
+            np.testing.assert_array_equal(folded.cross(x, y), want)
+            np.testing.assert_array_equal(agg.cross(x, y), want)
+    np.testing.assert_array_equal(folded.hits, agg.hits)
+    np.testing.assert_array_equal(folded.pairs, agg.pairs)
 
 
 @pytest.mark.parametrize("labels", ["dense", "wide", "hashes", "many-cells", "one"])
@@ -225,18 +237,22 @@ def test_statistics_from_aggregates_alone_match_the_kept_outcomes():
         for k in exact_keys:
             assert ra[k] == rk[k] or (ra[k] != ra[k] and rk[k] != rk[k]), k
         # the histogram median is the grid point where the ECDF reaches 1/2: within one cell
-        if math.isfinite(rk["median_hit"]):
+        if math.isfinite(rk["median_hit_step"]):
             g = agg_only.aggregate.grid
-            j = np.searchsorted(g, rk["median_hit"])
-            assert ra["median_hit"] == g[j]
-            assert ra["median_hit_low"] <= rk["median_hit"] <= ra["median_hit_high"]
+            j = np.searchsorted(g, rk["median_hit_step"])
+            assert ra["median_hit_step"] == g[j]
+            assert ra["median_hit_step_low"] <= rk["median_hit_step"] <= \
+                ra["median_hit_step_high"]
     assert analysis.per_start_basin(agg_only) == analysis.per_start_basin(kept)
     assert analysis.paired(agg_only) == analysis.paired(kept)
     assert analysis.by_instance(agg_only) == analysis.by_instance(kept)
     for ea, ek in zip(analysis.ecdf(agg_only), analysis.ecdf(kept)):
         np.testing.assert_array_equal(ea["fraction"], ek["fraction"])
-    assert agg_only.table() == [dict(r, median_hit_step=r2["median_hit_step"])
-                                for r, r2 in zip(kept.table(), agg_only.table())]
+    # Result.table is analysis.overall: the same rows
+    for res, want in ((agg_only, a_rows), (kept, k_rows)):
+        for r, w in zip(res.table(), want):
+            assert r.keys() == w.keys()
+            assert all(r[k] == w[k] or (r[k] != r[k] and w[k] != w[k]) for k in r)
 
 
 def test_keep_limit_switches_to_aggregates():
