@@ -283,9 +283,12 @@ def _tally(eb, sb, div, hs, inst, ng, grid, counts, i0, dense, tot, mom, hits, p
     otherwise they are folded into per-arm totals ``tot`` (A, nc) and second moments ``mom``
     (A, nm, nm) — Σ over instances of c cᵀ for the first nm columns — which needs every
     instance's keys complete in the call. The keys are cut into parts (at most two per
-    thread) at instance boundaries, so each instance is counted whole by one part: the parts
-    write disjoint rows of ``counts``, and the rest goes into per-part integer sums that are
-    added at the end — exact, whatever the thread count."""
+    thread) that run in parallel; each part counts one instance at a time. With ``dense``
+    an instance inside a part is written to its row of ``counts`` (no other part has its
+    keys), and the first and last instance of a part, which it may share with its
+    neighbours, go to per-part rows added at the end; otherwise the parts are cut at instance
+    boundaries, so that each instance is counted whole. Everything else goes into per-part
+    integer sums added at the end — exact, whatever the thread count."""
     A, m = eb.shape
     nc, nm = tot.shape[1], mom.shape[1]
     P = max(1, min(-(-m // _PART), 2 * threads))
@@ -294,9 +297,11 @@ def _tally(eb, sb, div, hs, inst, ng, grid, counts, i0, dense, tot, mom, hits, p
     bound[0] = 0
     for q in range(1, P + 1):
         r = max(bound[q - 1], min(m, q * size))
-        while 0 < r < m and inst[r] == inst[r - 1]:
+        while not dense and 0 < r < m and inst[r] == inst[r - 1]:
             r += 1
         bound[q] = r
+    ep = np.zeros((P, 2, A, nc), np.int64)      # dense: each part's first and last instance
+    ei = np.full((P, 2), -1, np.int64)
     tp = np.zeros((P, A, nc), np.int64)
     mp = np.zeros((P, A, nm, nm), np.int64)
     hp = np.zeros((P, A, hits.shape[1]), np.int64)
@@ -332,7 +337,13 @@ def _tally(eb, sb, div, hs, inst, ng, grid, counts, i0, dense, tot, mom, hits, p
                         c[a, 7] += 1
                         c[a, 8] += h
                         hp[q, a, np.searchsorted(grid, h)] += 1
-            if dense:
+            if dense and (r == r0 or e1 == r1):
+                z = 0 if r == r0 else 1
+                ei[q, z] = i
+                for a in range(A):
+                    for x in range(nc):
+                        ep[q, z, a, x] += c[a, x]
+            elif dense:
                 for a in range(A):
                     for x in range(nc):
                         counts[a, i - i0, x] += c[a, x]
@@ -353,6 +364,9 @@ def _tally(eb, sb, div, hs, inst, ng, grid, counts, i0, dense, tot, mom, hits, p
                             e = eb[b, r]
                             pp[q, a, b] += not (e >= 0 and e < ng)
     for q in range(P):
+        for z in range(2):
+            if ei[q, z] >= 0:
+                counts[:, ei[q, z] - i0] += ep[q, z]
         tot += tp[q]
         mom += mp[q]
         hits += hp[q]

@@ -21,7 +21,7 @@ import numpy as np
 from swarm.aggregate import Aggregate
 from swarm.result import FIELDS
 
-FORMAT = 1
+FORMAT = 2          # 2: aggregates of an instance range (i0), totals and moments
 CHUNKS = "chunks"
 STATE = "checkpoint.json"
 

@@ -63,6 +63,18 @@ def _study_bytes(landscape, instances, starts, n_arms, keep, keys_per_chunk, per
     return instances * per_instance_bytes + chunk + 3 * 8 * n_arms * n_arms, per_instance_bytes
 
 
+CHUNK_INSTANCE_BYTES = 64 << 20
+
+
+def chunk_instances(landscape):
+    """The most instances a chunk generates at once: their arrays (the bank, its cast copy and
+    the generator's temporaries) within ``CHUNK_INSTANCE_BYTES``, so that wide landscapes
+    (many peaks in many dimensions) get chunks of fewer trajectories rather than big banks."""
+    n_par, n_glob, _ = landscape.size_hint()
+    row_bytes = 3 * 8 * (n_par + 5 * landscape.dim + n_glob * landscape.dim)
+    return max(1, CHUNK_INSTANCE_BYTES // row_bytes)
+
+
 def _check_memory(landscape, instances, starts, n_arms, keep, keys_per_chunk, per_instance,
                   budget):
     """Refuse, before anything is built, a study whose chunk arrays, aggregates and kept
@@ -636,6 +648,7 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
         chunk_size = DEFAULT_CHUNK if backend == "cpu" else DEFAULT_CHUNK_GPU
         if cluster is not None:             # enough chunks to share out among the workers
             chunk_size = min(chunk_size, max(chunk_size >> 4, -(-total // 256)))
+    chunk_size = min(chunk_size, len(arms) * starts * chunk_instances(landscape))
     keep = total <= keep_limit if keep_outcomes is None else keep_outcomes
     need = total * OUTCOME_BYTES
     budget = _memory_budget()

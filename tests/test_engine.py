@@ -297,12 +297,102 @@ def test_bad_input_names_the_field(kw, field):
 
 
 def test_study_too_large_for_its_instances_is_refused_before_building_them():
+    """Per-instance rows of the aggregate (up to max_instance_rows) are what grows with the
+    instances: a study whose rows cannot fit is refused at once, naming the most that fit."""
     t0 = time.perf_counter()
     with pytest.raises(ValueError, match=r"too large for memory: instances=4,294,967,295.*"
                                          r"instances must be at most [\d,]+"):
         swarm.run(L.gaussian_peaks(dim=50, peaks=1000), [O.sgd()], instances=2 ** 32 - 1,
-                  starts=16, steps=1, keep_outcomes=False)
+                  starts=16, steps=1, keep_outcomes=False, max_instance_rows=2 ** 32)
     assert time.perf_counter() - t0 < 0.5
+
+
+def test_memory_does_not_grow_with_instances_above_max_instance_rows():
+    from swarm import engine
+    fam = L.gaussian_peaks(dim=20, peaks=21)
+    keys = min(1 << 19, 8 * engine.chunk_instances(fam))      # the chunk swarm.run takes
+    need = [engine._study_bytes(fam, n, 8, 2, False, keys, False)[0] for n in (10 ** 7, 10 ** 9)]
+    assert need[0] == need[1] < 1 << 28
+    rows = [engine._study_bytes(fam, n, 8, 2, False, keys, True)[0] for n in (10 ** 7, 10 ** 9)]
+    assert rows[1] > 50 * rows[0]
+
+
+def _bank_calls(monkeypatch):
+    calls = []
+    real = L.Family.bank
+
+    def bank(self, seed, lo, hi):
+        calls.append((lo, hi))
+        return real(self, seed, lo, hi)
+    monkeypatch.setattr(L.Family, "bank", bank)
+    return calls
+
+
+@pytest.mark.parametrize("rows", [10 ** 6, 100])
+def test_chunks_generate_only_their_own_instances(monkeypatch, rows):
+    """Each chunk builds the instances of its keys and no others (no instance is built before
+    the first chunk, none twice except at a chunk boundary that splits an instance); above
+    max_instance_rows chunks hold whole instances."""
+    calls = _bank_calls(monkeypatch)
+    n_inst, starts = 300, 5
+    res = swarm.run(L.rastrigin(dim=2), [O.sgd(lr=0.01)], instances=n_inst, starts=starts,
+                    steps=5, chunk_size=64, max_instance_rows=rows)
+    assert len(calls) >= 20
+    assert calls[0][0] == 0 and calls[-1][1] == n_inst
+    for (lo, hi), (lo2, _) in zip(calls, calls[1:]):
+        assert lo < hi <= 64 // starts + 2 + lo
+        assert lo2 in (hi, hi - 1) if rows > n_inst else lo2 == hi
+    assert res.aggregate.total("n")[0] == n_inst * starts
+
+
+def test_many_instances_few_starts_same_result_any_chunking_threads_and_row_cap():
+    """10⁴ instances × 3 starts: the same outcomes for every chunk size and thread count, and
+    the same totals and second moments whether the aggregate keeps per-instance rows or
+    not."""
+    fam = L.rastrigin(dim=2, rotate=True)
+    opts = [O.sgd(lr=0.01), O.adam(lr=0.05)]
+    kw = dict(instances=10_000, starts=3, steps=20, noise=0.5, seed=5)
+    ref = swarm.run(fam, opts, threads=1, **kw)
+    assert ref.aggregate.counts is not None
+    for threads, chunk in [(2, 997), (2, 1 << 20), (1, 64)]:
+        other = swarm.run(fam, opts, threads=threads, chunk_size=chunk, **kw)
+        assert other.hash == ref.hash and other.aggregate == ref.aggregate, (threads, chunk)
+    from swarm.aggregate import MOMENTS
+    for chunk in (997, 1 << 20):
+        folded = swarm.run(fam, opts, chunk_size=chunk, keep_outcomes=False,
+                           max_instance_rows=9_999, **kw).aggregate
+        assert folded.counts is None and folded.n_instances == 10_000
+        for x in MOMENTS:
+            np.testing.assert_array_equal(folded.total(x), ref.aggregate.total(x))
+            for y in MOMENTS:
+                np.testing.assert_array_equal(folded.cross(x, y), ref.aggregate.cross(x, y))
+        np.testing.assert_array_equal(folded.hits, ref.aggregate.hits)
+        np.testing.assert_array_equal(folded.pairs, ref.aggregate.pairs)
+        assert folded.sums == ref.aggregate.sums
+    # the per-instance counts are those of the outcomes, instance by instance
+    succ = ref.arm(1)["success"].sum(axis=1)
+    np.testing.assert_array_equal(ref.aggregate.count("successes")[1], succ)
+    assert 0 < succ.sum() < 30_000
+
+
+@pytest.mark.slow
+def test_a_million_instances_stay_in_bounded_memory(tmp_path):
+    """A study over 10⁶ instances (one start each, aggregates only) in a fresh process: its
+    peak RSS stays under 1.5 GiB, instance generation included."""
+    import subprocess
+    import sys
+    code = (
+        "import resource, swarm\n"
+        "from swarm import landscapes as L, optimizers as O\n"
+        "r = swarm.run(L.rastrigin(dim=2), [O.sgd(lr=0.01)], instances=10**6, starts=1,\n"
+        "              steps=5, keep_outcomes=False)\n"
+        "assert r.aggregate.total('n')[0] == 10**6\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=600)
+    assert out.returncode == 0, out.stderr
+    rss_gib = int(out.stdout.split()[-1]) / 2 ** 20
+    assert rss_gib < 1.5, rss_gib
 
 
 def test_memory_check_allows_the_largest_study_it_names(monkeypatch):
