@@ -2,13 +2,19 @@
 
 A *family* (a frozen, validated dataclass) describes a distribution of random landscapes; its
 instance ``k`` for a given ``seed`` is a pure function of (family parameters, seed, k):
-``family.instance(seed, k)``. An :class:`Instance` knows its exact global minimum ``x_star``,
-``f_star`` (and, for Himmelblau, all four global minima), its local minima (``minima``; ``None``
-where only a rule is known, see ``minima_rule``), its domain (for uniform starts), the box whose
-exit counts as divergence, and offers NumPy-vectorised ``f``, ``grad`` and ``basin`` over points
-of shape ``(n, dim)`` — evaluated by the same compiled code the kernels run.
+``family.instance(seed, k)``, or a whole range at once as kernel arrays, ``family.bank(seed, lo,
+hi)`` (:class:`Bank`), with the same bits. Instances are drawn in bulk by the compiled loops of
+``swarm.kernels.instances`` from Philox4x32-10 at the counter ``(pair, 0xFFFFFFFF, family id,
+k)`` under the study seed; each family's ``_fill`` gives the order of its draws
+(``docs/landscapes.md``, "How instances are drawn").
 
-Families (``../shared/reference/landscapes.md``): :func:`gaussian_peaks` (Gallagher-style
+An :class:`Instance` knows its exact global minimum ``x_star``, ``f_star`` (and, for
+Himmelblau, all four global minima), its local minima (``minima``; ``None`` where only a rule is
+known, see ``minima_rule``), its domain (for uniform starts), the box whose exit counts as
+divergence, and offers NumPy-vectorised ``f``, ``grad`` and ``basin`` over points of shape
+``(n, dim)`` — evaluated by the same compiled code the kernels run.
+
+Families (``docs/landscapes.md``): :func:`gaussian_peaks` (Gallagher-style
 max-set of Gaussians), :func:`rastrigin`, :func:`ackley`, :func:`griewank`, :func:`levy`,
 :func:`styblinski_tang` (randomly shifted, optionally rotated), :func:`himmelblau` (four global
 minima) and :func:`double_well` (the validation landscape with an exact first-passage theory).
@@ -22,10 +28,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy.stats import special_ortho_group
 
 from swarm import _validate as V
 from swarm.kernels import ids
+from swarm.kernels.philox import split_seed
 
 MAX_LISTED_MINIMA = 20_000
 _SHIFTED = {
@@ -49,6 +55,19 @@ ST_ZSTAR = float(min(np.roots([2.0, 0.0, -16.0, 2.5]).real))
 def _kernels():
     from swarm.kernels import cpu     # compiled on first use
     return cpu
+
+
+def _bulk():
+    from swarm.kernels import instances     # compiled on first use
+    return instances
+
+
+def _seed(seed):
+    return V.integer("seed", seed, low=0, high=2 ** 64 - 1)
+
+
+def _index(index):
+    return V.integer("instance index", index, low=0, high=2 ** 32 - 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,14 +143,14 @@ class Instance:
 class Bank:
     """Instances ``lo … hi−1`` of a family under ``seed``, as the arrays the kernels read
     (float64): ``lp`` (n, n_params) parameter rows and ``gmin`` (n, n_global, dim) global
-    minima. The domain and box are the family's (the same for every instance)."""
+    minima. The domain and box are the family's (the same for every instance). Nothing else
+    is kept: listed minima are computed when asked for (:meth:`instance`, :meth:`minimum`)."""
     family: "Family"
     seed: int
     lo: int
     hi: int
     lp: np.ndarray
     gmin: np.ndarray
-    _instances: list | None = None
 
     def __len__(self):
         return self.hi - self.lo
@@ -141,61 +160,77 @@ class Bank:
         return self.family.n_global
 
     def instance(self, index) -> Instance:
-        """Instance ``index`` (lo ≤ index < hi) of the bank, with its listed minima."""
+        """Instance ``index`` (lo ≤ index < hi) of the bank, with its listed minima: the same
+        bits as ``family.instance(seed, index)``."""
         if not self.lo <= index < self.hi:
             raise ValueError(f"instance index must be in [{self.lo}, {self.hi}), got {index!r}")
-        if self._instances is not None:
-            return self._instances[index - self.lo]
-        return self.family.instance(self.seed, index)
+        fam, j = self.family, index - self.lo
+        params, gmin = self.lp[j].copy(), self.gmin[j].copy()
+        domain = fam.domain
+        return Instance(fam, self.seed, int(index), params, domain, fam.bound * domain, gmin,
+                        fam._listed_minima(self.seed, int(index), params, gmin),
+                        fam.minima_rule)
 
     def minimum(self, k) -> np.ndarray:
         """(n, dim): the listed minimum ``k`` of every instance (``Instance.minima[k]``; 0 is
         the global one); a ValueError names the first instance that lists fewer."""
-        out = np.empty((len(self), self.family.dim))
-        for j in range(len(self)):
-            inst = self.instance(self.lo + j)
-            if inst.minima is None:
-                raise ValueError(f"start.at_minimum needs listed minima; {self.family.name} "
-                                 f"(dim={self.family.dim}) lists none ({inst.minima_rule})")
-            if not 0 <= k < len(inst.minima):
-                raise ValueError(f"start.at_minimum k must be in [0, {len(inst.minima) - 1}] "
-                                 f"for {inst!r}, got {k}")
-            out[j] = inst.minima[k]
-        return out
+        if len(self) == 0:
+            return np.zeros((0, self.family.dim))
+        out, short = self.family._minimum(self, int(k))
+        if short is None:
+            return out
+        inst = self.instance(self.lo + short)
+        if inst.minima is None:
+            raise ValueError(f"start.at_minimum needs listed minima; {self.family.name} "
+                             f"(dim={self.family.dim}) lists none ({inst.minima_rule})")
+        raise ValueError(f"start.at_minimum k must be in [0, {len(inst.minima) - 1}] "
+                         f"for {inst!r}, got {k}")
 
 
 @dataclass(frozen=True)
 class Family:
-    """Common behaviour of the families; subclasses fill ``_build``."""
+    """Common behaviour of the families; subclasses fill ``_fill`` (the bulk draws),
+    ``_listed_minima`` and ``_minimum``."""
 
     @property
     def fid(self) -> int:
         raise NotImplementedError
 
-    def _rng(self, seed, index):
-        seed = V.integer("seed", seed, low=0, high=2 ** 64 - 1)
-        index = V.integer("instance index", index, low=0, high=2 ** 32 - 1)
-        return np.random.default_rng([seed, index, self.fid])
-
     def instance(self, seed: int, index: int) -> Instance:
-        """Instance ``index`` of this family under ``seed`` (a pure function of both)."""
-        rng = self._rng(seed, index)
-        return self._build(rng, int(seed), int(index))
+        """Instance ``index`` of this family under ``seed`` (a pure function of both): the
+        one-instance :meth:`bank`, so the same bits as in any range that holds it."""
+        index = _index(index)
+        return self.bank(seed, index, index + 1).instance(index)
 
     def instances(self, seed: int, n: int) -> list[Instance]:
-        return [self.instance(seed, k) for k in range(n)]
+        bank = self.bank(seed, 0, n)
+        return [bank.instance(k) for k in range(n)]
 
     def bank(self, seed: int, lo: int, hi: int) -> "Bank":
-        """Instances ``lo … hi−1`` under ``seed`` as kernel arrays (:class:`Bank`)."""
-        seed = V.integer("seed", seed, low=0, high=2 ** 64 - 1)
-        lo = V.integer("instance index", lo, low=0, high=2 ** 32 - 1)
+        """Instances ``lo … hi−1`` under ``seed`` as kernel arrays (:class:`Bank`), drawn in
+        one compiled loop; every row is a pure function of (family, seed, index)."""
+        seed = _seed(seed)
+        lo = _index(lo)
         hi = V.integer("instance index", hi, low=lo, high=2 ** 32)
-        insts = [self.instance(seed, k) for k in range(lo, hi)]
-        d = self.dim
-        lp = np.stack([i.params for i in insts]) if insts else np.zeros((0, self.size_hint()[0]))
-        gmin = np.stack([i.global_minima for i in insts]) if insts else \
-            np.zeros((0, self.n_global, d))
-        return Bank(self, seed, lo, hi, lp, gmin, insts)
+        n_params, n_global, _ = self.size_hint()
+        lp = np.empty((hi - lo, n_params))
+        gmin = np.empty((hi - lo, n_global, self.dim))
+        if hi > lo:
+            self._fill(seed, lo, lp, gmin)
+        return Bank(self, seed, lo, hi, lp, gmin)
+
+    def _fill(self, seed, lo, lp, gmin):
+        """Write the rows and global minima of instances lo … lo + len(lp) − 1."""
+        raise NotImplementedError
+
+    def _listed_minima(self, seed, index, params, gmin):
+        """``Instance.minima`` of one instance (from its row and global minima), or None."""
+        raise NotImplementedError
+
+    def _minimum(self, bank, k):
+        """(out, None): the listed minimum k of every instance of the bank; or (None, r) where
+        instance lo + r lists fewer than k + 1 minima (or none)."""
+        raise NotImplementedError
 
     @property
     def n_global(self) -> int:
@@ -271,8 +306,8 @@ def _minima_1d(dfun, lo, hi, step):
 @dataclass(frozen=True)
 class Shifted(Family):
     """``f(x) = h(R (x − s))``: a classic function, shifted so that its minimiser
-    ``x* = s + Rᵀ z*`` lies uniformly in ``shift × domain``, and optionally rotated (a Haar
-    random rotation R)."""
+    ``x* = s + Rᵀ z*`` lies uniformly in ``shift × domain``, and optionally rotated (R Haar on
+    O(dim); the identity without ``rotate``). Draws: see :meth:`_fill`."""
     name: str
     dim: int
     rotate: bool = False
@@ -379,43 +414,72 @@ class Shifted(Family):
             ((delta >= -hw) & (delta <= hw)).astype(float)
         return n_params, 1, max(1.0, float(np.prod(p, axis=1).sum()))
 
-    def _build(self, rng, seed, index):
-        d = self.dim
-        hw = self.half_width
-        R = special_ortho_group.rvs(d, random_state=rng) if (self.rotate and d > 1) else np.eye(d)
-        if self.rotate and d == 1:
-            R = np.array([[rng.choice([-1.0, 1.0])]])
-        xstar = rng.uniform(-self.shift * hw, self.shift * hw, d)
-        zs = self.z_star
-        s = xstar - R.T @ zs
-        head = self.header(0.0, 4 if self.name == "himmelblau" else 1, self.rotate)
-        extra = HIMMELBLAU_MINIMA.ravel() if self.name == "himmelblau" else np.zeros(0)
-        params = np.concatenate([head, s, R.ravel(), extra])
-        fstar = 0.0
-        if self.name == "styblinski_tang":
-            fstar = d * 0.5 * (ST_ZSTAR ** 4 - 16.0 * ST_ZSTAR ** 2 + 5.0 * ST_ZSTAR)
-        params[ids.LP_FSTAR] = fstar
-        domain = self.domain
-        mz = self._minima_z
-        minima = None
-        if mz is not None:
-            minima = s + mz @ R                             # x = s + Rᵀ z, row-wise
-            inside = np.all((minima >= domain[0]) & (minima <= domain[1]), axis=1)
-            if self.name != "himmelblau":
-                minima = minima[inside]
-                order = np.argsort(np.linalg.norm(minima - xstar, axis=1))
-                minima = minima[order]
-                minima[0] = xstar                           # the exact global minimiser
-        gmin = minima.copy() if self.name == "himmelblau" else xstar[None, :]
-        rule = {"rastrigin": "a minimum near every integer point of z = R(x − s)",
+    @property
+    def minima_rule(self) -> str:
+        return {"rastrigin": "a minimum near every integer point of z = R(x − s)",
                 "ackley": "minima near the integer lattice of z = R(x − s)",
                 "griewank": "minima near zᵢ = π√i·kᵢ with Σkᵢ even, z = R(x − s)",
                 "levy": "per-coordinate minima of the separable Levy terms",
                 "styblinski_tang": "2^dim minima: each zᵢ at −2.903534 or +2.746803 (those "
                                    "inside the domain are listed)",
                 "himmelblau": "four global minima"}[self.name]
-        return Instance(self, seed, index, params, domain, self.bound * domain, gmin, minima,
-                        rule)
+
+    @cached_property
+    def _bulk_args(self):
+        """What every instance shares: header (with f*), the row's tail (Himmelblau's four
+        minima in z), z*, the global minima in z mapped to x (Himmelblau; none: x* itself),
+        and x*'s range (low, width)."""
+        d = self.dim
+        himmelblau = self.name == "himmelblau"
+        head = self.header(0.0, 4 if himmelblau else 1, self.rotate)
+        if self.name == "styblinski_tang":
+            head[ids.LP_FSTAR] = d * 0.5 * (ST_ZSTAR ** 4 - 16.0 * ST_ZSTAR ** 2 + 5.0 * ST_ZSTAR)
+        tail = HIMMELBLAU_MINIMA.ravel().copy() if himmelblau else np.zeros(0)
+        gz = HIMMELBLAU_MINIMA.copy() if himmelblau else np.zeros((0, d))
+        a = self.shift * self.half_width
+        return head, tail, np.ascontiguousarray(self.z_star, dtype=np.float64), gz, -a, a - (-a)
+
+    @cached_property
+    def _listing(self):
+        """(candidates in z, index of z* among them) for the families that list minima one
+        by one (not Himmelblau, whose list is its four global minima), or None."""
+        mz = self._minima_z
+        if mz is None or self.name == "himmelblau":
+            return None
+        d2 = np.sum((mz - self.z_star) ** 2, axis=1)
+        g = int(np.argmin(d2))
+        assert d2[g] < 1e-12, "z* is not among the candidate minima"
+        return np.ascontiguousarray(mz), g
+
+    def _fill(self, seed, lo, lp, gmin):
+        """Draws of instance k, pairs numbered from 0: x* (``dim`` uniforms, uniform in
+        ``±shift·half_width``), then, with ``rotate``, the ``dim²`` normals (row-major) of the
+        Haar rotation R (Householder QR, sign-fixed: Haar on O(dim)). Then ``s = x* − Rᵀz*``."""
+        head, tail, zs, gz, lo_x, span_x = self._bulk_args
+        k0, k1 = split_seed(seed)
+        _bulk().shifted(k0, k1, self.fid, lo, self.dim, lo_x, span_x, self.rotate, zs, gz,
+                        head, tail, lp, gmin)
+
+    def _listed_minima(self, seed, index, params, gmin):
+        if self.name == "himmelblau":
+            return gmin.copy()
+        if self._listing is None:
+            return None
+        mz, g = self._listing
+        return _bulk().shifted_minima(params, ids.LP_HEAD, gmin[0], mz, g, self.half_width,
+                                      self.dim)
+
+    def _minimum(self, bank, k):
+        n = len(bank)
+        if self.name == "himmelblau" or (k == 0 and self._listing is not None):
+            return (bank.gmin[:, k].copy(), None) if 0 <= k < self.n_global else (None, 0)
+        if self._listing is None or k < 0:
+            return None, 0
+        mz, g = self._listing
+        out = np.empty((n, self.dim))
+        r = _bulk().shifted_minimum(bank.lp, bank.gmin, ids.LP_HEAD, mz, g, self.half_width,
+                                    self.dim, k, out)
+        return (out, None) if r < 0 else (None, r)
 
 
 def _checked_dim(dim):
@@ -501,17 +565,29 @@ class DoubleWell(Family):
     def size_hint(self):
         return ids.LP_HEAD + 1, 1, 2
 
-    def _build(self, rng, seed, index):
-        d = self.dim
+    minima_rule = "the two outer roots of x³ − x + c"
+
+    @cached_property
+    def _minima(self):
+        """(2, dim): the two minima, the global (lower) one first."""
         left, _, right = self.roots
-        mins = [left, right] if self.tilt >= 0 else [right, left]
-        minima = np.zeros((2, d))
-        minima[:, 0] = mins
-        head = self.header(self.potential(mins[0]), 1)
-        params = np.concatenate([head, [self.tilt]])
-        domain = self.domain
-        return Instance(self, seed, index, params, domain, self.bound * domain, minima[:1],
-                        minima, "the two outer roots of x³ − x + c")
+        minima = np.zeros((2, self.dim))
+        minima[:, 0] = [left, right] if self.tilt >= 0 else [right, left]
+        return minima
+
+    def _fill(self, seed, lo, lp, gmin):
+        """No draws: every instance is the same landscape."""
+        head = self.header(self.potential(self._minima[0, 0]), 1)
+        lp[:] = np.concatenate([head, [self.tilt]])
+        gmin[:] = self._minima[:1]
+
+    def _listed_minima(self, seed, index, params, gmin):
+        return self._minima.copy()
+
+    def _minimum(self, bank, k):
+        if not 0 <= k < 2:
+            return None, 0
+        return np.repeat(self._minima[k:k + 1], len(bank), axis=0), None
 
 
 def double_well(dim: int = 1, tilt: float = 0.1, *, half_width: float = 2.0, bound: float = 4.0):
@@ -529,7 +605,8 @@ class GaussianPeaks(Family):
     minimum is exactly ``x* = c₀``, ``f* = −10``. Conditioning as BBOB: ``λₖ = diag(Λ^{αₖ})/(αₖ^{¼}·D)``
     with ``Λ^α`` entries ``α^{½(i−1)/(D−1)}`` randomly permuted, ``α₀ = cond``, the others a random
     permutation of ``{cond^{2j/(peaks−2)}, j = 0 … peaks−2}`` (BBOB f21 with cond = 1000). Centres uniform in
-    ``[−5, 5]^D`` (the global one in ``[−4, 4]^D``); one random rotation R per instance.
+    ``[−5, 5]^D`` (the global one in ``[−4, 4]^D``); one rotation R per instance, Haar on O(D)
+    (draws: see :meth:`_fill`).
     Local minima: the centres not dominated by another peak.
     """
     dim: int = 2
@@ -557,30 +634,55 @@ class GaussianPeaks(Family):
         d, P = self.dim, self.peaks
         return ids.LP_HEAD + 1 + d * d + P * (1 + 2 * d), 1, 1
 
-    def _build(self, rng, seed, index):
+    minima_rule = "the peak centres not dominated by a higher peak"
+
+    @cached_property
+    def _bulk_args(self):
+        """What every instance shares: the header, log wₖ (P,), the table of λ rows (P, D) —
+        row 0 for α = cond, row 1 + j for the grid's α_j = cond^{2j/(P−2)}, each
+        ``α^{½(i−1)/(D−1)} / (α^¼·D)`` — and the centres' ranges (low, width; the global one's).
+        Powers and logs by ``math`` on the host, once per family."""
         d, P, hw = self.dim, self.peaks, self.half_width
-        R = special_ortho_group.rvs(d, random_state=rng) if (self.rotate and d > 1) else np.eye(d)
-        w = np.concatenate([[10.0], np.linspace(1.1, 9.1, P - 1) if P > 2 else [1.1] * (P - 1)])
-        centres = rng.uniform(-hw, hw, (P, d))
-        centres[0] = rng.uniform(-0.8 * hw, 0.8 * hw, d)
-        grid = self.cond ** (2.0 * np.arange(P - 1) / max(P - 2, 1))
-        alphas = np.concatenate([[self.cond], rng.permutation(grid)])
-        expo = 0.5 * np.arange(d) / max(d - 1, 1)
-        lam = np.empty((P, d))
-        for k in range(P):
-            lam[k] = rng.permutation(alphas[k] ** expo) / (alphas[k] ** 0.25 * d)
-        rc = centres @ R.T
-        peak_rows = np.concatenate([np.log(w)[:, None], rc, lam], axis=1)
+        w = [10.0] + (np.linspace(1.1, 9.1, P - 1).tolist() if P > 2 else [1.1] * (P - 1))
+        logw = np.array([math.log(v) for v in w])
+        alphas = [self.cond] + [self.cond ** (2.0 * j / max(P - 2, 1)) for j in range(P - 1)]
+        expo = [0.5 * i / max(d - 1, 1) for i in range(d)]
+        lamtab = np.array([[a ** e / (a ** 0.25 * d) for e in expo] for a in alphas])
         head = self.header(-10.0, 1, self.rotate)
-        params = np.concatenate([head, [P], R.ravel(), peak_rows.ravel()])
-        # a centre is a local minimum iff no other peak is higher there (log domain)
-        diff = rc[None, :, :] - rc[:, None, :]                 # [at k, peak j]
-        lv = np.log(w)[None, :] - 0.5 * np.einsum("jd,kjd->kj", lam, diff ** 2)
-        keep = [k for k in range(P) if np.all(np.delete(lv[k], k) < np.log(w[k]))]
-        minima = centres[keep]
-        domain = self.domain
-        return Instance(self, seed, index, params, domain, self.bound * domain, centres[:1],
-                        minima, "the peak centres not dominated by a higher peak")
+        return head, logw, lamtab, (-hw, hw - (-hw)), (-0.8 * hw, 0.8 * hw - (-0.8 * hw))
+
+    def _fill(self, seed, lo, lp, gmin):
+        """Draws of instance k, each quantity from a fresh pair, pairs numbered from 0: the
+        centres (P·D uniforms, peak-major; the global one's in ±0.8·half_width, the others in
+        ±half_width); P − 1 uniform keys whose stable argsort permutes the conditioning grid
+        among peaks 1 … P−1; P·D keys (D per peak) whose stable argsorts permute each peak's Λ
+        entries; with ``rotate``, the D² normals (row-major) of the Haar rotation R
+        (Householder QR, sign-fixed: Haar on O(D))."""
+        head, logw, lamtab, (lo_c, span_c), (lo_0, span_0) = self._bulk_args
+        k0, k1 = split_seed(seed)
+        _bulk().peaks(k0, k1, self.fid, lo, self.dim, self.peaks, lo_c, span_c, lo_0, span_0,
+                      self.rotate, head, logw, lamtab, lp, gmin)
+
+    def _centre_args(self, seed):
+        _, _, _, (lo_c, span_c), (lo_0, span_0) = self._bulk_args
+        k0, k1 = split_seed(seed)
+        return k0, k1, self.fid, lo_c, span_c, lo_0, span_0
+
+    def _listed_minima(self, seed, index, params, gmin):
+        k0, k1, fid, lo_c, span_c, lo_0, span_0 = self._centre_args(seed)
+        return _bulk().peaks_minima(k0, k1, fid, index, params, ids.LP_HEAD, self.dim,
+                                    self.peaks, lo_c, span_c, lo_0, span_0)
+
+    def _minimum(self, bank, k):
+        if k == 0:                          # the global centre is never dominated
+            return bank.gmin[:, 0].copy(), None
+        if not 0 < k < self.peaks:
+            return None, 0
+        k0, k1, fid, lo_c, span_c, lo_0, span_0 = self._centre_args(bank.seed)
+        out = np.empty((len(bank), self.dim))
+        r = _bulk().peaks_minimum(k0, k1, fid, bank.lo, bank.lp, ids.LP_HEAD, self.dim,
+                                  self.peaks, lo_c, span_c, lo_0, span_0, k, out)
+        return (out, None) if r < 0 else (None, r)
 
 
 def gaussian_peaks(dim: int = 2, peaks: int = 21, *, cond: float = 1000.0, rotate: bool = True,

@@ -313,7 +313,7 @@ def test_gaussian_peaks_follow_the_documented_recipe():
         inst = fam.instance(SEED, 1)
         centres, logw, lam, R = naive.unpack_peaks(inst.params, dim)
         np.testing.assert_allclose(R @ R.T, np.eye(dim), atol=1e-12)
-        assert np.linalg.det(R) == pytest.approx(1.0)
+        assert abs(np.linalg.det(R)) == pytest.approx(1.0)     # Haar on O(d): det ±1
         np.testing.assert_allclose(np.exp(logw), [10.0] + list(np.linspace(1.1, 9.1, 20)),
                                    rtol=1e-13)
         np.testing.assert_allclose(centres[0], inst.x_star, atol=1e-12)
@@ -486,7 +486,18 @@ def test_gaussian_peaks_basin_labels_agree_with_gradient_descent():
     minima_labels = set(inst.basin(inst.minima).tolist())
     stray = sorted(set(got.tolist()) - minima_labels)
     assert not stray, f"labels of dominated peaks (not minima): {stray}"
-    assert np.mean(got == want) >= 0.98, np.mean(got == want)
+    # the polish ends within about a polish step h of the centre reached: where another peak is
+    # active within 2h of that centre (a barely undominated peak), the label may be that peak
+    # (the documented accuracy of polished labels); such points must get one of those peaks
+    h = inst.params[ids.LP_POLISH_H]
+    ang = np.linspace(0.0, 2 * np.pi, 64, endpoint=False)
+    ring = np.vstack([r * np.stack([np.cos(ang), np.sin(ang)], axis=1) for r in (h / 2, h, 2 * h)])
+    near = [set(np.argmax(logvals(c + ring), axis=1).tolist()) | {k}
+            for k, c in enumerate(centres)]
+    sharp = np.array([len(near[k]) == 1 for k in want])
+    assert sharp.mean() > 0.5, sharp.mean()
+    assert all(g in near[w] for g, w in zip(got, want))
+    assert np.mean(got[sharp] == want[sharp]) >= 0.98, np.mean(got[sharp] == want[sharp])
 
 
 # --------------------------------------------------------------------------------------------
