@@ -1,33 +1,40 @@
 """Tidy tables from a :class:`~swarm.result.Result`: one dict per row, the statistics done by
 :mod:`swarm.stats` (SciPy underneath).
 
-overall(result, confidence=0.95)        one row per arm: P(global) with Wilson, Clopper–Pearson,
-                                        cluster-robust t and cluster-bootstrap intervals,
-                                        P(escape) and P(escape → global) with Wilson and
-                                        Clopper–Pearson, divergence, first-hit statistics
+overall(result, confidence=0.95)        THE per-arm table (Result.table, summary.csv/.txt,
+                                        tables/overall.csv and the report all show it):
+                                        P(global), P(escape), P(escape → global) each with the
+                                        family-level interval and the pooled Wilson and
+                                        Clopper–Pearson ones, hits, median hit step, aRT,
+                                        divergence, mean best/final f
 per_start_basin(result, confidence)     the same probabilities per arm, split by start basin
                                         (global or not, and per start-basin label when there
-                                        are few)
+                                        are few), in the same vocabulary
 paired(result)                          every pair of arms: exact McNemar on the shared
                                         (instance, start) keys, Holm-adjusted over all pairs
 ecdf(result, grid=None)                 fraction of trajectories at the global target by each
                                         step, per arm
+by_instance(result)                     P(global) per arm and instance (when the aggregate
+                                        still has per-instance counts)
 
 Arms are the optimizer configurations × noise levels of a study, in ``result.arms`` order; a
 row carries ``arm`` (the index), ``name`` (a short readable name, unique in the study, see
 :func:`arm_names`), ``label``, ``kind``, ``noise`` and the arm's hyperparameters as flat keys
-(:func:`hyper_keys`).
+(:func:`hyper_keys`). The columns are listed in :func:`overall`'s docstring and in
+``docs/columns.md``.
 
-Two kinds of interval for P(global): the *pooled* binomial intervals (Wilson, Clopper–Pearson)
-treat every trajectory as independent; the *instance-level* intervals treat landscape
-instances as the random unit (they are random too), so they also carry the instance-to-instance
-variation (pooling understates the error when instances differ). Of those, the cluster-robust
-t interval (``clu_low/high``, :func:`swarm.stats.cluster_t`: sandwich standard error of the
-pooled ratio, t quantile on instances − 1 degrees of freedom) is the honest one: it keeps
-near-nominal coverage from three instances on, where the percentile cluster bootstrap
-(``boot_low/high``, kept as a second opinion) covers only about 0.75 at 3 instances and 0.90
-at 10 for a nominal 0.95. With one instance only the pooled intervals exist (the instance-level
-bounds are ``nan``); below about ten instances any instance-level interval is rough.
+Two questions, two kinds of interval. The *family-level* interval (``p_global_low/high``, the
+headline) answers "P(global) for a landscape drawn from the family": landscape instances are
+the random unit, so its uncertainty comes from the finite number of instances. It is the
+cluster-robust t interval over instances (:func:`swarm.stats.cluster_t_moments`: sandwich
+standard error of the pooled ratio from per-instance sums and second moments, t quantile on
+instances − 1 degrees of freedom), which keeps near-nominal coverage from three instances on
+and needs no per-instance arrays, so it exists at any study size. The *pooled* intervals
+(``p_global_wilson_…``, ``p_global_cp_…``) answer "P(global) on these particular instances":
+every trajectory independent. The percentile cluster bootstrap (``p_global_boot_…``) is kept
+as a second opinion where per-instance counts exist (it covers only about 0.75 at 3 instances
+and 0.90 at 10 for a nominal 0.95). With one instance the family-level interval is undefined
+(nan); below about ten instances it is rough.
 """
 from __future__ import annotations
 
@@ -125,43 +132,126 @@ def _base_row(result, a, names):
     return row
 
 
-def _cluster(succ_per_inst, n_per_inst, confidence, n_resamples, seed):
-    """Cluster bootstrap and cluster-robust t intervals over the instances with at least one
-    trajectory: (boot_low, boot_high, clu_low, clu_high); nan bounds when fewer than two such
-    instances."""
-    keep = n_per_inst > 0
+def per_instance(result) -> bool:
+    """Whether the study's aggregate still holds per-instance counts (``agg.counts``); above
+    its cap of instances it keeps per-arm totals and per-instance second moments only, and the
+    statistics that need per-instance values (cluster bootstrap, per-instance range, paired
+    bootstrap, :func:`by_instance`) are nan or empty."""
+    return result.aggregate.counts is not None
+
+
+# a probability as a ratio of per-instance sums: (numerator, denominator), each a linear
+# combination ((count column, coefficient), ...) of the aggregate's MOMENTS columns
+P_GLOBAL = ((("successes", 1),), (("n", 1),))
+P_ESCAPE = ((("escapes", 1),), (("n", 1),))
+P_ESCAPE_TO_GLOBAL = ((("escaped_to_global", 1),), (("n", 1), ("started_global", -1)))
+P_FROM_GLOBAL = ((("successes_from_global", 1),), (("started_global", 1),))
+P_FROM_NONGLOBAL = ((("successes", 1), ("successes_from_global", -1)),
+                    (("n", 1), ("started_global", -1)))
+
+
+class Moments:
+    """Per-arm totals and cross moments of an aggregate's per-instance counts
+    (:meth:`~swarm.aggregate.Aggregate.total`, :meth:`~swarm.aggregate.Aggregate.cross`),
+    each computed once for all arms."""
+
+    def __init__(self, agg):
+        self.agg = agg
+        self.instances = int(agg.n_instances)
+        self._total, self._cross = {}, {}
+
+    def total(self, name, a) -> int:
+        if name not in self._total:
+            self._total[name] = np.asarray(self.agg.total(name))
+        return int(self._total[name][a])
+
+    def cross(self, x, y, a) -> int:
+        key = tuple(sorted((x, y)))
+        if key not in self._cross:
+            self._cross[key] = np.asarray(self.agg.cross(*key))
+        return int(self._cross[key][a])
+
+    def ratio(self, a, ratio):
+        """``(Σk, Σn, Σk², Σkn, Σn²)`` of arm ``a`` for ``ratio`` = (numerator, denominator)
+        as in :data:`P_GLOBAL` (exact Python integers)."""
+        num, den = ratio
+
+        def tot(lin):
+            return sum(c * self.total(x, a) for x, c in lin)
+
+        def cross(l1, l2):
+            return sum(c * d * self.cross(x, y, a) for x, c in l1 for y, d in l2)
+        return tot(num), tot(den), cross(num, num), cross(num, den), cross(den, den)
+
+    def family(self, a, ratio, confidence):
+        """``(se, low, high)``: the family-level interval (cluster-robust t over all the
+        study's instances, :func:`swarm.stats.cluster_t_moments`) of ``ratio``; nan with one
+        instance or an empty denominator."""
+        k, n, kk, kn, nn = self.ratio(a, ratio)
+        if self.instances < 2 or n < 1:
+            return math.nan, math.nan, math.nan
+        t = stats.cluster_t_moments(k, n, kk, kn, nn, self.instances, confidence)
+        return t.se, t.low, t.high
+
+
+NAN3 = (math.nan, math.nan, math.nan)
+# the cluster bootstrap draws replicates × instances indices: bound the work
+_BOOT_ELEMENTS = 5e7
+_BOOT_MIN_RESAMPLES = 200
+_BOOT_MAX_INSTANCES = 2_000_000
+
+
+def boot_resamples(instances, n_resamples):
+    """Replicates of a cluster bootstrap over ``instances``: ``n_resamples``, fewer (not below
+    200) where replicates × instances would pass 5·10⁷; 0 (skipped) above 2·10⁶ instances."""
+    if instances > _BOOT_MAX_INSTANCES:
+        return 0
+    return int(min(n_resamples, max(_BOOT_MIN_RESAMPLES, _BOOT_ELEMENTS // max(instances, 1))))
+
+
+def _family_arrays(k_i, n_i, confidence):
+    """``(se, low, high)`` of the cluster-robust t interval over the instances with
+    ``n_i > 0`` (:func:`swarm.stats.cluster_t`); nan with fewer than two."""
+    keep = n_i > 0
     if keep.sum() < 2:
-        return math.nan, math.nan, math.nan, math.nan
-    s, n = succ_per_inst[keep], n_per_inst[keep]
-    c = stats.cluster_bootstrap(s, n, confidence, n_resamples=n_resamples, seed=seed)
-    t = stats.cluster_t(s, n, confidence)
-    return c.low, c.high, t.low, t.high
+        return NAN3
+    t = stats.cluster_t(k_i[keep], n_i[keep], confidence)
+    return t.se, t.low, t.high
 
 
-def _prop(k, n, confidence, prefix):
-    """``{prefix}wilson_low/high`` and ``{prefix}cp_low/high`` of k in n (nan when n == 0 or
-    the counts are unknown, k None)."""
-    if k is None or n == 0:
-        return {f"{prefix}wilson_low": math.nan, f"{prefix}wilson_high": math.nan,
-                f"{prefix}cp_low": math.nan, f"{prefix}cp_high": math.nan}
-    w = stats.proportion(int(k), int(n), confidence, "wilson")
-    cp = stats.proportion(int(k), int(n), confidence, "clopper-pearson")
-    return {f"{prefix}wilson_low": w.low, f"{prefix}wilson_high": w.high,
-            f"{prefix}cp_low": cp.low, f"{prefix}cp_high": cp.high}
+def _boot_arrays(k_i, n_i, confidence, n_resamples, seed):
+    """``(low, high)`` of the cluster bootstrap over the instances with ``n_i > 0``; nan with
+    fewer than two or when skipped (:func:`boot_resamples`)."""
+    keep = n_i > 0
+    reps = boot_resamples(int(keep.sum()), n_resamples)
+    if keep.sum() < 2 or reps == 0:
+        return math.nan, math.nan
+    c = stats.cluster_bootstrap(k_i[keep], n_i[keep], confidence, n_resamples=reps, seed=seed)
+    return c.low, c.high
 
 
-def _escape_cols(escapes, n, k_etg, n_ng, confidence):
-    """The escape columns of a row: P(escape) of ``n`` trajectories and P(escaped to global)
-    of the ``n_ng`` that started outside a global basin, each with Wilson and Clopper–Pearson
-    intervals (nan where a count is unknown, None, or the denominator is 0)."""
-    esc = _prop(escapes, n, confidence, "escape_")
-    etg = _prop(k_etg, n_ng, confidence, "etg_")
-    return {"escapes": escapes, "p_escape": escapes / n if escapes is not None and n
-            else math.nan, **esc,
-            "nonglobal_starts": n_ng, "escaped_to_global": k_etg,
-            "p_escaped_to_global": k_etg / n_ng if k_etg is not None and n_ng else math.nan,
-            "etg_low": etg["etg_wilson_low"], "etg_high": etg["etg_wilson_high"],
-            "etg_cp_low": etg["etg_cp_low"], "etg_cp_high": etg["etg_cp_high"]}
+def _prob(name, k, n, family, confidence, *, se=False, boot=None):
+    """The columns of one probability ``k / n``: ``name`` (the estimate), ``name_low/high``
+    (the family-level interval ``family`` = (se, low, high)), ``name_se`` (when ``se``),
+    ``name_wilson_low/high`` and ``name_cp_low/high`` (pooled), ``name_boot_low/high`` (when
+    ``boot`` = (low, high) is given). nan where the count is unknown (``k`` None) or ``n`` is
+    0."""
+    known = k is not None and n
+    cols = {name: k / n if known else math.nan,
+            f"{name}_low": family[1], f"{name}_high": family[2]}
+    if se:
+        cols[f"{name}_se"] = family[0]
+    if known:
+        w = stats.proportion(int(k), int(n), confidence, "wilson")
+        cp = stats.proportion(int(k), int(n), confidence, "clopper-pearson")
+        pooled = (w.low, w.high, cp.low, cp.high)
+    else:
+        pooled = (math.nan,) * 4
+    cols.update(zip((f"{name}_wilson_low", f"{name}_wilson_high", f"{name}_cp_low",
+                     f"{name}_cp_high"), pooled))
+    if boot is not None:
+        cols[f"{name}_boot_low"], cols[f"{name}_boot_high"] = boot
+    return cols
 
 
 # ---------------------------------------------------------------------------- hit times
@@ -215,62 +305,108 @@ def hit_summary(result, a, confidence=0.95, *, n_resamples=DEFAULT_RESAMPLES, se
         return stats.hit_time_summary(hs, steps, confidence=confidence, n_resamples=reps,
                                       seed=seed)
     agg = result.aggregate
-    return _hist_hit_summary(agg.hits[a], agg.grid, int(agg.count("n")[a].sum()), steps,
-                             int(agg.count("hit_step_sum")[a].sum()), confidence)
+    return _hist_hit_summary(agg.hits[a], agg.grid, int(agg.total("n")[a]), steps,
+                             int(agg.total("hit_step_sum")[a]), confidence)
+
+
+def median_of_hits(result, a, hits) -> float:
+    """Lower median of the first-hit steps of arm ``a``'s trajectories that hit (the
+    ⌈h/2⌉-th smallest of the h hit steps; nan without hits): exact from the kept outcomes
+    (``hits.hit_steps`` of :func:`hit_summary`, sorted), else the grid point of the
+    aggregate's hit histogram where that rank is reached."""
+    h = int(hits.hits)
+    if h == 0:
+        return math.nan
+    rank = (h + 1) // 2
+    if len(hits.hit_steps) == h:
+        return float(hits.hit_steps[rank - 1])
+    agg = result.aggregate
+    return hist_rank_bound(np.cumsum(agg.hits[a]), agg.grid, rank)
 
 
 # ---------------------------------------------------------------------------- tables
 
 def overall(result, confidence=0.95, *, n_resamples=DEFAULT_RESAMPLES, seed=0) -> list[dict]:
-    """One row per arm.
+    """The per-arm table: one row per arm. :meth:`swarm.result.Result.table`, ``summary.csv``,
+    ``summary.txt``, ``tables/overall.csv`` and the report all show these rows (the columns
+    are also tabulated in ``docs/columns.md``).
 
-    Keys (besides the arm metadata): ``n`` trajectories, ``instances``, ``successes``,
-    ``p_global`` with ``wilson_low/high``, ``cp_low/high`` (Clopper–Pearson, pooled),
-    ``clu_low/high`` (cluster-robust t over instances) and ``boot_low/high`` (cluster
-    bootstrap over instances, ``n_resamples`` replicates, ``seed``); ``p_instance_min/max``
-    (the spread of P(global) over instances); ``escapes``, ``p_escape`` (end basin ≠ start
-    basin, not diverged) with ``escape_wilson_low/high`` and ``escape_cp_low/high``;
-    ``nonglobal_starts``, ``escaped_to_global``, ``p_escaped_to_global`` with ``etg_low/high``
-    (Wilson) and ``etg_cp_low/high`` (among trajectories that did not start in a global basin;
-    nan when there are none); ``diverged``; ``mean_best_f``, ``mean_final_f`` (over trajectories
-    that did not diverge; exact sums); ``hits``, ``p_hit`` (fraction that reached the global
-    target within the budget), ``median_hit`` (ECDF median over all trajectories, nan when
-    fewer than half hit) with ``median_hit_low/high`` (bootstrap over trajectories when the
-    study kept them, order-statistic interval from the hit histogram otherwise; may be inf),
-    ``art`` (total steps / hits, COCO's aRT; inf without hits).
+    Two questions, two kinds of interval. *Family-level* (``p_…_low/high``, the headline):
+    "P(…) for a landscape drawn from the family" — the instances are the random unit, so the
+    uncertainty comes from their finite number; the cluster-robust t interval over instances
+    (:func:`swarm.stats.cluster_t_moments`, computed from per-instance sums and second moments
+    only, so it exists at any study size; nan with one instance). *Pooled* (``p_…_wilson_…``,
+    ``p_…_cp_…``): "P(…) on these particular instances" — every trajectory independent.
 
-    Everything but the hit-time median comes from the study's exact aggregate, so a study that
-    kept only aggregates gives the same numbers as one that kept every trajectory.
+    Columns (``k`` in ``n`` of the arm's trajectories, summed over instances):
+
+    * arm metadata: ``arm`` (index), ``name`` (:func:`arm_names`), ``label``, ``kind``,
+      ``noise`` (σ), the hyperparameters (flat keys, :func:`hyper_keys`);
+    * ``instances``, ``n`` (trajectories), ``successes`` (ended in a global basin);
+    * ``p_global`` = successes / n; ``p_global_low/high`` family-level interval and
+      ``p_global_se`` its standard error; ``p_global_wilson_low/high`` and
+      ``p_global_cp_low/high`` pooled Wilson and Clopper–Pearson; ``p_global_boot_low/high``
+      percentile cluster bootstrap over instances (``n_resamples`` replicates, fewer on very
+      many instances, see :func:`boot_resamples`; ``seed``) — a second opinion that
+      under-covers with few instances; ``p_instance_min/max``, the range of the per-instance
+      P(global). These four are nan when the aggregate has no per-instance counts
+      (:func:`per_instance`) or, for the bootstrap, with one instance;
+    * ``escapes``, ``p_escape`` = escapes / n (ended in a basin other than the start basin,
+      not diverged) with ``p_escape_low/high`` (family-level), ``p_escape_wilson_low/high``,
+      ``p_escape_cp_low/high``;
+    * ``nonglobal_starts`` (n − started in a global basin), ``escaped_to_global``,
+      ``p_escape_to_global`` = escaped_to_global / nonglobal_starts with
+      ``p_escape_to_global_low/high`` (family-level), ``…_wilson_low/high``, ``…_cp_low/high``
+      (nan without non-global starts);
+    * ``diverged`` (never counted as successes);
+    * ``hits`` (reached the global target within the budget), ``p_hit`` = hits / n,
+      ``median_hit_step`` (ECDF median of the first-hit step over all trajectories, misses
+      counting as never: nan when fewer than half hit) with ``median_hit_step_low/high``
+      (bootstrap over trajectories when the study kept them, else the order-statistic
+      interval from the hit histogram; may be inf), ``median_hit_step_of_hits`` (median among
+      the trajectories that hit), ``art`` (COCO's aRT: total steps spent / hits; inf without
+      hits);
+    * ``mean_best_f``, ``mean_final_f`` (over the trajectories that did not diverge; exact
+      sums).
+
+    Everything but the hit-time medians comes from the study's exact aggregate, so a study
+    that kept only aggregates gives the same numbers as one that kept every trajectory.
     """
     names = arm_names(result)
     agg = result.aggregate
+    mom = Moments(agg)
+    inst = per_instance(result)
     rows = []
     for a in range(len(result.arms)):
-        n_inst = agg.count("n")[a]
-        per_inst = agg.count("successes")[a]
-        n = int(n_inst.sum())
-        k = int(per_inst.sum())
-        w = stats.proportion(k, n, confidence, "wilson")
-        cp = stats.proportion(k, n, confidence, "clopper-pearson")
-        b_low, b_high, c_low, c_high = _cluster(per_inst, n_inst, confidence, n_resamples,
-                                                seed)
-        n_ng = n - int(agg.count("started_global")[a].sum())
-        k_etg = int(agg.count("escaped_to_global")[a].sum())
+        n = mom.total("n", a)
+        k = mom.total("successes", a)
+        escapes = mom.total("escapes", a)
+        n_ng = n - mom.total("started_global", a)
+        k_etg = mom.total("escaped_to_global", a)
+        if inst:
+            k_i, n_i = agg.count("successes")[a], agg.count("n")[a]
+            boot = _boot_arrays(k_i, n_i, confidence, n_resamples, seed)
+            p_i = k_i[n_i > 0] / n_i[n_i > 0]
+            spread = (float(p_i.min()), float(p_i.max()))
+        else:
+            boot, spread = (math.nan, math.nan), (math.nan, math.nan)
         h = hit_summary(result, a, confidence, n_resamples=n_resamples, seed=seed)
-        p_inst = per_inst[n_inst > 0] / n_inst[n_inst > 0]
-        escapes = int(agg.count("escapes")[a].sum())
         rows.append({
             **_base_row(result, a, names),
-            "n": n, "instances": int(agg.counts.shape[1]), "successes": k,
-            "p_global": w.estimate, "wilson_low": w.low, "wilson_high": w.high,
-            "cp_low": cp.low, "cp_high": cp.high, "clu_low": c_low, "clu_high": c_high,
-            "boot_low": b_low, "boot_high": b_high,
-            "p_instance_min": float(p_inst.min()), "p_instance_max": float(p_inst.max()),
-            **_escape_cols(escapes, n, k_etg, n_ng, confidence),
-            "diverged": int(agg.count("diverged")[a].sum()),
+            "instances": mom.instances, "n": n, "successes": k,
+            **_prob("p_global", k, n, mom.family(a, P_GLOBAL, confidence), confidence,
+                    se=True, boot=boot),
+            "p_instance_min": spread[0], "p_instance_max": spread[1],
+            "escapes": escapes,
+            **_prob("p_escape", escapes, n, mom.family(a, P_ESCAPE, confidence), confidence),
+            "nonglobal_starts": n_ng, "escaped_to_global": k_etg,
+            **_prob("p_escape_to_global", k_etg, n_ng,
+                    mom.family(a, P_ESCAPE_TO_GLOBAL, confidence), confidence),
+            "diverged": mom.total("diverged", a),
+            "hits": h.hits, "p_hit": h.success_rate, "median_hit_step": h.median,
+            "median_hit_step_low": h.median_low, "median_hit_step_high": h.median_high,
+            "median_hit_step_of_hits": median_of_hits(result, a, h), "art": h.ert,
             "mean_best_f": agg.mean("best_f", a), "mean_final_f": agg.mean("final_f", a),
-            "hits": h.hits, "p_hit": h.success_rate, "median_hit": h.median,
-            "median_hit_low": h.median_low, "median_hit_high": h.median_high, "art": h.ert,
         })
     return rows
 
@@ -310,44 +446,47 @@ def _basin_counts(result):
 
 
 def _group(d, mask, I):
-    """(n per instance, successes per instance, escapes, non-global starts, escaped to
-    global) of the basin rows ``d`` selected by ``mask``."""
+    """Per-instance (n, successes, escapes, non-global starts, escaped to global) of the basin
+    rows ``d`` selected by ``mask``."""
     inst, cnt = d["instance"], d["count"]
 
     def per_inst(m):
         return np.bincount(inst[m], weights=cnt[m], minlength=I).astype(np.int64)
 
-    return (per_inst(mask), per_inst(mask & d["success"]),
-            int(cnt[mask & d["escape"]].sum()), int(cnt[mask & ~d["started_global"]].sum()),
-            int(cnt[mask & d["etg"]].sum()))
+    return (per_inst(mask), per_inst(mask & d["success"]), per_inst(mask & d["escape"]),
+            per_inst(mask & ~d["started_global"]), per_inst(mask & d["etg"]))
 
 
 def per_start_basin(result, confidence=0.95, *, by_label="auto", max_labels=8,
                     n_resamples=DEFAULT_RESAMPLES, seed=0) -> list[dict]:
-    """P(global), P(escape) and P(escaped to global) per arm, split by where the trajectories
-    started.
+    """P(global), P(escape) and P(escape → global) per arm, split by where the trajectories
+    started, in the vocabulary of :func:`overall`.
 
     Rows with ``start`` = ``"global"`` / ``"non-global"`` (start basin global or not), and —
     when ``by_label`` is True, or ``"auto"`` and the study has at most ``max_labels``
     distinct start-basin labels — one row per start-basin label (``start`` = ``"basin <k>"``,
     ``start_label`` = k; the label's meaning is per instance: on shifted families it is the
-    minimum's position relative to the global one). Keys: ``n``, ``successes``, ``p_global``
-    (nan when ``n == 0``), ``wilson_low/high``, ``cp_low/high``, ``clu_low/high``
-    (cluster-robust t over the instances that have such starts) and ``boot_low/high``
-    (cluster bootstrap over them; both nan with fewer than two); ``escapes``, ``p_escape``
-    (end basin ≠ start basin, not diverged) with ``escape_wilson_low/high`` and
-    ``escape_cp_low/high``; ``nonglobal_starts``, ``escaped_to_global``,
-    ``p_escaped_to_global`` (among the group's starts outside a global basin: nan for the
-    global group) with ``etg_low/high`` (Wilson) and ``etg_cp_low/high``. The escape columns
-    and the per-label rows need the aggregate's basin table or the per-trajectory outcomes;
-    a study with neither (more distinct basins than ``max_basin_rows`` and aggregates only)
-    gets the two global/non-global rows only, with P(global) and (non-global)
-    P(escaped to global) from the aggregate's counts and nan escape columns.
+    minimum's position relative to the global one). Keys: ``n``, ``successes``, then
+    ``p_global``, ``p_escape`` (with ``escapes``) and ``p_escape_to_global`` (with
+    ``nonglobal_starts``, ``escaped_to_global``; nan for the global group, which has nothing to
+    escape to), each with its family-level ``_low/high``, pooled ``_wilson_low/high`` and
+    ``_cp_low/high`` columns as in :func:`overall`, plus ``p_global_se`` and
+    ``p_global_boot_low/high``. The family-level intervals here are the cluster-robust t over
+    the instances that have such starts (:func:`swarm.stats.cluster_t`; nan with fewer than
+    two).
+
+    The escape columns and the per-label rows need the aggregate's basin table or the
+    per-trajectory outcomes; a study with neither (more distinct basins than
+    ``max_basin_rows`` and aggregates only) gets the two global/non-global rows only, with
+    P(global) and (non-global) P(escape → global) from the aggregate's counts (or, without
+    per-instance counts, from its moments: family-level intervals over all instances,
+    :func:`swarm.stats.cluster_t_moments`) and nan escape columns.
     """
     names = arm_names(result)
     agg = result.aggregate
-    I = agg.counts.shape[1]
+    I = agg.n_instances
     bc = _basin_counts(result)
+    mom = Moments(agg)
     labels_ = None
     if bc is not None and by_label:
         labels_ = np.unique(bc[0]["start"]) if len(result.arms) else np.zeros(0, np.int64)
@@ -363,24 +502,42 @@ def per_start_basin(result, confidence=0.95, *, by_label="auto", max_labels=8,
             if labels_ is not None:
                 groups += [(f"basin {int(lab)}", int(lab), _group(d, d["start"] == lab, I))
                            for lab in labels_]
-        else:
+        elif per_instance(result):
             n_all, k_all = agg.count("n")[a], agg.count("successes")[a]
             n_g, k_g = agg.count("started_global")[a], agg.count("successes_from_global")[a]
-            k_etg = int(agg.count("escaped_to_global")[a].sum())
-            groups = [("global", None, (n_g, k_g, None, 0, 0)),
-                      ("non-global", None, (n_all - n_g, k_all - k_g, None,
-                                            int((n_all - n_g).sum()), k_etg))]
-        for name, lab, (n_i, k_i, esc, n_ng, k_etg) in groups:
-            n, k = int(n_i.sum()), int(k_i.sum())
-            w = stats.proportion(k, n, confidence, "wilson")
-            cp = stats.proportion(k, n, confidence, "clopper-pearson")
-            b_low, b_high, c_low, c_high = _cluster(k_i, n_i, confidence, n_resamples, seed)
+            zero = np.zeros_like(n_g)
+            groups = [("global", None, (n_g, k_g, None, zero, zero)),
+                      ("non-global", None, (n_all - n_g, k_all - k_g, None, n_all - n_g,
+                                            k_all - k_g))]
+        else:
+            groups = [("global", None, P_FROM_GLOBAL), ("non-global", None, P_FROM_NONGLOBAL)]
+        for name, lab, g in groups:
+            if isinstance(g[0], tuple):            # moments only
+                k, n = mom.ratio(a, g)[:2]
+                fam = mom.family(a, g, confidence)
+                boot = (math.nan, math.nan)
+                esc = n_ng = k_etg = None
+                fam_esc = NAN3
+                if name == "non-global":
+                    n_ng, k_etg, fam_etg = n, k, fam
+                else:
+                    n_ng, k_etg, fam_etg = 0, 0, NAN3
+            else:
+                n_i, k_i, esc_i, ng_i, etg_i = g
+                n, k = int(n_i.sum()), int(k_i.sum())
+                fam = _family_arrays(k_i, n_i, confidence)
+                boot = _boot_arrays(k_i, n_i, confidence, n_resamples, seed)
+                esc = None if esc_i is None else int(esc_i.sum())
+                fam_esc = NAN3 if esc_i is None else _family_arrays(esc_i, n_i, confidence)
+                n_ng, k_etg = int(ng_i.sum()), int(etg_i.sum())
+                fam_etg = _family_arrays(etg_i, ng_i, confidence)
             rows.append({**_base_row(result, a, names), "start": name, "start_label": lab,
-                         "n": n, "successes": k, "p_global": w.estimate,
-                         "wilson_low": w.low, "wilson_high": w.high, "cp_low": cp.low,
-                         "cp_high": cp.high, "clu_low": c_low, "clu_high": c_high,
-                         "boot_low": b_low, "boot_high": b_high,
-                         **_escape_cols(esc, n, k_etg, n_ng, confidence)})
+                         "n": n, "successes": k,
+                         **_prob("p_global", k, n, fam, confidence, se=True, boot=boot),
+                         "escapes": esc,
+                         **_prob("p_escape", esc, n, fam_esc, confidence),
+                         "nonglobal_starts": n_ng, "escaped_to_global": k_etg,
+                         **_prob("p_escape_to_global", k_etg, n_ng, fam_etg, confidence)})
     return rows
 
 
@@ -390,29 +547,36 @@ def paired(result, confidence=0.95, *, n_resamples=DEFAULT_RESAMPLES, seed=0) ->
     Keys: ``a``, ``b`` (arm indices), ``name_a``, ``name_b``, ``n`` pairs, ``n01`` (a fails, b
     succeeds), ``n10`` (a succeeds, b fails), ``p_a``, ``p_b``, ``difference`` = ``p_a − p_b``
     with ``diff_low/high`` (cluster bootstrap over instances of the paired difference; nan
-    with one instance), ``pvalue`` (exact McNemar, :func:`swarm.stats.mcnemar_counts`) and
-    ``p_holm`` (Holm-adjusted over all pairs of the study). Empty with a single arm.
+    with one instance or without per-instance counts), ``pvalue`` (exact McNemar,
+    :func:`swarm.stats.mcnemar_counts`) and ``p_holm`` (Holm-adjusted over all pairs of the
+    study). Empty with a single arm.
     """
     names = arm_names(result)
     agg = result.aggregate
-    succ = agg.count("successes")
-    n_per = agg.count("n")
+    mom = Moments(agg)
+    inst = per_instance(result)
+    I = mom.instances
+    reps = boot_resamples(I, n_resamples)
     rows = []
     alpha = 1.0 - confidence
-    I = succ.shape[1]
     for a, b in itertools.combinations(range(len(result.arms)), 2):
-        n = int(n_per[a].sum())
+        n = mom.total("n", a)
         m = stats.mcnemar_counts(int(agg.pairs[b, a]), int(agg.pairs[a, b]), n)
-        d_inst = succ[a] - succ[b]
         lo = hi = math.nan
-        if I >= 2:
+        if inst and I >= 2 and reps:
+            succ, n_per = agg.count("successes"), agg.count("n")
+            d_inst = succ[a] - succ[b]
             rng = np.random.default_rng(seed)
-            idx = rng.integers(0, I, size=(n_resamples, I))
-            reps = d_inst[idx].sum(axis=1) / n_per[a][idx].sum(axis=1)
-            lo, hi = (float(x) for x in np.quantile(reps, [alpha / 2, 1 - alpha / 2]))
+            boot = np.empty(reps)
+            done = 0
+            for size in stats._chunks(reps, I):
+                idx = rng.integers(0, I, size=(size, I))
+                boot[done:done + size] = d_inst[idx].sum(axis=1) / n_per[a][idx].sum(axis=1)
+                done += size
+            lo, hi = (float(x) for x in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
         rows.append({"a": a, "b": b, "name_a": names[a], "name_b": names[b], "n": m.n,
-                     "n01": m.n01, "n10": m.n10, "p_a": int(succ[a].sum()) / n,
-                     "p_b": int(succ[b].sum()) / n, "difference": m.difference,
+                     "n01": m.n01, "n10": m.n10, "p_a": mom.total("successes", a) / n,
+                     "p_b": mom.total("successes", b) / n, "difference": m.difference,
                      "diff_low": lo, "diff_high": hi, "pvalue": m.pvalue})
     if rows:
         adj = stats.holm([r["pvalue"] for r in rows])
@@ -443,9 +607,10 @@ def ecdf(result, grid=None) -> list[dict]:
     if not from_hist and result.outcomes is None:
         raise ValueError("grid: a study that kept aggregates only has its ECDF on the "
                          "default grid (analysis.default_grid(steps)); pass grid=None")
+    totals = agg.total("n")
     rows = []
     for a in range(len(result.arms)):
-        n = int(agg.count("n")[a].sum())
+        n = int(totals[a])
         if from_hist:
             frac = np.cumsum(agg.hits[a]) / n
         else:
@@ -458,7 +623,10 @@ def ecdf(result, grid=None) -> list[dict]:
 
 def by_instance(result) -> list[dict]:
     """P(global) of every arm on every instance (rows: arm metadata, ``instance``, ``n``,
-    ``successes``, ``p_global``)."""
+    ``successes``, ``p_global``); empty when the aggregate has no per-instance counts
+    (:func:`per_instance`)."""
+    if not per_instance(result):
+        return []
     names = arm_names(result)
     agg = result.aggregate
     rows = []

@@ -6,8 +6,8 @@ Every number in the tables is a value of :mod:`swarm.analysis`, formatted with f
 (:func:`fmt_prob` and friends); the figures draw the same values. Figures (matplotlib, Agg,
 no pyplot state touched):
 
-1. ``p_global.png``      P(global) per arm with the pooled Wilson and the cluster-robust t
-                         (over instances) intervals
+1. ``p_global.png``      P(global) per arm with the family-level (cluster-robust t over
+                         instances) and the pooled Wilson intervals
 2. ``p_vs_lr.png``       P(global) against the learning rate, one curve per optimizer (when a
                          label has several lr); ``p_vs_noise.png`` against σ (several σ)
 3. ``heatmap_<label>.png`` P(global) over two hyperparameters of one optimizer that form a grid
@@ -20,7 +20,11 @@ no pyplot state touched):
                          stops in a local minimum; "rolls through" only when momentum's path
                          passes SGD's end point)
 
-``tables/*.csv`` hold the full tables (the report shows at most 60 pairs of the paired table).
+The headline is the per-arm table of :func:`swarm.analysis.overall` — the same rows as
+``summary.csv`` / ``summary.txt`` (``tables/overall.csv`` is written by the same
+:meth:`~swarm.result.Result.to_csv`, so the two files are identical); its columns are listed in
+``docs/columns.md``. ``tables/*.csv`` hold the full tables (the report shows at most 60 pairs of
+the paired table).
 
 The report depends only on the result: regenerating it (``swarm report DIR``) gives the same
 bytes (no generation time or timing of the report itself is written; the study's provenance,
@@ -317,24 +321,26 @@ def fig_p_global(result, rows, colours, path, confidence):
     ax = fig.add_subplot()
     y = np.arange(n)[::-1]
     pct = f"{confidence:.0%}"
-    top = max([r["wilson_high"] for r in rows] + [r["clu_high"] for r in rows
-                                                   if np.isfinite(r["clu_high"])])
+    top = max([r["p_global_wilson_high"] for r in rows] + [
+        r["p_global_high"] for r in rows if np.isfinite(r["p_global_high"])])
     xmax = 1.0 if top > 0.6 else min(1.0, top * 1.25 + 0.02)
     for i, r in enumerate(rows):
         c = colours[i]
-        ax.plot([r["wilson_low"], r["wilson_high"]], [y[i] + 0.12] * 2, color=c, lw=5,
-                solid_capstyle="butt", alpha=0.85,
-                label=f"pooled Wilson {pct} (trajectories independent)" if i == 0 else None)
-        if np.isfinite(r["clu_low"]):
+        ax.plot([r["p_global_wilson_low"], r["p_global_wilson_high"]], [y[i] + 0.12] * 2,
+                color=c, lw=5, solid_capstyle="butt", alpha=0.85,
+                label=f"pooled Wilson {pct} (these instances)" if i == 0 else None)
+        if np.isfinite(r["p_global_low"]):
             ax.errorbar(r["p_global"], y[i] - 0.12,
-                        xerr=[[r["p_global"] - r["clu_low"]], [r["clu_high"] - r["p_global"]]],
+                        xerr=[[r["p_global"] - r["p_global_low"]],
+                              [r["p_global_high"] - r["p_global"]]],
                         fmt="none", ecolor="black", elinewidth=1.2, capsize=4,
-                        label=f"cluster-robust t {pct} (instances as the unit)" if i == 0
+                        label=f"family-level {pct} (cluster-robust t over instances)" if i == 0
                         else None)
         ax.plot(r["p_global"], y[i], "o", color=c, mec="black", ms=8, zorder=3,
                 label="estimate" if i == 0 else None)
-        ax.annotate(fmt_prob(r["p_global"]), (max(r["wilson_high"], r["clu_high"]
-                                                  if np.isfinite(r["clu_high"]) else 0), y[i]),
+        ax.annotate(fmt_prob(r["p_global"]), (max(r["p_global_wilson_high"], r["p_global_high"]
+                                                  if np.isfinite(r["p_global_high"]) else 0),
+                                              y[i]),
                     xytext=(6, -3), textcoords="offset points", fontsize=9)
     ax.set_yticks(y, [r["name"] for r in rows])
     ax.set_xlim(0, xmax * 1.08 if xmax < 1 else 1.08)
@@ -347,11 +353,11 @@ def fig_p_global(result, rows, colours, path, confidence):
 
 
 def _interval(r):
-    """The interval drawn for a row: cluster-robust t over instances where there are several,
-    pooled Wilson otherwise."""
-    if np.isfinite(r["clu_low"]):
-        return r["clu_low"], r["clu_high"]
-    return r["wilson_low"], r["wilson_high"]
+    """The interval drawn for a row: the family-level one (cluster-robust t over instances)
+    where there are several instances, pooled Wilson otherwise."""
+    if np.isfinite(r["p_global_low"]):
+        return r["p_global_low"], r["p_global_high"]
+    return r["p_global_wilson_low"], r["p_global_wilson_high"]
 
 
 def fig_p_vs_lr(result, rows, colours, path, confidence):
@@ -364,7 +370,7 @@ def fig_p_vs_lr(result, rows, colours, path, confidence):
     fig = _new_fig(min(4.8 * len(sigmas), 15) + 1.0, 4.6)
     axes = fig.subplots(1, len(sigmas), squeeze=False, sharey=True)[0]
     styles = _LINESTYLES + ["-"] * 10
-    boot = any(np.isfinite(r["clu_low"]) for r in rows)
+    boot = any(np.isfinite(r["p_global_low"]) for r in rows)
     for ax, s in zip(axes, sigmas):
         for lab in labs:
             mine = [r for r in rows if r["label"] == lab and r["noise"] == s]
@@ -389,7 +395,7 @@ def fig_p_vs_lr(result, rows, colours, path, confidence):
     axes[0].set_ylabel("P(global minimum found)")
     axes[0].set_ylim(bottom=0)
     axes[-1].legend(fontsize=8, loc="best")
-    kind = "cluster-robust t" if boot else "Wilson"
+    kind = "family-level (cluster-robust t)" if boot else "pooled Wilson"
     fig.suptitle(f"P(global) against learning rate ({confidence:.0%} {kind} intervals)\n"
                  f"{_study_desc(result, short=True)}", fontsize=11)
     _save(fig, path)
@@ -805,38 +811,64 @@ def fig_trajectories(result, grid, configs, n, colours, path):
 
 def _few_instances_note(instances):
     if instances == 1:
-        return ("One landscape instance: every interval here is about this landscape only; "
-                "nothing is said about the family.")
+        return ("One landscape instance: the family-level interval (P(global) for a landscape "
+                "drawn from the family) is undefined, so only the pooled intervals are shown; "
+                "they are about this landscape only, and nothing is said about the family.")
     if instances < FEW_INSTANCES:
         return (f"Only {instances} landscape instances (fewer than {FEW_INSTANCES}): the "
-                f"instance-level intervals rest on {instances - 1} degree"
+                f"family-level intervals rest on {instances - 1} degree"
                 f"{'s' if instances > 2 else ''} of freedom and are "
                 f"rough; the cluster bootstrap under-covers badly at this size.")
     return None
 
 
-def _overall_table(rows, confidence):
+def _questions_note(confidence, instances):
+    """Which question each kind of interval answers (the headline's footnote)."""
     pct = f"{confidence:.0%}"
-    headers = ["optimizer", "n", "P(global)", f"Wilson {pct}", f"Clopper–Pearson {pct}",
-               f"cluster-robust t {pct}", f"cluster bootstrap {pct}", "per-instance range",
-               "diverged"]
-    out = [[r["name"], r["n"], fmt_prob(r["p_global"]),
-            fmt_ci(r["wilson_low"], r["wilson_high"]), fmt_ci(r["cp_low"], r["cp_high"]),
-            fmt_ci(r["clu_low"], r["clu_high"]), fmt_ci(r["boot_low"], r["boot_high"]),
-            fmt_ci(r["p_instance_min"], r["p_instance_max"]), r["diverged"]] for r in rows]
+    pooled = (f"pooled (Wilson, Clopper–Pearson) {pct}: P(global) on these particular "
+              f"instances — every trajectory independent.")
+    if instances < 2:
+        return "Pooled " + pooled[len("pooled "):]
+    return (f"Family-level {pct} (the headline): P(global) for a landscape drawn from the "
+            f"family — cluster-robust t over the {instances} instances, the uncertainty from "
+            f"the finite number of instances. The " + pooled)
+
+
+def _overall_table(rows, confidence, instances, per_inst=True):
+    """The headline table: P(global) with its family-level interval (omitted with one
+    instance, where it is undefined) and the pooled ones beside it; the cluster bootstrap and
+    per-instance range only where the aggregate has per-instance counts."""
+    pct = f"{confidence:.0%}"
+    family = instances >= 2
+    headers = (["optimizer", "n", "P(global)"] + ([f"family-level {pct}"] if family else [])
+               + [f"Wilson {pct}", f"Clopper–Pearson {pct}"]
+               + ([f"cluster bootstrap {pct}", "per-instance range"] if per_inst else [])
+               + ["diverged"])
+    out = []
+    for r in rows:
+        out.append([r["name"], r["n"], fmt_prob(r["p_global"])]
+                   + ([fmt_ci(r["p_global_low"], r["p_global_high"])] if family else [])
+                   + [fmt_ci(r["p_global_wilson_low"], r["p_global_wilson_high"]),
+                      fmt_ci(r["p_global_cp_low"], r["p_global_cp_high"])]
+                   + ([fmt_ci(r["p_global_boot_low"], r["p_global_boot_high"]),
+                       fmt_ci(r["p_instance_min"], r["p_instance_max"])] if per_inst else [])
+                   + [r["diverged"]])
     return headers, out
 
 
+def _ci_cells(r, key):
+    return [fmt_prob(r[key]), fmt_ci(r[f"{key}_low"], r[f"{key}_high"]),
+            fmt_ci(r[f"{key}_wilson_low"], r[f"{key}_wilson_high"]),
+            fmt_ci(r[f"{key}_cp_low"], r[f"{key}_cp_high"])]
+
+
 def _escape_cells(r):
-    return [fmt_prob(r["p_escape"]),
-            fmt_ci(r["escape_wilson_low"], r["escape_wilson_high"]),
-            fmt_ci(r["escape_cp_low"], r["escape_cp_high"]),
-            fmt_prob(r["p_escaped_to_global"]), fmt_ci(r["etg_low"], r["etg_high"]),
-            fmt_ci(r["etg_cp_low"], r["etg_cp_high"])]
+    return _ci_cells(r, "p_escape") + _ci_cells(r, "p_escape_to_global")
 
 
 def _escape_headers(pct):
-    return ["P(escape)", f"P(escape) Wilson {pct}", f"P(escape) C–P {pct}", "P(esc→global)",
+    return ["P(escape)", f"P(escape) family {pct}", f"P(escape) Wilson {pct}",
+            f"P(escape) C–P {pct}", "P(esc→global)", f"P(esc→global) family {pct}",
             f"P(esc→global) Wilson {pct}", f"P(esc→global) C–P {pct}"]
 
 
@@ -846,9 +878,10 @@ def _escape_table(rows, confidence):
         "P(hit)", "median hit step [CI]", "aRT (steps)"]
     out = []
     for r in rows:
-        med = fmt_steps(r["median_hit"])
-        if np.isfinite(r["median_hit"]):
-            med += f" [{fmt_steps(r['median_hit_low'])}, {fmt_steps(r['median_hit_high'])}]"
+        med = fmt_steps(r["median_hit_step"])
+        if np.isfinite(r["median_hit_step"]):
+            med += (f" [{fmt_steps(r['median_hit_step_low'])}, "
+                    f"{fmt_steps(r['median_hit_step_high'])}]")
         art = "∞" if np.isinf(r["art"]) else f"{r['art']:.1f}"
         out.append([r["name"], r["nonglobal_starts"]] + _escape_cells(r)
                    + [fmt_prob(r["p_hit"]), med, art])
@@ -857,14 +890,15 @@ def _escape_table(rows, confidence):
 
 def _basin_table(rows, confidence):
     pct = f"{confidence:.0%}"
-    headers = ["optimizer", "start basin", "n", "P(global)", f"Wilson {pct}",
-               f"Clopper–Pearson {pct}", f"cluster-robust t {pct}",
+    headers = ["optimizer", "start basin", "n", "P(global)", f"family-level {pct}",
+               f"Wilson {pct}", f"Clopper–Pearson {pct}",
                f"cluster bootstrap {pct}"] + _escape_headers(pct)
     out = [[r["name"], r["start"], r["n"], fmt_prob(r["p_global"]),
-            fmt_ci(r["wilson_low"], r["wilson_high"]) if r["n"] else "–",
-            fmt_ci(r["cp_low"], r["cp_high"]) if r["n"] else "–",
-            fmt_ci(r["clu_low"], r["clu_high"]),
-            fmt_ci(r["boot_low"], r["boot_high"])] + _escape_cells(r) for r in rows]
+            fmt_ci(r["p_global_low"], r["p_global_high"]),
+            fmt_ci(r["p_global_wilson_low"], r["p_global_wilson_high"]) if r["n"] else "–",
+            fmt_ci(r["p_global_cp_low"], r["p_global_cp_high"]) if r["n"] else "–",
+            fmt_ci(r["p_global_boot_low"], r["p_global_boot_high"])] + _escape_cells(r)
+           for r in rows]
     return headers, out
 
 
@@ -926,7 +960,7 @@ def write(result, directory, *, extra_runs=True, confidence=0.95,
     pair_rows = analysis.paired(result, confidence)
     ecdf_rows = analysis.ecdf(result)
     inst_rows = analysis.by_instance(result)
-    _write_csv(tabdir / "overall.csv", rows)
+    result.to_csv(tabdir / "overall.csv", confidence, rows=rows)    # = summary.csv
     _write_csv(tabdir / "per_start_basin.csv", basin_rows)
     _write_csv(tabdir / "paired.csv", pair_rows)
     _write_csv(tabdir / "by_instance.csv", inst_rows)
@@ -953,17 +987,19 @@ def write(result, directory, *, extra_runs=True, confidence=0.95,
             result, rows, colours, figdir / "p_global.png", confidence)) is not FAILED:
         figures.append(("p_global.png",
                         f"Figure 1. P(global) per optimizer configuration: dot = estimate, "
-                        f"thick bar = pooled Wilson {pct} interval (all trajectories treated "
-                        f"as independent), thin bar with caps = cluster-robust t {pct} "
-                        f"interval over the {spec['instances']} landscape instances (instances "
-                        f"as the random unit; none with one instance)."))
+                        f"thin bar with caps = family-level {pct} interval (cluster-robust t "
+                        f"over the {spec['instances']} landscape instances: P(global) for a "
+                        f"landscape drawn from the family; none with one instance), thick bar "
+                        f"= pooled Wilson {pct} interval (P(global) on these particular "
+                        f"instances, every trajectory independent)."))
     labs = attempt("P(global) vs lr", lambda: fig_p_vs_lr(result, rows, colours,
                                                           figdir / "p_vs_lr.png", confidence))
     if labs and labs is not FAILED:
         figures.append(("p_vs_lr.png",
                         f"Figure 2. P(global) against the learning rate for "
-                        f"{', '.join(labs)}; bars: {pct} intervals (cluster-robust t over "
-                        f"instances where there are several, pooled Wilson otherwise)."))
+                        f"{', '.join(labs)}; bars: {pct} intervals (family-level: "
+                        f"cluster-robust t over instances where there are several, pooled "
+                        f"Wilson otherwise)."))
     elif labs is None:
         skipped.append("P(global) vs learning rate: no optimizer has more than one lr")
     if attempt("P(global) vs σ", lambda: fig_p_vs_noise(
@@ -1028,21 +1064,23 @@ def write(result, directory, *, extra_runs=True, confidence=0.95,
     doc.items([
         "**P(global)**: fraction of trajectories whose end point lies in a global basin "
         "(diverged trajectories never count).",
-        f"**Intervals**: pooled Wilson and Clopper–Pearson treat all {spec['instances']} × "
-        f"{spec['starts']} trajectories of an arm as independent, so they only describe these "
-        f"{spec['instances']} landscape instance{'s' if spec['instances'] != 1 else ''}. "
-        f"The instance-level intervals treat the instances (random too) as the unit and also "
-        f"carry the variation between them. The **cluster-robust t** interval (sandwich "
-        f"standard error of the pooled rate, t quantile on instances − 1 degrees of freedom) "
-        f"is the honest one for \"a random landscape of this family\": it keeps close to "
-        f"nominal coverage from 3 instances on. The **cluster bootstrap** (percentile, "
-        f"instances resampled) is shown as a second opinion only: with few instances it is "
-        f"too narrow (about 75 % / 90 % / 92 % coverage at 3 / 10 / 20 instances for a nominal "
-        f"95 % in a simulation with instance-level P ~ Beta(2, 6)).",
+        f"**Intervals** answer two questions. The **family-level** interval (the headline) "
+        f"answers \"P(global) for a landscape drawn from the family\": the instances are the "
+        f"random unit, so its uncertainty comes from the finite number of instances "
+        f"({spec['instances']} here). It is the cluster-robust t interval (sandwich standard "
+        f"error of the pooled rate from per-instance sums and second moments, t quantile on "
+        f"instances − 1 degrees of freedom), close to nominal coverage from 3 instances on; "
+        f"undefined with one instance. The **pooled** Wilson and Clopper–Pearson intervals "
+        f"answer \"P(global) on these particular instances\": they treat all "
+        f"{spec['instances']} × {spec['starts']} trajectories of an arm as independent. The "
+        f"**cluster bootstrap** (percentile, instances resampled) is shown as a second opinion "
+        f"only, where the study kept per-instance counts: with few instances it is too narrow "
+        f"(about 75 % / 90 % / 92 % coverage at 3 / 10 / 20 instances for a nominal 95 % in a "
+        f"simulation with instance-level P ~ Beta(2, 6)).",
         "**P(escape)**: ended in a basin other than the start basin (diverged trajectories "
         "never count); **P(esc→global)**: among trajectories that did not start in a global "
-        "basin, the fraction that ended in one. Both with pooled Wilson and Clopper–Pearson "
-        "intervals.",
+        "basin, the fraction that ended in one. Both with family-level, pooled Wilson and "
+        "Clopper–Pearson intervals.",
         f"**Hit**: first step with ‖x − x*‖ ≤ {spec.get('tol_x', float('nan')):g}"
         + (f" or f − f* ≤ {tf:g}" if tf is not None else "")
         + "; median over all trajectories (never-hit = ∞), "
@@ -1056,8 +1094,15 @@ def write(result, directory, *, extra_runs=True, confidence=0.95,
         "p-values Holm-adjusted over all pairs.",
     ])
     doc.h(2, "P(global) per optimizer")
-    h_, r_ = _overall_table(rows, confidence)
-    doc.table(h_, r_, note=_few_instances_note(int(spec["instances"])))
+    n_inst = int(spec["instances"])
+    per_inst = analysis.per_instance(result)
+    h_, r_ = _overall_table(rows, confidence, n_inst, per_inst)
+    notes = [_questions_note(confidence, n_inst), _few_instances_note(n_inst)]
+    if not per_inst:
+        notes.append("The study kept no per-instance counts (too many instances): no cluster "
+                     "bootstrap, per-instance range or per-instance table "
+                     "(`tables/by_instance.csv` is empty).")
+    doc.table(h_, r_, note=" ".join(n for n in notes if n))
     doc.h(2, "Escapes and first hits per optimizer")
     h_, r_ = _escape_table(rows, confidence)
     doc.table(h_, r_)
@@ -1118,11 +1163,15 @@ def _start_desc(s):
 def _findings(rows, pair_rows, confidence, instances):
     out = []
     best = max(rows, key=lambda r: r["p_global"])
-    boot = (f", cluster-robust t over instances {fmt_ci(best['clu_low'], best['clu_high'])}"
-            if np.isfinite(best["clu_low"]) else
-            "; one instance, so no instance-level interval")
+    pooled = fmt_ci(best["p_global_wilson_low"], best["p_global_wilson_high"])
+    if np.isfinite(best["p_global_low"]):
+        ci = (f"family-level {fmt_ci(best['p_global_low'], best['p_global_high'])} for a "
+              f"landscape drawn from the family; pooled Wilson {pooled} on these instances")
+    else:
+        ci = (f"pooled Wilson {pooled} on this instance; one instance, so no family-level "
+              f"interval")
     out.append(f"Highest P(global): `{best['name']}` with {fmt_prob(best['p_global'])} "
-               f"(Wilson {fmt_ci(best['wilson_low'], best['wilson_high'])}{boot}).")
+               f"({ci}).")
     worst = min(rows, key=lambda r: r["p_global"])
     if worst is not best:
         out.append(f"Lowest P(global): `{worst['name']}` with {fmt_prob(worst['p_global'])}.")
@@ -1144,9 +1193,9 @@ def _findings(rows, pair_rows, confidence, instances):
     if instances < FEW_INSTANCES:
         out.append(f"**Few instances ({instances} < {FEW_INSTANCES})**: the study says little "
                    f"about the landscape family; "
-                   + ("with one instance there is no instance-level interval at all."
+                   + ("with one instance there is no family-level interval at all."
                       if instances == 1 else
-                      "instance-level intervals are rough and the cluster bootstrap "
+                      "family-level intervals are rough and the cluster bootstrap "
                       "under-covers. Run more instances for claims about the family."))
     return out
 

@@ -142,90 +142,74 @@ class Result:
 
     # ---- summaries
     def table(self, confidence=0.95) -> list[dict]:
-        """One row per arm: P(global) with its Wilson (``p_global_low/high``) and
-        Clopper–Pearson (``p_global_cp_low/high``) intervals, P(escape), P(escape → global),
-        P(hit), first-hit medians and divergence counts.
-
-        ``median_hit_step`` is the ECDF median over *all* trajectories (a miss counts as never
-        hitting: nan when fewer than half hit); ``median_hit_step_of_hits`` is the median among
-        the trajectories that hit (nan when none did). Both are exact when the study kept its
-        outcomes; from aggregates only they are the grid point where the hit ECDF reaches the
-        half (within one cell of :func:`swarm.aggregate.hit_grid`)."""
+        """The per-arm table, one dict per arm: :func:`swarm.analysis.overall` (its docstring
+        and ``docs/columns.md`` list the columns). The headline is P(global) with its
+        family-level interval (``p_global_low/high``: cluster-robust t over instances,
+        "P(global) for a landscape drawn from the family"; nan with one instance), the pooled
+        Wilson and Clopper–Pearson intervals beside it (``p_global_wilson_low/high``,
+        ``p_global_cp_low/high``: "P(global) on these particular instances"); then P(escape),
+        P(escape → global), hits, first-hit medians, aRT, divergence and mean best/final f."""
         from swarm import analysis
-        rows = []
-        agg = self.aggregate
-        for a, meta in enumerate(self.arms):
-            c = {k: int(agg.count(k)[a].sum()) for k in ("n", "successes", "started_global",
-                                                         "escaped_to_global", "escapes",
-                                                         "diverged", "hits")}
-            n = c["n"]
-            p = stats.proportion(c["successes"], n, confidence)
-            cp = stats.proportion(c["successes"], n, confidence, "clopper-pearson")
-            nonglobal = n - c["started_global"]
-            esc_g = stats.proportion(c["escaped_to_global"], nonglobal, confidence)
-            hits = analysis.hit_summary(self, a, confidence, n_resamples=200)
-            rows.append({**meta, "n": n, "p_global": p.estimate, "p_global_low": p.low,
-                         "p_global_high": p.high, "p_global_cp_low": cp.low,
-                         "p_global_cp_high": cp.high,
-                         "p_escape": c["escapes"] / n,
-                         "p_escape_to_global": esc_g.estimate,
-                         "p_hit": c["hits"] / n, "median_hit_step": hits.median,
-                         "median_hit_step_of_hits": self._median_of_hits(a, hits),
-                         "diverged": c["diverged"]})
-        return rows
+        return analysis.overall(self, confidence)
 
     def _median_of_hits(self, a, hits) -> float:
-        """Lower median of the first-hit steps of arm ``a``'s trajectories that hit (the
-        ⌈h/2⌉-th smallest of the h hit steps; nan without hits): exact from the kept outcomes
-        (``hits.hit_steps``, sorted), else the grid point of the aggregate's hit histogram
-        where that rank is reached."""
-        h = int(hits.hits)
-        if h == 0:
-            return math.nan
-        rank = (h + 1) // 2
-        if len(hits.hit_steps) == h:
-            return float(hits.hit_steps[rank - 1])
+        """Lower median of the first-hit steps of arm ``a``'s trajectories that hit:
+        :func:`swarm.analysis.median_of_hits`."""
         from swarm import analysis
-        return analysis.hist_rank_bound(np.cumsum(self.aggregate.hits[a]), self.aggregate.grid,
-                                        rank)
+        return analysis.median_of_hits(self, a, hits)
 
-    def summary(self, confidence=0.95) -> str:
-        """A plain-text table, one line per arm."""
-        rows = self.table(confidence)
-        keys = list(dict.fromkeys(k for r in rows for k in r))   # every arm's columns
-        hyper = [k for k in keys if k not in ("label", "kind", "n", "noise") and
-                 not k.startswith(("p_", "median", "diverged"))]
-        varying = [k for k in hyper if len({str(r.get(k)) for r in rows}) > 1
-                   or any(r["kind"] != rows[0]["kind"] for r in rows)]
-        lines = []
+    def summary(self, confidence=0.95, rows=None) -> str:
+        """A plain-text table, one line per arm (``rows``: an already computed
+        ``table(confidence)``): P(global) with its family-level interval (the headline) and the
+        pooled one beside it, P(escape), P(escape → global), P(hit), first-hit medians and
+        divergence; footer lines say which question each interval answers. With one instance
+        the family-level interval is undefined: the pooled one is shown, and the footer says
+        so."""
+        from swarm import analysis
+        rows = self.table(confidence) if rows is None else rows
+        names = analysis.arm_names(self)
         spec = self.spec
-        lines.append(f"{spec['landscape']['name']} (dim {spec['landscape']['dim']}): "
-                     f"{spec['instances']} instances × {spec['starts']} starts, {spec['steps']} "
-                     f"steps, noise σ = {', '.join(f'{s:g}' for s in spec['noise'])}, seed "
-                     f"{spec['seed']}, {spec['dtype']}")
-        names = []
-        for r in rows:
-            params = ", ".join(f"{k}={r[k]:g}" if isinstance(r[k], float) else f"{k}={r[k]}"
-                               for k in ("lr", "momentum", "alpha", "b1", "b2")
-                               if k in r and k in varying + ["lr"])
-            if len(spec["noise"]) > 1:
-                params += f", σ={r['noise']:g}"
-            names.append(f"{r['label']}({params})")
-        w = max([34] + [len(n) for n in names])          # long grid labels widen the column
-        head = (f"{'optimizer':<{w}} {'P(global) [' + f'{confidence:.0%}' + ' CI]':>27} "
-                f"{'P(escape)':>9} {'esc→global':>10} {'P(hit)':>7} {'med hit (all)':>13} "
-                f"{'med hit (hits)':>14} {'diverged':>8}")
-        lines.append(head)
-        lines.append("-" * len(head))
+        n_inst = int(spec["instances"])
+        family = n_inst >= 2
+        pct = f"{confidence:.0%}"
+
+        def ci(lo, hi):
+            return "–" if not (np.isfinite(lo) and np.isfinite(hi)) else \
+                f"[{lo:.4f}, {hi:.4f}]"
 
         def step(v):
             return "-" if not np.isfinite(v) else f"{v:.0f}"
+        lines = [f"{spec['landscape']['name']} (dim {spec['landscape']['dim']}): "
+                 f"{spec['instances']} instances × {spec['starts']} starts, {spec['steps']} "
+                 f"steps, noise σ = {', '.join(f'{s:g}' for s in spec['noise'])}, seed "
+                 f"{spec['seed']}, {spec['dtype']}"]
+        w = max([34] + [len(n) for n in names])          # long grid labels widen the column
+        cis = ([f"family {pct} CI"] if family else []) + [f"pooled {pct} CI"]
+        head = (f"{'optimizer':<{w}} {'P(global)':>9} "
+                + " ".join(f"{c:>16}" for c in cis)
+                + f" {'P(escape)':>9} {'esc→global':>10} {'P(hit)':>7} {'med hit (all)':>13} "
+                  f"{'med hit (hits)':>14} {'diverged':>8}")
+        lines.append(head)
+        lines.append("-" * len(head))
         for r, name in zip(rows, names):
-            ci = f"{r['p_global']:.4f} [{r['p_global_low']:.4f}, {r['p_global_high']:.4f}]"
-            lines.append(f"{name:<{w}} {ci:>27} {r['p_escape']:>9.4f} "
-                         f"{r['p_escape_to_global']:>10.4f} {r['p_hit']:>7.4f} "
-                         f"{step(r['median_hit_step']):>13} "
-                         f"{step(r['median_hit_step_of_hits']):>14} {r['diverged']:>8d}")
+            cells = ([ci(r["p_global_low"], r["p_global_high"])] if family else []) + \
+                [ci(r["p_global_wilson_low"], r["p_global_wilson_high"])]
+            lines.append(f"{name:<{w}} {r['p_global']:>9.4f} "
+                         + " ".join(f"{c:>16}" for c in cells)
+                         + f" {r['p_escape']:>9.4f} {r['p_escape_to_global']:>10.4f} "
+                           f"{r['p_hit']:>7.4f} {step(r['median_hit_step']):>13} "
+                           f"{step(r['median_hit_step_of_hits']):>14} {r['diverged']:>8d}")
+        if family:
+            lines.append(f"family {pct} CI: P(global) for a landscape drawn from the family "
+                         f"(cluster-robust t over the {n_inst} instances: the uncertainty "
+                         f"comes from the finite number of instances)")
+            lines.append(f"pooled {pct} CI: P(global) on these particular instances (Wilson, "
+                         f"every trajectory independent)")
+        else:
+            lines.append(f"pooled {pct} CI: P(global) on this particular instance (Wilson, "
+                         f"every trajectory independent); with one instance the family-level "
+                         f"interval, P(global) for a landscape drawn from the family, is "
+                         f"undefined")
         lines.append("med hit (all): median first-hit step over all trajectories, '-' when "
                      "fewer than half hit; med hit (hits): median among those that hit")
         return "\n".join(lines)

@@ -69,15 +69,16 @@ def test_overall_matches_direct_counts(res):
         z = sps.norm.ppf(0.975)
         centre = (k + z * z / 2) / (n + z * z)
         half = z / (n + z * z) * math.sqrt(k * (n - k) / n + z * z / 4)
-        assert r["wilson_low"] == pytest.approx(centre - half, abs=1e-12)
-        assert r["wilson_high"] == pytest.approx(centre + half, abs=1e-12)
+        assert r["p_global_wilson_low"] == pytest.approx(centre - half, abs=1e-12)
+        assert r["p_global_wilson_high"] == pytest.approx(centre + half, abs=1e-12)
         cp = sps.binomtest(k, n).proportion_ci(0.95, method="exact")
-        assert (r["cp_low"], r["cp_high"]) == pytest.approx((cp.low, cp.high), abs=1e-12)
+        assert (r["p_global_cp_low"], r["p_global_cp_high"]) == pytest.approx((cp.low, cp.high),
+                                                                            abs=1e-12)
         # the cluster bootstrap resamples instances: the same call by hand
         cb = stats.cluster_bootstrap(o["success"].sum(axis=1), np.full(3, 200), 0.95,
                                      n_resamples=2000, seed=0)
-        assert (r["boot_low"], r["boot_high"]) == (cb.low, cb.high)
-        assert r["boot_low"] <= r["p_global"] <= r["boot_high"]
+        assert (r["p_global_boot_low"], r["p_global_boot_high"]) == (cb.low, cb.high)
+        assert r["p_global_boot_low"] <= r["p_global"] <= r["p_global_boot_high"]
         per = o["success"].mean(axis=1)
         assert (r["p_instance_min"], r["p_instance_max"]) == (per.min(), per.max())
         # escapes and escapes to the global basin among non-global starts
@@ -90,14 +91,25 @@ def test_overall_matches_direct_counts(res):
         etg = nonglobal & (eb >= 0) & (eb < ng)
         assert r["nonglobal_starts"] == nonglobal.sum()
         assert r["escaped_to_global"] == etg.sum()
-        assert r["p_escaped_to_global"] == pytest.approx(etg.sum() / nonglobal.sum())
-        # both intervals for both escape probabilities, from the direct counts
-        check_intervals(r, "escape_wilson", "escape_cp", escaped.sum(), escaped.size)
-        check_intervals(r, "etg", "etg_cp", etg.sum(), nonglobal.sum())
-        # the cluster-robust t interval over instances, from per-instance successes
+        assert r["p_escape_to_global"] == pytest.approx(etg.sum() / nonglobal.sum())
+        # both pooled intervals for both escape probabilities, from the direct counts
+        check_intervals(r, "p_escape_wilson", "p_escape_cp", escaped.sum(), escaped.size)
+        check_intervals(r, "p_escape_to_global_wilson", "p_escape_to_global_cp", etg.sum(),
+                        nonglobal.sum())
+        # the family-level intervals: cluster-robust t over instances, from per-instance
+        # counts (the table computes them from sums and second moments only)
         ct = stats.cluster_t(o["success"].sum(axis=1), np.full(3, 200), 0.95)
-        assert (r["clu_low"], r["clu_high"]) == (ct.low, ct.high)
-        assert r["clu_low"] <= r["p_global"] <= r["clu_high"]
+        assert (r["p_global_low"], r["p_global_high"]) == pytest.approx((ct.low, ct.high),
+                                                                        abs=1e-12)
+        assert r["p_global_se"] == pytest.approx(ct.se, rel=1e-12)
+        assert r["p_global_low"] <= r["p_global"] <= r["p_global_high"]
+        ct = stats.cluster_t(escaped.sum(axis=1), np.full(3, 200), 0.95)
+        assert (r["p_escape_low"], r["p_escape_high"]) == pytest.approx((ct.low, ct.high),
+                                                                        abs=1e-12)
+        assert nonglobal.sum(axis=1).min() > 0
+        ct = stats.cluster_t(etg.sum(axis=1), nonglobal.sum(axis=1), 0.95)
+        assert (r["p_escape_to_global_low"], r["p_escape_to_global_high"]) == \
+            pytest.approx((ct.low, ct.high), abs=1e-12)
         assert r["diverged"] == o["diverged"].sum()
         # hitting times: count, fraction, aRT = total steps / hits
         hs = o["hit_step"].ravel()
@@ -108,9 +120,9 @@ def test_overall_matches_direct_counts(res):
         assert r["art"] == (pytest.approx(total / hits.sum()) if hits.any() else math.inf)
         if hits.mean() >= 0.5:
             times = np.sort(np.where(hits, hs, np.inf))
-            assert r["median_hit"] == times[(n + 1) // 2 - 1]
+            assert r["median_hit_step"] == times[(n + 1) // 2 - 1]
         else:
-            assert math.isnan(r["median_hit"])
+            assert math.isnan(r["median_hit_step"])
     # the study is not degenerate: the arms really differ
     assert len({r["successes"] for r in rows}) > 1
     assert any(r["escaped_to_global"] > 0 for r in rows)
@@ -169,27 +181,37 @@ def test_per_start_basin_splits_add_up(res):
             assert r["n"] == mask.sum()
             assert r["successes"] == (o["success"] & mask).sum()
             w = stats.proportion(r["successes"], r["n"])
-            assert (r["wilson_low"], r["wilson_high"]) == (w.low, w.high)
+            assert (r["p_global_wilson_low"], r["p_global_wilson_high"]) == (w.low, w.high)
             # P(escape) and P(escaped to global) per start group, from the outcomes
             assert r["escapes"] == (escaped & mask).sum()
             assert r["p_escape"] == pytest.approx((escaped & mask).sum() / mask.sum())
-            check_intervals(r, "escape_wilson", "escape_cp", (escaped & mask).sum(),
+            check_intervals(r, "p_escape_wilson", "p_escape_cp", (escaped & mask).sum(),
                             mask.sum())
             nonglobal = mask & ~o["started_global"]
             etg = o["escaped_to_global"] & mask
             assert (r["nonglobal_starts"], r["escaped_to_global"]) == (nonglobal.sum(),
                                                                        etg.sum())
             if nonglobal.any():
-                assert r["p_escaped_to_global"] == pytest.approx(etg.sum() / nonglobal.sum())
-                check_intervals(r, "etg", "etg_cp", etg.sum(), nonglobal.sum())
+                assert r["p_escape_to_global"] == pytest.approx(etg.sum() / nonglobal.sum())
+                check_intervals(r, "p_escape_to_global_wilson", "p_escape_to_global_cp",
+                                etg.sum(), nonglobal.sum())
             else:                     # a global start group: nothing to escape to
-                assert math.isnan(r["p_escaped_to_global"]) and math.isnan(r["etg_cp_high"])
-            # instance-level interval over the instances that have such starts
-            per_n, per_k = mask.sum(axis=1), (o["success"] & mask).sum(axis=1)
+                assert math.isnan(r["p_escape_to_global"]) and \
+                    math.isnan(r["p_escape_to_global_cp_high"]) and \
+                    math.isnan(r["p_escape_to_global_low"])
+            # family-level intervals over the instances that have such starts
+            per_n = mask.sum(axis=1)
             keep = per_n > 0
-            if keep.sum() >= 2:
-                ct = stats.cluster_t(per_k[keep], per_n[keep])
-                assert (r["clu_low"], r["clu_high"]) == (ct.low, ct.high)
+            for key, per_k, per_d in (
+                    ("p_global", (o["success"] & mask).sum(axis=1), per_n),
+                    ("p_escape", (escaped & mask).sum(axis=1), per_n),
+                    ("p_escape_to_global", etg.sum(axis=1), nonglobal.sum(axis=1))):
+                keep = per_d > 0
+                if keep.sum() >= 2:
+                    ct = stats.cluster_t(per_k[keep], per_d[keep])
+                    assert (r[f"{key}_low"], r[f"{key}_high"]) == (ct.low, ct.high), key
+                else:
+                    assert math.isnan(r[f"{key}_low"]), key
         assert any(r["escapes"] > 0 for r, _ in masks)
     assert any(r["escaped_to_global"] > 0 for r in rows)
     # "auto" leaves the per-label rows out when there are many start basins
@@ -206,8 +228,9 @@ def test_per_start_basin_splits_add_up(res):
     assert [r["start"] for r in bare] == ["global", "non-global"] * len(res.arms)
     for r in bare:
         full = next(x for x in rows if x["arm"] == r["arm"] and x["start"] == r["start"])
-        for k in ("n", "successes", "p_global", "nonglobal_starts", "escaped_to_global",
-                  "etg_low", "etg_cp_high"):
+        for k in ("n", "successes", "p_global", "p_global_low", "p_global_high",
+                  "nonglobal_starts", "escaped_to_global", "p_escape_to_global_low",
+                  "p_escape_to_global_cp_high"):
             assert r[k] == full[k] or (math.isnan(r[k]) and math.isnan(full[k])), k
         assert r["escapes"] is None and math.isnan(r["p_escape"])
 
@@ -246,8 +269,13 @@ def test_one_instance_and_noise_grid():
                      "momentum(lr=0.002, σ=0.5)", "momentum(lr=0.002, σ=2)"]
     assert analysis.varying_keys(r1, "sgd") == ["noise"]
     rows = analysis.overall(r1)
-    assert all(math.isnan(r["boot_low"]) and math.isnan(r["boot_high"]) for r in rows)
-    assert all(r["wilson_low"] <= r["p_global"] <= r["wilson_high"] for r in rows)
+    assert all(math.isnan(r["p_global_boot_low"]) and math.isnan(r["p_global_boot_high"])
+               for r in rows)
+    # one instance: no family-level interval, the pooled ones only
+    assert all(math.isnan(r[k]) for r in rows for k in ("p_global_low", "p_global_high",
+                                                        "p_global_se", "p_escape_low"))
+    assert all(r["p_global_wilson_low"] <= r["p_global"] <= r["p_global_wilson_high"]
+               for r in rows)
     pairs = analysis.paired(r1)
     assert len(pairs) == 6 and all(math.isnan(p["diff_low"]) for p in pairs)
     single = swarm.run(L.rastrigin(dim=1), O.sgd(lr=0.004), instances=2, starts=16, steps=10)

@@ -170,6 +170,6 @@ def test_summary_csv_carries_wilson_and_clopper_pearson_intervals(tmp_path):
         wilson = sps.binomtest(k, n).proportion_ci(0.95, method="wilson")
         assert float(row["p_global_cp_low"]) == pytest.approx(exact.low, rel=1e-12)
         assert float(row["p_global_cp_high"]) == pytest.approx(exact.high, rel=1e-12)
-        assert float(row["p_global_low"]) == pytest.approx(wilson.low, rel=1e-12)
-        assert float(row["p_global_high"]) == pytest.approx(wilson.high, rel=1e-12)
+        assert float(row["p_global_wilson_low"]) == pytest.approx(wilson.low, rel=1e-12)
+        assert float(row["p_global_wilson_high"]) == pytest.approx(wilson.high, rel=1e-12)
         assert float(row["median_hit_step_of_hits"]) == res.table()[a]["median_hit_step_of_hits"]

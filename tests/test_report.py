@@ -96,18 +96,21 @@ def check_escape_table(md, rows):
     for r, c in zip(rows, cells):
         assert c[col["non-global starts"]] == str(r["nonglobal_starts"])
         assert c[col["P(escape)"]] == f"{r['p_escape']:.4f}"
-        assert c[col["P(escape) Wilson 95%"]] == ci(r, "escape_wilson")
-        assert c[col["P(escape) C–P 95%"]] == ci(r, "escape_cp")
-        assert c[col["P(esc→global)"]] == f"{r['p_escaped_to_global']:.4f}"
-        assert c[col["P(esc→global) Wilson 95%"]] == ci(r, "etg")
-        assert c[col["P(esc→global) C–P 95%"]] == ci(r, "etg_cp")
+        assert c[col["P(escape) family 95%"]] == ci(r, "p_escape")
+        assert c[col["P(escape) Wilson 95%"]] == ci(r, "p_escape_wilson")
+        assert c[col["P(escape) C–P 95%"]] == ci(r, "p_escape_cp")
+        assert c[col["P(esc→global)"]] == f"{r['p_escape_to_global']:.4f}"
+        assert c[col["P(esc→global) family 95%"]] == ci(r, "p_escape_to_global")
+        assert c[col["P(esc→global) Wilson 95%"]] == ci(r, "p_escape_to_global_wilson")
+        assert c[col["P(esc→global) C–P 95%"]] == ci(r, "p_escape_to_global_cp")
         assert c[col["P(hit)"]] == f"{r['p_hit']:.4f}"
         med = c[col["median hit step [CI]"]]
-        if math.isnan(r["median_hit"]):
+        if math.isnan(r["median_hit_step"]):
             assert med == "–"
         else:
-            assert med == (f"{r['median_hit']:.0f} [{report.fmt_steps(r['median_hit_low'])}, "
-                           f"{report.fmt_steps(r['median_hit_high'])}]")
+            assert med == (f"{r['median_hit_step']:.0f} "
+                           f"[{report.fmt_steps(r['median_hit_step_low'])}, "
+                           f"{report.fmt_steps(r['median_hit_step_high'])}]")
         assert c[col["aRT (steps)"]] == ("∞" if math.isinf(r["art"]) else f"{r['art']:.1f}")
 
 
@@ -118,7 +121,7 @@ def test_median_hit_and_art_cells(tmp_path):
                     start=starts.at_minimum(0, sd=0.8))
     report.write(res, tmp_path, extra_runs=False)
     rows = analysis.overall(res)
-    assert all(np.isfinite(r["median_hit"]) and np.isfinite(r["art"]) for r in rows)
+    assert all(np.isfinite(r["median_hit_step"]) and np.isfinite(r["art"]) for r in rows)
     check_escape_table((tmp_path / "report.md").read_text(), rows)
 
 
@@ -127,15 +130,20 @@ def test_markdown_numbers_are_the_analysis_numbers(written):
     md = (d / "report.md").read_text()
     rows = analysis.overall(res)
     head, cells = md_table(md, "optimizer | n | P(global)")
+    assert head[:4] == ["optimizer", "n", "P(global)", "family-level 95%"]   # the headline
     assert [c[0] for c in cells] == [r["name"] for r in rows]
     col = {h: i for i, h in enumerate(head)}
     for r, c in zip(rows, cells):
         assert c[col["n"]] == str(r["n"])
         assert c[col["P(global)"]] == f"{r['p_global']:.4f}"
-        assert c[col["Wilson 95%"]] == f"[{r['wilson_low']:.4f}, {r['wilson_high']:.4f}]"
-        assert c[col["Clopper–Pearson 95%"]] == f"[{r['cp_low']:.4f}, {r['cp_high']:.4f}]"
-        assert c[col["cluster-robust t 95%"]] == f"[{r['clu_low']:.4f}, {r['clu_high']:.4f}]"
-        assert c[col["cluster bootstrap 95%"]] == f"[{r['boot_low']:.4f}, {r['boot_high']:.4f}]"
+        assert c[col["family-level 95%"]] == \
+            f"[{r['p_global_low']:.4f}, {r['p_global_high']:.4f}]"
+        assert c[col["Wilson 95%"]] == \
+            f"[{r['p_global_wilson_low']:.4f}, {r['p_global_wilson_high']:.4f}]"
+        assert c[col["Clopper–Pearson 95%"]] == \
+            f"[{r['p_global_cp_low']:.4f}, {r['p_global_cp_high']:.4f}]"
+        assert c[col["cluster bootstrap 95%"]] == \
+            f"[{r['p_global_boot_low']:.4f}, {r['p_global_boot_high']:.4f}]"
         assert c[col["per-instance range"]] == \
             f"[{r['p_instance_min']:.4f}, {r['p_instance_max']:.4f}]"
         assert c[col["diverged"]] == str(r["diverged"])
@@ -160,14 +168,18 @@ def test_markdown_numbers_are_the_analysis_numbers(written):
         [(r["name"], r["start"], str(r["n"])) for r in basin]
     for r, c in zip(basin, cells):
         assert c[col["P(global)"]] == report.fmt_prob(r["p_global"])
-        for h, key in (("Wilson 95%", "wilson"), ("Clopper–Pearson 95%", "cp"),
-                       ("cluster-robust t 95%", "clu"), ("cluster bootstrap 95%", "boot"),
-                       ("P(escape) Wilson 95%", "escape_wilson"),
-                       ("P(escape) C–P 95%", "escape_cp"), ("P(esc→global) Wilson 95%", "etg"),
-                       ("P(esc→global) C–P 95%", "etg_cp")):
+        for h, key in (("family-level 95%", "p_global"), ("Wilson 95%", "p_global_wilson"),
+                       ("Clopper–Pearson 95%", "p_global_cp"),
+                       ("cluster bootstrap 95%", "p_global_boot"),
+                       ("P(escape) family 95%", "p_escape"),
+                       ("P(escape) Wilson 95%", "p_escape_wilson"),
+                       ("P(escape) C–P 95%", "p_escape_cp"),
+                       ("P(esc→global) family 95%", "p_escape_to_global"),
+                       ("P(esc→global) Wilson 95%", "p_escape_to_global_wilson"),
+                       ("P(esc→global) C–P 95%", "p_escape_to_global_cp")):
             assert c[col[h]] == ci(r, key), (r["name"], r["start"], h)
         assert c[col["P(escape)"]] == report.fmt_prob(r["p_escape"])
-        assert c[col["P(esc→global)"]] == report.fmt_prob(r["p_escaped_to_global"])
+        assert c[col["P(esc→global)"]] == report.fmt_prob(r["p_escape_to_global"])
     # the CSV tables hold the analysis values, full precision
     for fname, want in (("overall.csv", rows), ("paired.csv", pairs),
                         ("per_start_basin.csv", basin)):
@@ -192,7 +204,13 @@ def test_markdown_numbers_are_the_analysis_numbers(written):
     first = re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"):])[0]
     tds = [htmlmod.unescape(x) for x in re.findall(r"<td>(.*?)</td>", first)]
     assert tds[0] == rows[0]["name"] and tds[2] == f"{rows[0]['p_global']:.4f}"
-    assert tds[5] == ci(rows[0], "clu")
+    assert tds[3] == ci(rows[0], "p_global")
+    # tables/overall.csv is summary.csv: one table, one vocabulary
+    res.to_csv(d / "summary_again.csv")
+    assert (d / "tables" / "overall.csv").read_bytes() == (d / "summary_again.csv").read_bytes()
+    # the headline's footnote says which question each interval answers
+    assert "P(global) for a landscape drawn from the family" in md
+    assert "P(global) on these particular instances" in md
     # provenance
     assert res.hash in md and "git commit" in md and "backend: cpu" in md
 
@@ -369,4 +387,4 @@ def test_few_instances_are_flagged(written, tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert "Few instances" not in md and "landscape instances (fewer" not in md
     rows = analysis.overall(many)
-    assert np.isfinite(rows[0]["clu_low"]) and "cluster-robust t" in md
+    assert np.isfinite(rows[0]["p_global_low"]) and "cluster-robust t" in md
