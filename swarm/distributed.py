@@ -199,7 +199,7 @@ def connect(cluster, backend="cpu"):
 
 # ------------------------------------------------------------------------- worker side
 
-_PLANS = collections.OrderedDict()      # token → Plan, per worker process (its packed arrays)
+_PLANS = collections.OrderedDict()      # token → Plan, per worker process (its GPU buffers)
 _LOCK = threading.Lock()
 
 

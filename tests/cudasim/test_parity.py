@@ -152,3 +152,16 @@ def test_resumed_gpu_study_matches_the_cpu(tmp_path):
     res = swarm.run(fam, OPTS[:2], backend="cuda", checkpoint=d, resume=True, **kw)
     assert res.provenance["backend"] == "cuda"
     assert res.hash == ref.hash and res.aggregate == ref.aggregate
+
+
+def test_many_instances_with_moments_on_the_simulator_are_the_cpus():
+    """40 instances × 2 starts, chunks of a few instances each (so every chunk's instance arrays
+    start at their own i0), aggregates keeping totals and moments only: the CPU's, exactly."""
+    fam = L.rastrigin(dim=2, rotate=True)
+    kw = dict(instances=40, starts=2, steps=4, noise=0.4, seed=3, keep_outcomes=False,
+              max_instance_rows=10)
+    ref = swarm.run(fam, OPTS[:2], backend="cpu", **kw)
+    assert ref.aggregate.counts is None
+    for chunk in (2 * 6, 2 * 80):
+        sim = swarm.run(fam, OPTS[:2], backend="cuda", chunk_size=chunk, **kw)
+        assert sim.aggregate == ref.aggregate, chunk
