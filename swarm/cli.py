@@ -3,6 +3,11 @@
   swarm run SPEC.toml -o DIR   run a study described by a TOML spec (docs/specs.md), print its
                                summary and write the results directory
   swarm check SPEC.toml        validate a spec and say how big the study is, without running it
+                               (--half-width W: and plan it, as swarm plan does)
+  swarm plan SPEC.toml --half-width W
+                               run a small pilot of the spec and say how many instances (and
+                               starts per instance) give P(global) ± W for a landscape drawn
+                               from the family, and how long that takes here
   swarm report DIR             (re)write report.md, report.html and figures/ of a results directory
   swarm demo                   a small real study on the CPU, written to ./swarm-demo/
 """
@@ -198,7 +203,36 @@ def _cluster_log(show):
 def cmd_check(args):
     from swarm.spec import load_spec
     spec = load_spec(args.spec)
+    kw = _plan_args(args) if args.half_width is not None else None   # bad options: fail first
     print(spec.describe())
+    if kw is not None:
+        from swarm import plan
+        print()
+        print(plan.plan(spec, **kw).text())
+    return 0
+
+
+def _plan_args(args):
+    """The planner's options, checked (one-line errors)."""
+    from swarm import plan
+    if args.half_width is None:
+        raise CommandError("plan needs --half-width W: the wanted half-width of the "
+                           "family-level interval of P(global), in (0, 0.5]")
+    return dict(half_width=plan.check_half_width(args.half_width),
+                confidence=plan._check_confidence(args.confidence),
+                pilot_instances=plan._check_count("--pilot-instances", args.pilot_instances, 2),
+                pilot_starts=None if args.pilot_starts is None else
+                plan._check_count("--pilot-starts", args.pilot_starts, 2),
+                threads=None if args.threads is None else
+                plan._check_count("--threads", args.threads, 1),
+                backend=args.backend, timing=not args.no_timing)
+
+
+def cmd_plan(args):
+    from swarm import plan
+    from swarm.spec import load_spec
+    kw = _plan_args(args)
+    print(plan.plan(load_spec(args.spec), **kw).text())
     return 0
 
 
@@ -267,7 +301,19 @@ def build_parser():
 
     c = sub.add_parser("check", help="validate a spec and show the size of its study")
     c.add_argument("spec", metavar="SPEC.toml")
+    _plan_options(c, required=False)
     c.set_defaults(func=cmd_check)
+
+    pl = sub.add_parser(
+        "plan", help="how many instances give a wanted family-level half-width of P(global)",
+        description="Run a small pilot of SPEC, estimate per arm the spread of P(global) "
+                    "between landscape instances and on one instance, and print how many "
+                    "instances (at 1 start per instance, the spec's starts, and the "
+                    "cost-optimal number) bring the family-level interval of P(global) to "
+                    "± W, with the expected run time on this machine.")
+    pl.add_argument("spec", metavar="SPEC.toml")
+    _plan_options(pl, required=True)
+    pl.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("report", help="(re)write the report of a results directory")
     p.add_argument("dir", metavar="DIR")
@@ -284,6 +330,31 @@ def build_parser():
     d.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     d.set_defaults(func=cmd_demo)
     return ap
+
+
+def _plan_options(p, required):
+    """Options of swarm plan (and of swarm check's plan section). Values are parsed by the
+    planner, so that a bad one is a one-line error."""
+    from swarm import plan
+    p.add_argument("--half-width", metavar="W", default=None,
+                   help="wanted half-width of the family-level interval of P(global), in "
+                        "(0, 0.5]" + ("" if required else "; plans the study as swarm plan "
+                                      "does (runs a pilot)"))
+    p.add_argument("--confidence", metavar="C", default="0.95",
+                   help="confidence of the interval (default 0.95)")
+    p.add_argument("--pilot-instances", metavar="N", default=str(plan.DEFAULT_PILOT_INSTANCES),
+                   help=f"instances of the pilot (default {plan.DEFAULT_PILOT_INSTANCES})")
+    p.add_argument("--pilot-starts", metavar="N", default=None,
+                   help="starts per instance of the pilot (default: the spec's, at least 2, at "
+                        f"most {plan.MAX_PILOT_STARTS})")
+    p.add_argument("--no-timing", action="store_true",
+                   help="no timing runs: expected times from the pilot alone")
+    if required:
+        p.add_argument("--threads", metavar="N", default=None, help="CPU threads")
+        p.add_argument("--backend", choices=["cpu", "cuda", "auto"], default=None,
+                       help="override the spec's backend")
+    else:
+        p.set_defaults(threads=None, backend=None)
 
 
 def _one_line(e):
