@@ -435,7 +435,7 @@ def _basin_counts(result):
     out = {}
     for a in range(len(result.arms)):
         r = rows[rows[:, 0] == a]
-        g = ng[r[:, 1]]
+        g = ng[r[:, 1]] if ng.ndim else ng          # per instance, or one for the family
         sb, eb = r[:, 2], r[:, 3]
         succ = (eb >= 0) & (eb < g)
         sg = (sb >= 0) & (sb < g)

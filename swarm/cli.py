@@ -88,7 +88,7 @@ def write_results(res, out, spec=None, report=True) -> tuple[str, list[str]]:
     Returns the summary text and the names in the directory."""
     d = res.save(out)
     rows = res.table()
-    text = res.summary()
+    text = res.summary(rows=rows)
     res.to_csv(d / "summary.csv", rows=rows)
     (d / "summary.txt").write_text(text + "\n")
     if spec is not None:
