@@ -216,76 +216,47 @@ def to_x(row, nh, mz, m, d, out):
 
 
 @njit
-def _candidate(row, nh, xs, mz, m, hw, d, x):
-    """Candidate m of a shifted instance: x = s + Rᵀ mz[m]; its squared distance to x* when x
-    lies in [−hw, hw]^d, else −1."""
+def inside(row, nh, mz, m, hw, d, x):
+    """x = s + Rᵀ mz[m] for candidate m of a shifted instance; whether it lies in
+    [−hw, hw]^d."""
     to_x(row, nh, mz, m, d, x)
-    s = 0.0
     for i in range(d):
         if not (-hw <= x[i] <= hw):
-            return -1.0
-        t = x[i] - xs[i]
-        s += t * t
-    return s
+            return False
+    return True
 
 
 @_kernel
-def shifted_minima(row, nh, xs, mz, g, hw, d):
-    """All listed minima of one shifted instance: x* first, then the candidates inside the
-    domain by distance to x* (ties: candidate order)."""
+def shifted_minima(row, nh, xs, mz, hw, d):
+    """All listed minima of one shifted instance: x* first, then the candidates mz[1:] (z*'s
+    candidate is mz[0]; the others sorted by distance to it on the host) that lie inside the
+    domain, in that order."""
     M = mz.shape[0]
-    d2 = np.empty(M)
-    idx = np.empty(M, np.int64)
-    x = np.empty(d)
-    c = 0
-    for m in range(M):                      # every candidate m ≠ g inside the domain
-        if m == g:
-            continue
-        s = _candidate(row, nh, xs, mz, m, hw, d, x)
-        if s >= 0.0:
-            d2[c] = s
-            idx[c] = m
-            c += 1
-    order = np.empty(c, np.int64)
-    stable_argsort(d2, order)
-    out = np.empty((c + 1, d))
+    out = np.empty((M, d))
     out[0] = xs
-    for q in range(c):
-        to_x(row, nh, mz, idx[order[q]], d, out[q + 1])
-    return out
+    c = 1
+    for m in range(1, M):
+        if inside(row, nh, mz, m, hw, d, out[c]):
+            c += 1
+    return out[:c].copy()
 
 
 @_kernel
-def shifted_minimum(lp, gmin, nh, mz, g, hw, d, k, out):
+def shifted_minimum(lp, nh, mz, hw, d, k, out):
     """out[r] = listed minimum k ≥ 1 of every shifted instance (the order of
-    :func:`shifted_minima`, by a k-long insertion buffer); returns the first r that lists fewer
-    than k + 1 minima, or −1."""
-    n = lp.shape[0]
+    :func:`shifted_minima`); returns the first r that lists fewer than k + 1 minima, or −1."""
     x = np.empty(d)
-    bd = np.empty(k + 1)
-    bi = np.empty(k + 1, np.int64)
-    for r in range(n):
-        row = lp[r]
-        xs = gmin[r, 0]
-        c = 0                                   # entries in the buffer (≤ k)
-        for m in range(mz.shape[0]):
-            if m == g:
-                continue
-            s = _candidate(row, nh, xs, mz, m, hw, d, x)
-            if s < 0.0 or (c == k and s >= bd[k - 1]):
-                continue
-            j = c if c < k else k - 1
-            while j > 0 and bd[j - 1] > s:      # strict: an equal distance keeps its order
-                bd[j] = bd[j - 1]
-                bi[j] = bi[j - 1]
-                j -= 1
-            bd[j] = s
-            bi[j] = m
-            if c < k:
+    for r in range(lp.shape[0]):
+        c = 0
+        for m in range(1, mz.shape[0]):
+            if inside(lp[r], nh, mz, m, hw, d, x):
                 c += 1
+                if c == k:
+                    break
         if c < k:
             return r
-        to_x(row, nh, mz, bi[k - 1], d, out[r])
+        for i in range(d):
+            out[r, i] = x[i]
     return -1
 
 

@@ -441,15 +441,18 @@ class Shifted(Family):
 
     @cached_property
     def _listing(self):
-        """(candidates in z, index of z* among them) for the families that list minima one
-        by one (not Himmelblau, whose list is its four global minima), or None."""
+        """The candidate minima in z in listing order — z*'s first, then the others by
+        distance to it (ties: candidate order), the distance of x = s + Rᵀz to x* for every
+        instance — for the families that list minima one by one (not Himmelblau, whose list is
+        its four global minima), or None."""
         mz = self._minima_z
         if mz is None or self.name == "himmelblau":
             return None
         d2 = np.sum((mz - self.z_star) ** 2, axis=1)
-        g = int(np.argmin(d2))
-        assert d2[g] < 1e-12, "z* is not among the candidate minima"
-        return np.ascontiguousarray(mz), g
+        order = np.argsort(d2, kind="stable")
+        assert d2[order[0]] < 1e-12 < np.append(d2[order[1:]], 1.0)[0], \
+            "z* is not among the candidate minima"
+        return np.ascontiguousarray(mz[order])
 
     def _fill(self, seed, lo, lp, gmin):
         """Draws of instance k, pairs numbered from 0: x* (``dim`` uniforms, uniform in
@@ -465,9 +468,8 @@ class Shifted(Family):
             return gmin.copy()
         if self._listing is None:
             return None
-        mz, g = self._listing
-        return _bulk().shifted_minima(params, ids.LP_HEAD, gmin[0], mz, g, self.half_width,
-                                      self.dim)
+        return _bulk().shifted_minima(params, ids.LP_HEAD, gmin[0], self._listing,
+                                      self.half_width, self.dim)
 
     def _minimum(self, bank, k):
         n = len(bank)
@@ -475,10 +477,9 @@ class Shifted(Family):
             return (bank.gmin[:, k].copy(), None) if 0 <= k < self.n_global else (None, 0)
         if self._listing is None or k < 0:
             return None, 0
-        mz, g = self._listing
         out = np.empty((n, self.dim))
-        r = _bulk().shifted_minimum(bank.lp, bank.gmin, ids.LP_HEAD, mz, g, self.half_width,
-                                    self.dim, k, out)
+        r = _bulk().shifted_minimum(bank.lp, ids.LP_HEAD, self._listing,
+                                    self.half_width, self.dim, k, out)
         return (out, None) if r < 0 else (None, r)
 
 
