@@ -53,21 +53,6 @@ def study(name, noise, instances, starts, steps, seed):
     return res
 
 
-def table(res, confidence=0.95):
-    """``res.table()`` rows plus ``clu_low/high``: the cluster-robust t interval of P(global)
-    over instances (nan with one instance)."""
-    rows = res.table(confidence)
-    agg = res.aggregate
-    for a, r in enumerate(rows):
-        n, k = agg.count("n")[a], agg.count("successes")[a]
-        if (n > 0).sum() >= 2:
-            c = stats.cluster_t(k[n > 0], n[n > 0], confidence)
-            r["clu_low"], r["clu_high"] = c.low, c.high
-        else:
-            r["clu_low"] = r["clu_high"] = float("nan")
-    return rows
-
-
 def compare(res, a, b):
     """Paired comparison of arms a and b: P(global) of each, P(escaped to global), McNemar."""
     oa, ob = res.arm(a), res.arm(b)
@@ -95,7 +80,7 @@ def run(instances=20, starts=5000, steps=2000, seed=0, names=tuple(SETUPS)):
             adj = stats.holm([c["pvalue"] for c in comps])
             for c, p in zip(comps, adj):
                 c["p_holm"] = float(p)
-            out.append({"landscape": name, "noise": noise, "table": table(res),
+            out.append({"landscape": name, "noise": noise, "table": res.table(),
                         "comparisons": comps, "result": res})
     return out
 
@@ -121,8 +106,8 @@ def markdown(studies, command, figure=None):
                   "|---|---|---|---|---|---|---|"]
         for r in s["table"]:
             lines.append(f"| {r['label']} | {r['lr']:g} | {r['p_global']:.4f} | "
+                         f"{_ci(r['p_global_wilson_low'], r['p_global_wilson_high'])} | "
                          f"{_ci(r['p_global_low'], r['p_global_high'])} | "
-                         f"{_ci(r['clu_low'], r['clu_high'])} | "
                          f"{r['p_escape_to_global']:.4f} | {r['diverged']} |")
         lines += ["", "| comparison | P(global) a | P(global) b | a only | b only | "
                   "p (McNemar) | p (Holm) |", "|---|---|---|---|---|---|---|"]
@@ -146,11 +131,11 @@ def figure(studies, path):
         rows = s["table"]
         y = np.arange(len(rows))[::-1]
         for yi, r in zip(y, rows):
-            ax.plot([r["p_global_low"], r["p_global_high"]], [yi + 0.12] * 2, color="tab:blue",
-                    lw=5, solid_capstyle="butt", alpha=0.7)
-            if np.isfinite(r["clu_low"]):
-                ax.errorbar(r["p_global"], yi - 0.12, xerr=[[r["p_global"] - r["clu_low"]],
-                                                            [r["clu_high"] - r["p_global"]]],
+            ax.plot([r["p_global_wilson_low"], r["p_global_wilson_high"]], [yi + 0.12] * 2,
+                    color="tab:blue", lw=5, solid_capstyle="butt", alpha=0.7)
+            if np.isfinite(r["p_global_low"]):
+                ax.errorbar(r["p_global"], yi - 0.12, xerr=[[r["p_global"] - r["p_global_low"]],
+                                                            [r["p_global_high"] - r["p_global"]]],
                             fmt="none", ecolor="black", capsize=4, elinewidth=1.2)
             ax.plot(r["p_global"], yi, "o", color="tab:blue", mec="black", ms=6, zorder=3)
         ax.set_yticks(y, [r["label"] for r in rows], fontsize=8)

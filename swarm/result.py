@@ -120,7 +120,7 @@ class Result:
         """Outcomes of arm ``a`` reshaped to (instances, starts), plus derived flags."""
         if self.outcomes is None:
             raise ValueError(
-                f"this study kept aggregates only ({self.aggregate.count('n').sum():,} "
+                f"this study kept aggregates only ({int(self.aggregate.total('n').sum()):,} "
                 f"trajectories, more than its keep_limit): per-trajectory outcomes are not "
                 f"available; use result.aggregate, or rerun with keep_outcomes=True")
         s = self.arm_slice(a)

@@ -3,6 +3,7 @@ import json
 import math
 
 import numpy as np
+import pytest
 
 import swarm
 from scripts import temperature
@@ -38,8 +39,11 @@ def test_seed_claims_tiny():
     for a, row in enumerate(s["table"]):
         succ = res.arm(a)["success"].sum(axis=1)
         ct = stats.cluster_t(succ, np.full(2, 50))
-        assert (row["clu_low"], row["clu_high"]) == (ct.low, ct.high)
-        assert f"[{ct.low:.4f}, {ct.high:.4f}]" in md
+        assert row["p_global_low"] == pytest.approx(ct.low, rel=1e-12, abs=1e-15)
+        assert row["p_global_high"] == pytest.approx(ct.high, rel=1e-12, abs=1e-15)
+        assert f"[{row['p_global_low']:.4f}, {row['p_global_high']:.4f}]" in md
+        w = stats.proportion(int(succ.sum()), 100)
+        assert f"[{w.low:.4f}, {w.high:.4f}]" in md         # the pooled Wilson interval
     assert res.provenance["wall_s"] > 0
 
 
