@@ -475,8 +475,8 @@ class Shifted(Family):
         n = len(bank)
         if self.name == "himmelblau" or (k == 0 and self._listing is not None):
             return (bank.gmin[:, k].copy(), None) if 0 <= k < self.n_global else (None, 0)
-        if self._listing is None or k < 0:
-            return None, 0
+        if self._listing is None or not 0 <= k < len(self._listing):
+            return None, 0                  # (at most one listed minimum per candidate)
         out = np.empty((n, self.dim))
         r = _bulk().shifted_minimum(bank.lp, ids.LP_HEAD, self._listing,
                                     self.half_width, self.dim, k, out)

@@ -277,6 +277,8 @@ def test_bank_minimum_is_the_listed_minimum(fam):
             with pytest.raises(ValueError, match=f"index={lo + first},"):
                 bank.minimum(k)
     assert np.array_equal(bank.minimum(0), bank.gmin[:, 0])
+    with pytest.raises(ValueError, match=f"index={lo},"):
+        bank.minimum(2 ** 70)
     assert fam.bank(SEED, 3, 3).minimum(1).shape == (0, fam.dim)
 
 
