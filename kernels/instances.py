@@ -29,7 +29,7 @@ _philox4x32, _normal2, uniform2, box_muller = philox.make(njit, np.float64)
 C1 = np.uint64(0xFFFFFFFF)      # the counter word no trajectory kernel uses
 SMALL_SORT = 32                 # key rows up to this length: insertion sort (no allocation)
 
-_kernel = cache.cached_njit(error_model="numpy")
+_kernel = cache.cached_njit(error_model="numpy", nogil=True)   # other host threads run on
 
 
 @njit
