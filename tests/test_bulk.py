@@ -311,3 +311,14 @@ def test_bank_validates_its_range():
     with pytest.raises(ValueError, match="index"):
         fam.bank(0, 0, 3).instance(3)
     assert len(fam.bank(0, 7, 7)) == 0
+
+
+def test_banks_drawn_in_threads_are_the_same():
+    """The kernels release the GIL: halves drawn in two threads concatenate to the bank."""
+    from concurrent.futures import ThreadPoolExecutor
+    fam = landscapes.gaussian_peaks(6, 9)
+    one = fam.bank(SEED, 0, 2000)
+    with ThreadPoolExecutor(2) as ex:
+        parts = list(ex.map(lambda r: fam.bank(SEED, *r), [(0, 1000), (1000, 2000)]))
+    assert np.array_equal(np.concatenate([p.lp for p in parts]), one.lp)
+    assert np.array_equal(np.concatenate([p.gmin for p in parts]), one.gmin)
