@@ -436,9 +436,10 @@ class Plan:
         without its basin table, see :meth:`~swarm.aggregate.Aggregate.from_outcomes`)."""
         _, _, first, m = self.keys(j)
         instance = (first + np.arange(m)) // self.starts
+        # above max_instance_rows nothing per instance is kept: no (instance, basin) table
         return Aggregate.from_outcomes(outcomes, instance, self.n_global, self.instances,
-                                       self.steps, self.max_basin_rows, basins,
-                                       self.per_instance)
+                                       self.steps, self.max_basin_rows,
+                                       basins and self.per_instance, self.per_instance)
 
     def fingerprint(self, spec):
         from swarm import __version__

@@ -31,9 +31,9 @@ def test_same_seed_same_outcomes_across_threads_and_chunks():
     assert small(seed=8).hash != ref.hash
 
 
-@pytest.mark.parametrize("lanes", [16, 32, 128, 512])
+@pytest.mark.parametrize("lanes", [1, 2, 16, 32, 128, 512])
 def test_outcomes_do_not_depend_on_the_lane_count(monkeypatch, lanes):
-    """Blocks of 16 … 512 lanes (with padding lanes in the last block of each instance) give
+    """Blocks of 1 … 512 lanes (with padding lanes in the last block of each instance) give
     the same bits: lanes only change speed."""
     from swarm.kernels import cpu
     ref = small(starts=150)
@@ -46,8 +46,8 @@ def test_outcomes_do_not_depend_on_the_lane_count(monkeypatch, lanes):
 def test_lane_count_rule():
     from swarm.kernels.cpu import BASE_LANES, BLOCK_BYTES, LANES, MIN_LANES, lanes_for
     from swarm.kernels.ids import NSCRATCH
-    assert [lanes_for(n) for n in (1, 5, 16, 17, 64, 65, 128, 129, 10**6)] == \
-        [MIN_LANES, MIN_LANES, 16, 32, 64, 128, 128, 256, LANES]
+    assert [lanes_for(n) for n in (1, 2, 3, 5, 8, 16, 17, 64, 65, 128, 129, 10**6)] == \
+        [1, 2, MIN_LANES, MIN_LANES, 8, 16, 32, 64, 128, 128, 256, LANES]
     # wide blocks get fewer lanes, so that the block's work array stays within BLOCK_BYTES,
     # but never fewer than BASE_LANES (nor more than the starts need)
     assert LANES == 512 and BASE_LANES == 128
@@ -330,13 +330,15 @@ def _bank_calls(monkeypatch):
 
 @pytest.mark.parametrize("rows", [10 ** 6, 100])
 def test_chunks_generate_only_their_own_instances(monkeypatch, rows):
-    """Each chunk builds the instances of its keys and no others (no instance is built before
-    the first chunk, none twice except at a chunk boundary that splits an instance); above
-    max_instance_rows chunks hold whole instances."""
+    """Each chunk builds the instances of its keys and no others (before the first chunk only
+    instance 0, which run() checks — finite parameters, f* for the default tol_f — and none
+    twice except at a chunk boundary that splits an instance); above max_instance_rows chunks
+    hold whole instances."""
     calls = _bank_calls(monkeypatch)
     n_inst, starts = 300, 5
     res = swarm.run(L.rastrigin(dim=2), [O.sgd(lr=0.01)], instances=n_inst, starts=starts,
                     steps=5, chunk_size=64, max_instance_rows=rows)
+    assert calls.pop(0) == (0, 1)               # run()'s check of instance 0
     assert len(calls) >= 20
     assert calls[0][0] == 0 and calls[-1][1] == n_inst
     for (lo, hi), (lo2, _) in zip(calls, calls[1:]):
