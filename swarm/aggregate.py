@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 
 import numpy as np
 from numba import get_num_threads, njit, prange
@@ -373,6 +374,20 @@ def _tally(eb, sb, div, hs, inst, ng, grid, counts, i0, dense, tot, mom, hits, p
         pairs += pp[q]
 
 
+def arrays_hash(arrays) -> str:
+    """SHA-256 over named arrays (name, dtype, shape, bytes) in name order: of
+    :meth:`Aggregate.arrays`, :attr:`Aggregate.hash` — so the hash of an aggregate's file can
+    be checked before the aggregate is built."""
+    h = hashlib.sha256()
+    for k, v in sorted(arrays.items()):
+        a = np.ascontiguousarray(v)
+        h.update(k.encode())
+        h.update(str(a.dtype).encode())
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def scalar_n_global(n_global) -> int:
     """The number of global minima, the same for every instance of a family, from a number or
     a per-instance array (which must then be constant)."""
@@ -584,31 +599,44 @@ class Aggregate:
             out[f"agg_sum_{k}"] = np.array([str(x) for x in self.sums[k]])
         return out
 
+    @staticmethod
+    def expected_arrays(n_arms, per_instance=None) -> dict:
+        """What :meth:`arrays` writes for ``n_arms`` arms, as :func:`swarm.checkpoint.read_npz`
+        expects it (``{name: (shape, dtype[, optional])}``, ``None``: any length), so that a
+        file's declared shapes are checked before it is read. ``per_instance`` None: either
+        form (totals and moments optional)."""
+        A, i8 = n_arms, np.int64
+        out = {"agg_counts": ((A, None, len(COUNTS)), i8), "agg_per_instance": ((), i8),
+               "agg_i0": ((), i8), "agg_n_instances": ((), i8), "agg_hits": ((A, None), i8),
+               "agg_pairs": ((A, A), i8), "agg_grid": ((None,), i8),
+               "agg_basins": ((None, None), i8), "agg_max_basin_rows": ((), i8)}
+        if per_instance is not True:
+            opt = per_instance is None
+            out["agg_totals"] = ((A, len(COUNTS)), i8, opt)
+            out["agg_moments"] = ((A, len(MOMENTS), len(MOMENTS)), i8, opt)
+        for k in SUMS:
+            out[f"agg_sum_{k}"] = ((A,), "U")
+        return out
+
     @classmethod
-    def from_arrays(cls, z) -> "Aggregate":
-        basins = np.asarray(z["agg_basins"], np.int64)
-        sums = {k: [int(x) for x in z[f"agg_sum_{k}"].tolist()] for k in SUMS}
-        per = bool(int(z["agg_per_instance"]))
-        return cls(np.asarray(z["agg_counts"], np.int64) if per else None,
-                   np.asarray(z["agg_hits"], np.int64),
-                   np.asarray(z["agg_pairs"], np.int64),
-                   None if basins.shape[1:] == (0,) else basins, sums,
-                   np.asarray(z["agg_grid"], np.int64), int(z["agg_max_basin_rows"]),
-                   i0=int(z["agg_i0"]), n_instances=int(z["agg_n_instances"]),
-                   totals=None if per else np.asarray(z["agg_totals"], np.int64),
-                   moments=None if per else np.asarray(z["agg_moments"], np.int64))
+    def from_arrays(cls, z, where=None, *, arms=None, n_instances=None, steps=None, keys=None,
+                    max_basin_rows=None, per_instance=None) -> "Aggregate":
+        """Inverse of :meth:`arrays`. Every array is checked before any of it reaches compiled
+        code — names, dtypes (int64), shapes, ranges (instance range, basin rows, histogram
+        and pair counts) and the counts' consistency (each count at most the trajectories it
+        counts, the histograms summing to the hits) — and a crafted or damaged one raises a
+        ValueError naming ``where`` (the file) and the field. The study's known sizes tighten
+        the checks: ``arms``, ``n_instances``, ``steps`` (the grid must be
+        :func:`hit_grid` of it, hit-step sums at most hits × steps), ``keys`` = ``(first, m,
+        starts)``, the trajectory keys the aggregate covers (then the trajectories per
+        instance are known exactly), ``max_basin_rows`` and ``per_instance``."""
+        return _checked_aggregate(cls, z, where, arms, n_instances, steps, keys,
+                                  max_basin_rows, per_instance)
 
     @property
     def hash(self) -> str:
         """SHA-256 over every part: equal hash ⇔ equal aggregates."""
-        h = hashlib.sha256()
-        for k, v in sorted(self.arrays().items()):
-            a = np.ascontiguousarray(v)
-            h.update(k.encode())
-            h.update(str(a.dtype).encode())
-            h.update(str(a.shape).encode())
-            h.update(a.tobytes())
-        return h.hexdigest()
+        return arrays_hash(self.arrays())
 
     def __eq__(self, other):
         return isinstance(other, Aggregate) and self.hash == other.hash
@@ -616,3 +644,171 @@ class Aggregate:
     def __repr__(self):
         return (f"Aggregate({self.hits.shape[0]} arms × {self.n_instances} instances, "
                 f"{int(self.total('n').sum()):,} trajectories)")
+
+
+def _checked_aggregate(cls, z, where, arms, n_instances, steps, keys, max_basin_rows,
+                       per_instance):
+    """:meth:`Aggregate.from_arrays`'s checks and construction."""
+    w = f"{where}: " if where else ""
+
+    def bad(field, msg):
+        return ValueError(f"{w}field {field!r} {msg} (a damaged or crafted aggregate)")
+
+    def arr(k, ndim):
+        if k not in z:
+            raise bad(k, "is missing")
+        a = z[k]
+        if not isinstance(a, np.ndarray) or a.dtype != np.int64 or a.ndim != ndim:
+            got = f"{a.dtype} of shape {a.shape}" if isinstance(a, np.ndarray) else repr(a)
+            raise bad(k, f"must be an int64 array of {ndim} dimension(s), got {got}")
+        return a
+
+    def scalar(k, low, high):
+        v = int(arr(k, 0))
+        if not low <= v <= high:
+            raise bad(k, f"must be in [{low}, {high}], got {v}")
+        return v
+
+    def shaped(k, a, shape):
+        if a.shape != shape:
+            raise bad(k, f"must have shape {shape}, got {a.shape}")
+
+    per = bool(scalar("agg_per_instance", 0, 1))
+    if per_instance is not None and per != per_instance:
+        raise bad("agg_per_instance", f"must be {int(per_instance)} for this study, got {int(per)}")
+    n_inst = scalar("agg_n_instances", 1, 2 ** 32)
+    if n_instances is not None and n_inst != n_instances:
+        raise bad("agg_n_instances", f"must be the study's {n_instances}, got {n_inst}")
+    i0 = scalar("agg_i0", 0, n_inst)
+    hits = arr("agg_hits", 2)
+    A = hits.shape[0]
+    if A < 1 or (arms is not None and A != arms):
+        raise bad("agg_hits", f"must have one row per arm ({arms if arms is not None else '≥ 1'}),"
+                              f" got {A}")
+    grid = arr("agg_grid", 1)
+    if steps is not None:
+        if not np.array_equal(grid, hit_grid(steps)):
+            raise bad("agg_grid", f"is not the hit grid of {steps} steps")
+    elif grid.size < 1 or grid[0] != 0 or np.any(np.diff(grid) <= 0):
+        raise bad("agg_grid", "must start at 0 and increase")
+    shaped("agg_hits", hits, (A, grid.size))
+    pairs = arr("agg_pairs", 2)
+    shaped("agg_pairs", pairs, (A, A))
+    counts = arr("agg_counts", 3)
+    nc, nm = len(COUNTS), len(MOMENTS)
+    if counts.shape[0] != A or counts.shape[2] != nc:
+        raise bad("agg_counts", f"must have shape ({A}, instances, {nc}), got {counts.shape}")
+    r = counts.shape[1]
+    if not per and r:
+        raise bad("agg_counts", "must be empty without per-instance counts")
+    if i0 + r > n_inst:
+        raise bad("agg_i0", f"puts rows {i0} … {i0 + r - 1} beyond the {n_inst} instances")
+    lo_i, hi_i = 0, n_inst                    # the instances the keys may belong to
+    n_keys = sq_keys = None
+    if keys is not None:
+        first, m, S = (int(x) for x in keys)
+        lo_i, hi_i = first // S, (first + m - 1) // S + 1
+        if per and i0 != lo_i:
+            raise bad("agg_i0", f"must be {lo_i} (the first instance of these keys), got {i0}")
+        if per and r != hi_i - lo_i:
+            raise bad("agg_counts", f"must hold instances {lo_i} … {hi_i - 1}, got {i0} … "
+                                    f"{i0 + r - 1}")
+        n_keys = m
+        # keys per instance: whole instances S, the first and last possibly fewer
+        edge = {i: min(first + m, (i + 1) * S) - max(first, i * S) for i in {lo_i, hi_i - 1}}
+        inner = max(0, hi_i - lo_i - len(edge))
+        sq_keys = inner * S * S + sum(v * v for v in edge.values())
+    if per:
+        if keys is not None:
+            want = np.full(r, S, np.int64)
+            want[0] = edge[lo_i]
+            want[-1] = edge[hi_i - 1]
+            if not np.all(counts[:, :, 0] == want):
+                raise bad("agg_counts", "holds trajectory counts that are not the study's")
+        elif np.any(counts[:, :, 0] != counts[:1, :, 0]):
+            raise bad("agg_counts", "holds different trajectory counts for different arms")
+        _check_count_columns(counts, steps, bad, "agg_counts")
+        tot = counts.sum(axis=1)
+        totals = moments = None
+    else:
+        totals = arr("agg_totals", 2)
+        shaped("agg_totals", totals, (A, nc))
+        moments = arr("agg_moments", 3)
+        shaped("agg_moments", moments, (A, nm, nm))
+        _check_count_columns(totals, steps, bad, "agg_totals")
+        if np.any(moments < 0) or np.any(moments != moments.transpose(0, 2, 1)):
+            raise bad("agg_moments", "must be non-negative and symmetric")
+        if n_keys is not None and (np.any(totals[:, 0] != n_keys) or (
+                sq_keys < 2 ** 63 and np.any(moments[:, 0, 0] != sq_keys))):
+            raise bad("agg_totals", "holds trajectory counts that are not the study's")
+        if np.any(totals[:, 0] != totals[0, 0]):
+            raise bad("agg_totals", "holds different trajectory counts for different arms")
+        tot = totals
+    if n_keys is not None and per and np.any(tot[:, 0] != n_keys):
+        raise bad("agg_counts", "holds trajectory counts that are not the study's")
+    if np.any(hits < 0) or np.any(hits.sum(axis=1) != tot[:, C["hits"]]):
+        raise bad("agg_hits", "must be non-negative and sum to each arm's hits")
+    succ = tot[:, C["successes"]]
+    if np.any(pairs < 0) or np.any(np.diag(pairs) != 0) or \
+            np.any(pairs > succ[:, None]) or np.any(pairs > (tot[:, 0] - succ)[None, :]):
+        raise bad("agg_pairs", "must be discordant counts within the arms' successes")
+    mbr = scalar("agg_max_basin_rows", 0, 2 ** 62)
+    if max_basin_rows is not None and mbr != max_basin_rows:
+        raise bad("agg_max_basin_rows", f"must be the study's {max_basin_rows}, got {mbr}")
+    basins = arr("agg_basins", 2)
+    if basins.shape == (0, 0):
+        basins = None
+    else:
+        if basins.shape[1] != 5 or basins.shape[0] > mbr:
+            raise bad("agg_basins", f"must have shape (at most {mbr}, 5), got {basins.shape}")
+        b = basins
+        if b.shape[0] and (np.any((b[:, 0] < 0) | (b[:, 0] >= A)) or np.any(
+                (b[:, 1] < lo_i) | (b[:, 1] >= hi_i)) or np.any(b[:, 2:4] < -1)
+                or np.any(b[:, 4] < 1)):
+            raise bad("agg_basins", "holds rows out of range (arm, instance, basins ≥ −1, "
+                                    "count ≥ 1)")
+        if b.shape[0] > 1:
+            d = b[1:, :4] - b[:-1, :4]
+            nz = d != 0
+            col = np.argmax(nz, axis=1)
+            if not np.all(nz.any(axis=1)) or np.any(d[np.arange(d.shape[0]), col] < 0):
+                raise bad("agg_basins", "rows must be sorted, each key once")
+        sums = np.zeros(A, np.int64)
+        np.add.at(sums, b[:, 0], b[:, 4])
+        if np.any(sums != tot[:, 0]):
+            raise bad("agg_basins", "counts must sum to each arm's trajectories")
+    sums = {}
+    for k in SUMS:
+        f = f"agg_sum_{k}"
+        v = z.get(f) if hasattr(z, "get") else z[f]
+        if not isinstance(v, np.ndarray) or v.dtype.kind != "U" or v.shape != (A,):
+            raise bad(f, f"must be {A} decimal integers as text")
+        vals = []
+        for x in v.tolist():
+            if not _INT_TEXT.fullmatch(x):
+                raise bad(f, f"must hold decimal integers, got {x[:40]!r}")
+            vals.append(int(x))
+        sums[k] = vals
+    return cls(counts if per else None, hits, pairs, basins, sums, grid, mbr, i0=i0,
+               n_instances=n_inst, totals=totals, moments=moments)
+
+
+_INT_TEXT = re.compile(r"-?[0-9]{1,1000}")
+
+
+def _check_count_columns(c, steps, bad, field):
+    """Each count of :data:`COUNTS` within what it counts (last axis the columns)."""
+    n = c[..., C["n"]]
+    col = {k: c[..., C[k]] for k in COUNTS}
+    ok = np.all(c >= 0)
+    for k in COUNTS[1:8]:
+        ok = ok and np.all(col[k] <= n)
+    ok = ok and np.all(col["successes_from_global"] <= np.minimum(col["successes"],
+                                                                 col["started_global"]))
+    ok = ok and np.all(col["escaped_to_global"] <= col["successes"])
+    if steps is not None:
+        ok = ok and np.all(col["hit_step_sum"].astype(np.float64)
+                           <= col["hits"].astype(np.float64) * float(steps))
+    if not ok:
+        raise bad(field, "holds counts out of range (negative, or more than the trajectories "
+                         "they count)")

@@ -24,7 +24,7 @@ from swarm import starts as _starts
 from swarm.aggregate import MAX_BASIN_ROWS, Aggregate
 from swarm.kernels import philox
 from swarm.landscapes import Family
-from swarm.optimizers import Optimizer, hyper_row
+from swarm.optimizers import Optimizer, check_cast, hyper_row
 from swarm.result import FIELDS, OUTCOME_BYTES, Result, empty_outcomes, provenance
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -187,6 +187,70 @@ class Inputs:
 
 def default_tol_x(family):
     return 0.01 * float(getattr(family, "half_width", 1.0))
+
+
+TOL_F = 1e-8            # the floor of the default tol_f
+MAX_ARMS = 10_000       # optimizer configurations × noise levels of one study
+
+
+def probe(landscape, seed, dtype):
+    """Instance 0 of the study as a one-instance bank, checked before anything runs: finite
+    parameters and minima (a family whose parameters overflow is refused, naming them), and
+    a divergence box whose squared extent is finite in the working dtype (else distances and
+    f overflow, and every point looks alike)."""
+    params = ", ".join(f"{k}={v!r}" for k, v in landscape.to_dict().items() if k != "name")
+    try:
+        bank = landscape.bank(seed, 0, 1)
+    except (OverflowError, FloatingPointError, ZeroDivisionError) as e:
+        raise ValueError(f"{landscape.name}({params}): its parameters overflow ({e}); choose "
+                         f"smaller values") from None
+    if not (np.all(np.isfinite(bank.lp)) and np.all(np.isfinite(bank.gmin))):
+        raise ValueError(f"{landscape.name}({params}): its instances have non-finite "
+                         f"parameters; choose smaller values")
+    F = DTYPES[dtype]
+    ext = float(np.max(np.abs(landscape.box)))
+    if not 4.0 * ext * ext * landscape.dim < float(np.finfo(F).max):
+        raise ValueError(f"{landscape.name}({params}): its box (±{ext:g}) is too wide for "
+                         f"{dtype}: squared distances would overflow; choose a smaller "
+                         f"half_width or bound")
+    return bank
+
+
+def f_resolution(landscape, seed, dtype, bank=None) -> tuple[float, float]:
+    """``(f*, r)``: the family's f* (instance 0's under ``seed``: every family's f* is one
+    constant) and the smallest ``tol_f`` the working dtype resolves there,
+    ``r = 4·√dim·eps(dtype)·|f*|``. The kernels test ``f − f* ≤ tol_f`` in the working dtype,
+    where f is a sum over the dim coordinates whose rounding errors add up: on
+    Styblinski–Tang in float32 the computed minimum lies 0.8, 2.6, 7.8, 18 and 41 eps·|f*|
+    from f* at dim = 2, 30, 100, 300 and 1000, so a tolerance below ``r`` would make the f
+    criterion fire early, late or never."""
+    from swarm.kernels import ids
+    bank = landscape.bank(seed, 0, 1) if bank is None else bank
+    fs = float(bank.lp[0, ids.LP_FSTAR])
+    eps = float(np.finfo(DTYPES[dtype]).eps)
+    return fs, 4.0 * (landscape.dim ** 0.5) * eps * abs(fs)
+
+
+def resolve_tol_f(tol_f, landscape, seed, dtype, bank=None):
+    """The f target of a study: ``None`` → ``-inf`` (the x criterion only); ``"auto"`` (the
+    default) → ``max(1e-8, r)`` with ``r`` of :func:`f_resolution`; a number ≥ 0 → itself,
+    refused below ``r`` (the dtype cannot tell ``f − f*`` apart from rounding there)."""
+    if tol_f is None:
+        return -np.inf
+    F = DTYPES[dtype]
+    fs, r = f_resolution(landscape, seed, dtype, bank)
+    if isinstance(tol_f, str) and tol_f == "auto":
+        return max(TOL_F, r)
+    tol_f = V.real("tol_f", tol_f, low=0.0)
+    if tol_f < r:
+        raise ValueError(
+            f"tol_f = {tol_f:g} is below what {dtype} resolves at f* = {fs:.10g} of "
+            f"{landscape.name} (dim {landscape.dim}): the f − f* ≤ tol_f test would be decided "
+            f"by rounding. The smallest allowed is 4·√dim·eps({dtype})·|f*| = {r:.3g}; use "
+            f"tol_f ≥ {r:.3g}, dtype='float64', or tol_f=None (the x criterion only)")
+    if tol_f > float(np.finfo(F).max):
+        raise ValueError(f"tol_f = {tol_f:g} is beyond the range of {dtype}")
+    return tol_f
 
 
 def launch(inputs, kind_id, hp, seed, steps, tol_x, tol_f, n_inst, n_starts, F, lanes, b0, nb,
@@ -541,7 +605,7 @@ def _execute(plan, keep, store, progress, timings):
 def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 1000,
         steps: int = 1000, noise: float = 0.0, seed: int = 0, start=None,
         dtype: str = "float64", backend: str = "cpu", tol_x: float | None = None,
-        tol_f: float = 1e-8, chunk_size: int | None = None, threads: int | None = None,
+        tol_f: float | str | None = "auto", chunk_size: int | None = None, threads: int | None = None,
         device: int = 0, progress=None, keep_outcomes: bool | None = None,
         keep_limit: int = DEFAULT_KEEP_LIMIT, checkpoint: str | os.PathLike | None = None,
         resume: bool = False, max_basin_rows: int = MAX_BASIN_ROWS,
@@ -560,6 +624,15 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     ``chunk_size`` trajectories (default 2²⁰ on the CPU, 2²² on a GPU), all arms on the same
     keys, which bounds memory.
 
+    A trajectory *hits* the global target at its first evaluation with ``‖x − x*‖ ≤ tol_x``
+    (default 1 % of the family's half-width) or ``f − f* ≤ tol_f``, tested in the working
+    ``dtype``. ``tol_f`` defaults to ``"auto"``: the larger of 1e-8 and
+    ``4·√dim·eps(dtype)·|f*|`` (:func:`f_resolution`; f* of instance 0 — one constant per
+    family), which the manifest records as the spec's ``tol_f``. An explicit ``tol_f`` below
+    that resolution is refused (use float64, or ``tol_f=None``: the x criterion only).
+    Hyperparameters are checked again after their cast to ``dtype`` (Adam's ``b2 =
+    0.99999999`` is 1.0 in float32: refused).
+
     Per-trajectory outcomes are kept when ``keep_outcomes`` is True, or when it is None (the
     default) and the study has at most ``keep_limit`` trajectories; otherwise only the
     aggregates are kept and memory does not grow with the number of trajectories.
@@ -571,9 +644,11 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     with the number of instances either.
 
     ``checkpoint``: a directory; each finished chunk is written there atomically, and with
-    ``resume=True`` the chunks already there are loaded instead of recomputed (a directory
-    holding another study's checkpoint is refused). With a checkpoint, Ctrl-C stops at the
-    next chunk boundary by raising :class:`Interrupted`.
+    ``resume=True`` the chunks already there are loaded — each checked against the study
+    first — instead of recomputed (a directory holding another study's checkpoint is
+    refused). The run holds the directory's lock: a second process writing to it is refused
+    (:class:`swarm.checkpoint.DirectoryBusy`). With a checkpoint, Ctrl-C stops at the next
+    chunk boundary by raising :class:`Interrupted`.
 
     ``cluster``: run the chunks as Dask tasks (:mod:`swarm.distributed`, needs
     ``pip install 'swarm[distributed]'``) — ``"local"`` (a ``LocalCluster`` on this machine;
@@ -611,7 +686,10 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     V.choice("dtype", dtype, DTYPES)
     backend = _backend(backend, device)
     tol_x = default_tol_x(landscape) if tol_x is None else V.real("tol_x", tol_x, low=0.0)
-    tol_f = V.real("tol_f", tol_f, low=0.0) if tol_f is not None else -np.inf
+    if tol_x > float(np.finfo(DTYPES[dtype]).max):
+        raise ValueError(f"tol_x = {tol_x:g} is beyond the range of {dtype}")
+    bank0 = probe(landscape, seed, dtype)
+    tol_f = resolve_tol_f(tol_f, landscape, seed, dtype, bank0)
     if chunk_size is not None:
         chunk_size = V.integer("chunk_size", chunk_size, low=1)
     if threads is not None:
@@ -627,6 +705,10 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     if resume and checkpoint is None:
         raise ValueError("resume=True needs checkpoint=DIR (the directory the study was "
                          "checkpointed to)")
+    if checkpoint is not None and (not isinstance(checkpoint, (str, os.PathLike))
+                                   or not str(os.fspath(checkpoint))):
+        raise ValueError(f"checkpoint must be a directory path (a str or os.PathLike), got "
+                         f"{checkpoint!r}")
     if cluster is not None:
         from swarm import distributed as _distributed
         cluster = _distributed.check(cluster)
@@ -639,9 +721,14 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     if need_starts is not None and need_starts != starts:
         raise ValueError(f"starts must be n**dim = {need_starts} for start=starts.grid({start.k}) "
                          f"on a {landscape.dim}-D landscape, got {starts}")
+    n_arms = sum(o.n_configs for o in optimizers) * len(sigmas)
+    if n_arms > MAX_ARMS:
+        raise ValueError(f"a study of {n_arms:,} arms (optimizer configurations × noise "
+                         f"levels) is more than the {MAX_ARMS:,} allowed; sweep fewer values")
     arms = []
     for o in optimizers:
         for cfg in o.configs():
+            check_cast(o.kind, cfg, DTYPES[dtype])
             for s in sigmas:
                 arms.append({"optimizer": o, "config": cfg, "noise": s})
     total = instances * starts * len(arms)
@@ -681,19 +768,37 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
         describe = (f"{landscape.name} dim {landscape.dim}, {len(arms)} arms, {instances} "
                     f"instances × {starts} starts, {steps} steps, seed {seed}")
         store = _checkpoint.Store(checkpoint, plan.fingerprint(spec), layout, resume, describe)
-        if store.layout != layout:                  # resume in the checkpoint's own chunking
-            keep = store.layout["keep"]
-            plan = Plan(landscape, optimizers, arms, instances, starts, steps, seed, start,
-                        dtype, backend, tol_x, tol_f, store.layout["keys_per_chunk"],
-                        max_basin_rows, max_instance_rows)
+        try:
+            if store.layout != layout:              # resume in the checkpoint's own chunking
+                keep = store.layout["keep"]
+                plan = Plan(landscape, optimizers, arms, instances, starts, steps, seed, start,
+                            dtype, backend, tol_x, tol_f, store.layout["keys_per_chunk"],
+                            max_basin_rows, max_instance_rows)
+                if plan.n_chunks != store.layout["n_chunks"] or \
+                        plan.keys_per_chunk != store.layout["keys_per_chunk"]:
+                    raise ValueError(f"{store.dir / _checkpoint.STATE}: damaged checkpoint "
+                                     f"(its layout {store.layout} is not a chunking of this "
+                                     f"study); delete it and {store.chunks}/ to start over")
+            if keep and total * OUTCOME_BYTES > budget:
+                raise ValueError(f"{store.dir / _checkpoint.STATE}: the checkpoint keeps "
+                                 f"outcomes, {total:,} trajectories, more than memory allows")
+            store.plan = plan                       # chunks are checked against the plan
+        except BaseException:
+            store.close()
+            raise
     timings = {"pack_s": time.perf_counter() - t0, "kernel_s": 0.0}
     cluster_info = None
-    if cluster is None:
-        with _threads(threads):
-            outcomes, agg = _execute(plan, keep, store, progress, timings)
-    else:           # kernel_s: summed over the workers; the rate is per second of the run
-        outcomes, agg, cluster_info = _distributed.execute(plan, keep, store, progress,
-                                                           timings, cluster, threads, backend)
+    try:
+        if cluster is None:
+            with _threads(threads):
+                outcomes, agg = _execute(plan, keep, store, progress, timings)
+        else:       # kernel_s: summed over the workers; the rate is per second of the run
+            outcomes, agg, cluster_info = _distributed.execute(plan, keep, store, progress,
+                                                               timings, cluster, threads,
+                                                               backend)
+    finally:
+        if store is not None:
+            store.close()                           # the directory's lock
     timings["total_s"] = time.perf_counter() - t0
     timings["trajectory_steps_per_s"] = total * steps / max(
         timings["execute_s"] if cluster is not None else timings["kernel_s"], 1e-12)
@@ -712,15 +817,27 @@ def path(instance, optimizer: Optimizer, x0, steps: int = 500, *, noise: float =
     """Positions ``(steps+1, dim)`` of one trajectory from ``x0`` on ``instance`` — the same
     kernel code as a study, so ``path`` with a study's seed and (instance, start) key shows its
     noise exactly. Rows after a divergence are NaN."""
+    from swarm.landscapes import Instance
+    if not isinstance(instance, Instance):
+        raise ValueError(f"instance must be a landscape instance (e.g. "
+                         f"landscapes.rastrigin(dim=2).instance(seed, 0)), got {instance!r}")
     if not isinstance(optimizer, Optimizer):
         raise ValueError(f"optimizer must be a spec from swarm.optimizers, got {optimizer!r}")
+    if optimizer.n_configs != 1:
+        raise ValueError(f"path needs one configuration, got a grid of {optimizer.n_configs}")
     cfgs = optimizer.configs()
-    if len(cfgs) != 1:
-        raise ValueError(f"path needs one configuration, got a grid of {len(cfgs)}")
     steps = V.integer("steps", steps, low=1, high=MAX_COUNTER - 1)
     noise = V.real("noise", noise, low=0.0)
+    seed = V.integer("seed", seed, low=0, high=2 ** 64 - 1)
     V.choice("dtype", dtype, DTYPES)
     F = DTYPES[dtype]
+    check_cast(optimizer.kind, cfgs[0], F)
+    need = (steps + 1) * instance.dim * (np.dtype(F).itemsize + 8)
+    budget = _memory_budget()
+    if need > budget:
+        raise ValueError(f"path of {steps:,} steps in {instance.dim} dimensions needs "
+                         f"{need / 2 ** 30:.1f} GiB, more than the {budget / 2 ** 30:.1f} GiB "
+                         f"allowed (half the available memory); ask for fewer steps")
     x0 = V.vector("x0", x0, instance.dim)
     inputs = Inputs.one(instance, _starts.point(x0), F)
     hp = hyper_row(optimizer.kind, cfgs[0], noise)[None, :]

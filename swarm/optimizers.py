@@ -45,6 +45,7 @@ _COLUMNS = {
     "eps": (ids.HP_EPS, dict(low=0.0)),
     "initial_accumulator": (ids.HP_S0, dict(low=0.0)),
 }
+MAX_CONFIGS = 10_000          # configurations of one optimizer spec's grid
 _FLAGS = {"bias_correction": ids.HP_BIAS, "eps_inside": ids.HP_EPS_IN,
           "centered": ids.HP_CENTERED}
 _DEFAULTS = {
@@ -78,8 +79,24 @@ class Optimizer:
                     V.flag(f"{self.kind}.{name}", v)
                 else:
                     V.real(f"{self.kind}.{name}", v, **_COLUMNS[name][1])
+        if not isinstance(self.label, str):
+            raise ValueError(f"{self.kind}.label must be a string, got {self.label!r}")
         if not self.label:
             object.__setattr__(self, "label", self.kind)
+        n = self.n_configs
+        if n > MAX_CONFIGS:
+            sizes = " × ".join(f"{len(v)} {k}" for k, v in self.params if isinstance(v, tuple))
+            raise ValueError(f"{self.kind}: a grid of {n:,} configurations ({sizes}) is more "
+                             f"than the {MAX_CONFIGS:,} one optimizer may have; sweep fewer "
+                             f"values")
+
+    @property
+    def n_configs(self) -> int:
+        """The number of configurations of the grid (without building it)."""
+        n = 1
+        for _, v in self.params:
+            n *= len(v) if isinstance(v, tuple) else 1
+        return n
 
     @property
     def kind_id(self) -> int:
@@ -106,6 +123,24 @@ class Optimizer:
             return self.label
         inner = ", ".join(f"{k}={v}" for k, v in self.params)
         return f"{self.label}({inner})"
+
+
+def check_cast(kind: str, config: dict, dtype) -> None:
+    """Refuse a configuration whose hyperparameters leave their allowed range once cast to the
+    working ``dtype`` (the kernels see the cast values): Adam's ``b2 = 0.99999999`` is 1.0 in
+    float32, ``lr = 1e-50`` is 0."""
+    F = np.dtype(dtype).type
+    for name, value in config.items():
+        if name in _FLAGS:
+            continue
+        with np.errstate(over="ignore", under="ignore"):
+            cast = float(F(value))
+        try:
+            V.real(f"{kind}.{name}", cast, **_COLUMNS[name][1])
+        except ValueError:
+            raise ValueError(f"{kind}.{name} = {value!r} becomes {cast!r} in "
+                             f"{np.dtype(F).name}, outside its allowed range: use "
+                             f"dtype='float64' or another value") from None
 
 
 def hyper_row(kind: str, config: dict, sigma: float) -> np.ndarray:

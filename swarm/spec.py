@@ -36,11 +36,12 @@ import difflib
 import hashlib
 import inspect
 import json
+import os
 import re
+import stat
 import time
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -49,7 +50,7 @@ from swarm import engine
 from swarm import landscapes as L
 from swarm import optimizers as O
 from swarm import starts as S
-from swarm.result import Result
+from swarm.result import Result, printable
 
 __all__ = ["Spec", "SpecError", "load_spec", "loads_spec"]
 
@@ -65,6 +66,10 @@ START_RULES = {"uniform": S.uniform, "gaussian": S.gaussian, "point": S.point,
                "at_minimum": S.at_minimum, "grid": S.grid}
 _START_VECTORS = {"low", "high", "mu", "x"}         # plus gaussian's sd
 MATCHED = "lr_eff"
+MAX_SPEC_BYTES = 1 << 20           # a spec file is a few hundred bytes; refuse anything huge
+MAX_KEY_PARTS = 64                 # dotted keys: tomllib takes quadratic time in their length
+_LONG_KEY = re.compile(r"(?:(?:[A-Za-z0-9_-]+|\"[^\"\n]*\"|'[^'\n]*')[ \t]*\.[ \t]*)"
+                       rf"{{{MAX_KEY_PARTS},}}")
 
 
 # ---------------------------------------------------------------- errors and locations
@@ -116,7 +121,7 @@ class _Locator:
         self.lines: dict[tuple, int] = {}
         try:
             self._document()
-        except (IndexError, AttributeError, _Stuck):
+        except (IndexError, AttributeError, _Stuck, RecursionError):
             pass                # positions are a courtesy: keep what was found
 
     def line_of(self, i):
@@ -371,7 +376,7 @@ class Spec:
     @property
     def n_arms(self) -> int:
         """Arms = optimizer configurations × noise levels."""
-        return sum(len(o.configs()) for o in self.optimizers) * len(self.noise)
+        return sum(o.n_configs for o in self.optimizers) * len(self.noise)
 
     @property
     def n_trajectories(self) -> int:
@@ -432,7 +437,7 @@ class Spec:
         """A few lines: what will run, and how big it is."""
         fam = self.landscape.to_dict()
         params = ", ".join(f"{k}={v}" for k, v in fam.items() if k != "name")
-        lines = [f"{self.name or self.path}",
+        lines = [printable(self.name or self.path),
                  f"landscape: {fam['name']}({params})",
                  "optimizers: " + "; ".join(_describe(o) for o in self.optimizers),
                  f"noise σ: {', '.join(f'{s:g}' for s in self.noise)}",
@@ -449,7 +454,7 @@ def _describe(o):
              if k in given or k in ("lr", "momentum", "alpha", "b1", "b2")]
     fmt = (lambda v: "[" + ", ".join(f"{x:g}" for x in v) + "]" if isinstance(v, tuple)
            else (f"{v:g}" if isinstance(v, float) else str(v)))
-    return f"{o.label}(" + ", ".join(f"{k}={fmt(v)}" for k, v in shown) + ")"
+    return printable(o.label) + "(" + ", ".join(f"{k}={fmt(v)}" for k, v in shown) + ")"
 
 
 def _plain(v):
@@ -467,15 +472,27 @@ def _plain(v):
 def load_spec(path) -> Spec:
     """Read and validate a study spec (TOML). Bad specs raise :class:`SpecError`
     (a ``ValueError``) naming the file, the line and the key."""
-    name = str(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"load_spec needs the path of a spec file (a str or os.PathLike), "
+                         f"got {path!r}")
+    name = printable(os.fspath(path))
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            mode = os.fstat(f.fileno()).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+                raise ValueError(f"{name}: not a regular file (a TOML spec file is expected)")
+            raw = f.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
         raise ValueError(f"{name}: no such spec file") from None
     except IsADirectoryError:
         raise ValueError(f"{name}: is a directory, not a spec file") from None
     except OSError as e:
         raise ValueError(f"{name}: cannot read the spec file ({e.strerror or e})") from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise ValueError(f"{name}: larger than {MAX_SPEC_BYTES:,} bytes; a spec file is a few "
+                         f"hundred bytes (this is not one)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -486,6 +503,16 @@ def load_spec(path) -> Spec:
 
 def loads_spec(text: str, name: str = "<spec>") -> Spec:
     """Validate a spec given as TOML text; ``name`` is used in error messages."""
+    if not isinstance(text, str):
+        raise ValueError(f"a spec must be TOML text (a str), got {type(text).__name__}")
+    if len(text) > MAX_SPEC_BYTES:
+        raise SpecError(name, None, "", f"larger than {MAX_SPEC_BYTES:,} characters; a spec is "
+                                        f"a few hundred")
+    long = _LONG_KEY.search(text)
+    if long:
+        raise SpecError(name, text.count("\n", 0, long.start()) + 1, "",
+                        f"a dotted key of more than {MAX_KEY_PARTS} parts; no spec key is "
+                        f"that deep")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -497,6 +524,9 @@ def loads_spec(text: str, name: str = "<spec>") -> Spec:
         raise SpecError(name, None, "", f"invalid TOML: {msg}") from None
     except ValueError as e:      # Python's own limits, e.g. an integer of more than 4300 digits
         raise SpecError(name, None, "", f"invalid TOML: {' '.join(str(e).split())}") from None
+    except RecursionError:
+        raise SpecError(name, None, "", "invalid TOML: arrays or tables nested too deeply") \
+            from None
     ctx = _Ctx(name, text)
     for k in data:
         if k not in TOP_KEYS:
@@ -508,6 +538,11 @@ def loads_spec(text: str, name: str = "<spec>") -> Spec:
     family = _landscape(ctx, data)
     opts = _optimizers(ctx, data)
     noise = _noise(ctx, data)
+    n_arms = sum(o.n_configs for o in opts) * len(noise)
+    if n_arms > engine.MAX_ARMS:
+        ctx.fail(("optimizers",), f"the study has {n_arms:,} arms (optimizer configurations × "
+                                  f"noise levels), more than the {engine.MAX_ARMS:,} allowed; "
+                                  f"sweep fewer values")
     run = {k: _RUN_PARAMS[k] for k in _SCALARS}
     for k, (low, high) in _INTEGERS.items():
         if k in data:

@@ -243,7 +243,9 @@ def valid_specs(draw, family=None, kind=None, rule=None):
     if dtype:
         doc["dtype"] = dtype
     for k, values in (("backend", st.just("cpu")), ("tol_x", _floats(0.0, 1.0)),
-                      ("tol_f", st.one_of(st.just(False), _floats(0.0, 1.0))),
+                      # at least the resolution of float32 at any f* of these small
+                      # landscapes (a tol_f below it is refused: swarm.engine.f_resolution)
+                      ("tol_f", st.one_of(st.just(False), _floats(0.01, 1.0))),
                       ("chunk_size", st.integers(1, 64)), ("device", st.just(0))):
         if draw(st.booleans()):
             doc[k] = draw(values)
