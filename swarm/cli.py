@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -37,6 +39,7 @@ def demo(out="swarm-demo", instances=20, starts=500, steps=1000, noise=0.5, seed
     landscapes (21 peaks), with gradient noise σ = 0.5? Returns the Result, its summary text
     and the results directory (outcomes, manifest, summary.csv/.txt and the report)."""
     fam = L.gaussian_peaks(dim=2, peaks=21)
+    writable(out)                     # an unusable directory fails now, not after the study
     t0 = time.perf_counter()
     res = swarm.run(fam, demo_optimizers(), instances=instances, starts=starts, steps=steps,
                     noise=noise, seed=seed, threads=threads, progress=progress)
@@ -82,59 +85,96 @@ def progress_chunk(total, updates=200):
     return int(min(DEFAULT_CHUNK, max(1 << 14, -(-total // updates))))
 
 
-def write_results(res, out, spec=None, report=True) -> tuple[str, list[str]]:
+def writable(out) -> Path:
+    """``out`` created if needed and checked writable (a temporary file made and removed
+    there), else ValueError naming it — before a study runs, not after."""
+    import tempfile
+    d = Path(out)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=d):
+            pass
+    except OSError as e:
+        raise ValueError(f"{d}: cannot write results there ({e.strerror or e})") from None
+    return d
+
+
+def write_results(res, out, spec=None, report=True, saved=None) -> tuple[str, list[str]]:
     """Write a results directory: outcomes.npz, manifest.json, summary.csv, summary.txt, the
-    spec file as spec.toml and (unless ``report`` is False) the report.
-    Returns the summary text and the names in the directory."""
+    spec file as spec.toml and (unless ``report`` is False) the report; every file atomically
+    and never through a symbolic link. ``saved()``, when given, is called once the results
+    are written and before the report (which may fail without costing them).
+    Returns the summary text and the names in the directory (swarm's hidden files left out)."""
+    from swarm.checkpoint import atomic_write
     d = res.save(out)
     rows = res.table()
     text = res.summary(rows=rows)
     res.to_csv(d / "summary.csv", rows=rows)
-    (d / "summary.txt").write_text(text + "\n")
+    atomic_write(d / "summary.txt", (text + "\n").encode("utf-8"))
     if spec is not None:
-        (d / "spec.toml").write_bytes(spec.text.encode("utf-8"))
+        atomic_write(d / "spec.toml", spec.text.encode("utf-8"))
+    if saved is not None:
+        saved()
     if report:
         report = _report_module()
         try:
             report.write(res, d)
         except Exception as e:     # the results are safe: say so, and how to retry
             raise CommandError(f"results written to {d}/, but the report failed "
-                               f"({type(e).__name__}: {e}); retry with: swarm report {d}") \
-                from e
-    names = sorted(p.name + ("/" if p.is_dir() else "") for p in d.iterdir())
+                               f"({type(e).__name__}: {e}); retry with: swarm report "
+                               f"{shlex.quote(str(d))}") from e
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in d.iterdir()
+                   if not p.name.startswith("."))
     return text, names
 
 
 def _finished(out, spec):
     """Whether ``out`` holds the finished results of ``spec`` (same spec file contents)."""
     import hashlib
-    import json
+
+    from swarm.checkpoint import read_json
     try:
-        m = json.loads((out / "manifest.json").read_text())
+        m = read_json(out / "manifest.json", "manifest")
         return m["study"]["sha256"] == hashlib.sha256(spec.text.encode()).hexdigest()
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
 
+MAX_LOCAL_WORKERS = max(8, 4 * (os.cpu_count() or 1))
+
+
 def cmd_run(args):
     from swarm import checkpoint
-    from swarm.distributed import ChunkFailed
-    from swarm.engine import Interrupted
     from swarm.spec import load_spec
     spec = load_spec(args.spec)
     cluster = args.scheduler if args.scheduler is not None else args.workers
-    where = ""
+    where = None
     if cluster is not None:
         from swarm import distributed       # imports Dask only in check()
         flag = "--scheduler" if args.scheduler is not None else "--workers"
+        if args.workers is not None and args.workers > MAX_LOCAL_WORKERS:
+            raise CommandError(f"--workers {args.workers}: at most {MAX_LOCAL_WORKERS} local "
+                               f"worker processes on this machine ({os.cpu_count()} cores); "
+                               f"use --scheduler ADDRESS for a larger cluster")
         try:
             distributed.check(cluster)
         except ValueError as e:
             raise CommandError(f"{flag} {cluster}: {e}") from None
-        where = f" {flag} {cluster}"
+        where = [flag, str(cluster)]
     out = Path(args.out) if args.out else Path(f"swarm-{Path(args.spec).stem}")
-    again = f"swarm run {args.spec} -o {out} --resume{where}"
-    out.mkdir(parents=True, exist_ok=True)       # an unusable DIR fails now, not after the run
+    again = " ".join(shlex.quote(x) for x in ["swarm", "run", str(args.spec), "-o", str(out),
+                                               "--resume"] + (where or []))
+    writable(out)                      # an unusable DIR fails now, not after the run
+    # one writer at a time, from the first look at DIR to its last file (a second swarm run
+    # into DIR is refused with one line); the engine's checkpoint takes the same lock
+    with checkpoint.lock(out):
+        return _run_into(args, spec, out, cluster, again)
+
+
+def _run_into(args, spec, out, cluster, again):
+    from swarm import checkpoint
+    from swarm.distributed import ChunkFailed
+    from swarm.engine import Interrupted
     if args.resume and not (out / checkpoint.STATE).exists() and \
             (out / "manifest.json").exists():
         if not _finished(out, spec):
@@ -153,6 +193,9 @@ def cmd_run(args):
         overrides["keep_limit"] = args.keep_limit
     if cluster is not None:
         overrides["cluster"] = cluster
+        if args.workers is not None and not args.quiet:
+            print(f"swarm: starting a local Dask cluster of {args.workers} worker "
+                  f"process{'es' if args.workers != 1 else ''}", file=sys.stderr)
     with progress_bar(spec.n_trajectories, args.quiet) as cb:
         backend = overrides.get("backend", spec.backend)
         if cb is not None and spec.chunk_size is None and backend == "cpu":
@@ -170,8 +213,10 @@ def cmd_run(args):
     # where the chunks ran does not change the results: kept in provenance["cluster"], not
     # among the study's overrides
     (getattr(res, "study", None) or {}).get("overrides", {}).pop("cluster", None)
-    text, names = write_results(res, out, spec, report=not args.no_report)
-    checkpoint.clear(out)
+    # the checkpoint goes once the results are written, before the report: a failed report
+    # leaves finished results (swarm report DIR retries it), not an unfinished run
+    text, names = write_results(res, out, spec, report=not args.no_report,
+                                saved=lambda: checkpoint.clear(out))
     if not args.quiet:
         print(text)
         names = [n for n in names if n not in (checkpoint.CHUNKS + "/", checkpoint.STATE)]

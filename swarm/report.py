@@ -35,8 +35,10 @@ from __future__ import annotations
 import base64
 import csv
 import html
+import io
 import json
 import math
+import re
 import traceback
 import warnings
 from pathlib import Path
@@ -132,26 +134,31 @@ class _Doc:
 
     def markdown(self):
         out = []
+        t = _md_text
         for b in self.blocks:
             if b[0] == "h":
-                out += ["#" * b[1] + " " + b[2], ""]
+                out += ["#" * b[1] + " " + t(b[2]), ""]
             elif b[0] == "p":
-                out += [b[1], ""]
+                out += [t(b[1]), ""]
             elif b[0] == "ul":
-                out += [f"- {x}" for x in b[1]] + [""]
-            elif b[0] == "pre":
-                out += ["```", b[1], "```", ""]
+                out += [f"- {t(x)}" for x in b[1]] + [""]
+            elif b[0] == "pre":     # a fence longer than any run of backticks inside
+                runs = [len(r) for r in re.findall("`+", b[1])]
+                fence = "`" * max([3] + [r + 1 for r in runs])
+                out += [fence, b[1], fence, ""]
             elif b[0] == "table":
                 _, headers, rows, note = b
-                out.append("| " + " | ".join(headers) + " |")
+                out.append("| " + " | ".join(t(h) for h in headers) + " |")
                 out.append("|" + "|".join("---" for _ in headers) + "|")
                 for r in rows:
-                    out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |")
+                    out.append("| " + " | ".join(t(str(c)).replace("|", "\\|") for c in r)
+                               + " |")
                 out.append("")
                 if note:
-                    out += [note, ""]
+                    out += [t(note), ""]
             elif b[0] == "fig":
-                out += [f"![{b[2]}](figures/{b[1]})", "", f"*{b[2]}*", ""]
+                alt = t(b[2]).replace("[", "\\[").replace("]", "\\]")
+                out += [f"![{alt}](figures/{b[1]})", "", f"*{t(b[2])}*", ""]
         return "\n".join(out)
 
     def html(self, figdir, title):
@@ -193,6 +200,21 @@ class _Doc:
         return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
                 f"<title>{e(title)}</title><style>{css}</style></head><body>\n"
                 + "\n".join(body) + "\n</body></html>\n")
+
+
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def _md_text(text):
+    """Markdown text with raw HTML neutralised: outside `code` spans (inside them Markdown
+    shows characters as they are) a ``<`` that could open a tag, comment, declaration or
+    autolink becomes ``&lt;`` (``2 < 10`` stays), and control characters are escaped — so
+    that a label cannot inject markup into report.md."""
+    from swarm.result import printable
+    parts = printable(text).split("`")
+    for i in range(0, len(parts), 2):
+        parts[i] = _TAG_START.sub("&lt;", parts[i])
+    return "`".join(parts)
 
 
 def _inline(text):
@@ -261,7 +283,12 @@ def _new_fig(w, h, layout="constrained"):
 
 
 def _save(fig, path):
-    fig.savefig(path, dpi=DPI, facecolor="white", bbox_inches="tight", pad_inches=0.12)
+    """Save a figure atomically, never through a symbolic link."""
+    from swarm.checkpoint import atomic_write
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, facecolor="white", bbox_inches="tight",
+                pad_inches=0.12)
+    atomic_write(path, buf.getvalue())
 
 
 def _family(result):
@@ -918,19 +945,24 @@ def _paired_table(rows, confidence):
 
 
 def _write_csv(path, rows, drop=()):
+    """A CSV of ``rows``, written atomically (never through a link), text cells that a
+    spreadsheet would run neutralised (:func:`swarm.result._csv_cell`)."""
+    from swarm.checkpoint import atomic_write
+    from swarm.result import _csv_cell
     if not rows:
-        path.write_text("")
+        atomic_write(path, b"")
         return
     keys = []
     for r in rows:
         for k in r:
             if k not in keys and k not in drop:
                 keys.append(k)
-    with path.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: r.get(k, "") for k in keys})
+    fh = io.StringIO(newline="")
+    w = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: _csv_cell(r.get(k, "")) for k in keys})
+    atomic_write(path, fh.getvalue().encode("utf-8"))
 
 
 # ---------------------------------------------------------------------------- write
@@ -946,12 +978,39 @@ def write(result, directory, *, extra_runs=True, confidence=0.95,
     :func:`swarm.path` for the trajectory figure; ``False`` skips both (the report then uses
     the stored outcomes only). A figure that cannot be drawn is named in the report with the
     reason, and the rest of the report is still written.
+
+    The directory's lock is held while writing (a second writer is refused); symbolic links
+    among the report's entries are refused, nothing is written through one, and the ``.png``
+    files of ``figures/`` and ``.csv`` files of ``tables/`` of an earlier report are removed
+    first, so that no stale figure is left beside the new ones.
     """
+    from swarm.checkpoint import lock
     d = Path(directory)
-    figdir = d / "figures"
-    tabdir = d / "tables"
-    figdir.mkdir(parents=True, exist_ok=True)
-    tabdir.mkdir(parents=True, exist_ok=True)
+    d.mkdir(parents=True, exist_ok=True)
+    with lock(d):
+        return _write(result, d, extra_runs, confidence, basin_grid)
+
+
+def _prepare(d):
+    """figures/ and tables/ of ``d``, emptied of an earlier report's files; links refused."""
+    from swarm.checkpoint import no_link
+    for name in ("report.md", "report.html", "figures", "tables"):
+        no_link(d / name)
+    out = []
+    for name, suffix in (("figures", ".png"), ("tables", ".csv")):
+        sub = d / name
+        sub.mkdir(parents=True, exist_ok=True)
+        for f in list(sub.iterdir()):
+            if f.suffix == suffix:
+                no_link(f)
+                if f.is_file():
+                    f.unlink(missing_ok=True)
+        out.append(sub)
+    return out
+
+
+def _write(result, d, extra_runs, confidence, basin_grid):
+    figdir, tabdir = _prepare(d)
     spec = result.spec
     dim = int(spec["landscape"]["dim"])
 
@@ -1009,8 +1068,9 @@ def write(result, directory, *, extra_runs=True, confidence=0.95,
     elif len(spec["noise"]) < 2:
         skipped.append("P(global) vs σ: the study has one noise level")
     hm = heatmap_groups(result)
+    used = set()
     for lab, keys in hm.items():
-        fname = f"heatmap_{_safe(lab)}.png"
+        fname = _unique(f"heatmap_{_safe(lab)}", used) + ".png"
         if attempt(f"heatmap {lab}", lambda: fig_heatmap(result, rows, lab, keys,
                                                          figdir / fname)) is not FAILED:
             figures.append((fname, f"Figure 3. {lab}: P(global) over the {keys[0]} × {keys[1]} "
@@ -1128,13 +1188,26 @@ def write(result, directory, *, extra_runs=True, confidence=0.95,
     doc.items(_provenance_lines(result))
     doc.pre(json.dumps(spec, indent=2, default=_jsonable))
 
-    (d / "report.md").write_text(doc.markdown())
-    (d / "report.html").write_text(doc.html(figdir, f"swarm study: {lan['name']}"))
+    from swarm.checkpoint import atomic_write
+    atomic_write(d / "report.md", doc.markdown().encode("utf-8"))
+    atomic_write(d / "report.html",
+                 doc.html(figdir, f"swarm study: {lan['name']}").encode("utf-8"))
     return d
 
 
 def _safe(s):
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(s))
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in str(s))
+
+
+def _unique(stem, used):
+    """``stem``, or ``stem-2``, ``stem-3`` … when taken (labels "m 1" and "m_1" both make
+    ``m_1``: two figures must not share a file); records the name in ``used``."""
+    name, k = stem, 1
+    while name.lower() in used:
+        k += 1
+        name = f"{stem}-{k}"
+    used.add(name.lower())
+    return name
 
 
 def _jsonable(o):

@@ -185,7 +185,8 @@ def test_bad_spec_is_one_line_and_status_2(tmp_path, capsys):
     (["check", "{d}/bad.toml"], "swarm: error: {d}/bad.toml:1: seeds is not a spec key"),
     (["report", "{d}/nowhere"], "swarm: error: {d}/nowhere: no such results directory"),
     (["report", "{d}"], "swarm: error: {d} is not a swarm result directory"),
-    (["run", "{d}/good.toml", "-o", "{d}/afile"], "swarm: error: {d}/afile: File exists"),
+    (["run", "{d}/good.toml", "-o", "{d}/afile"],
+     "swarm: error: {d}/afile: cannot write results there (File exists)"),
 ])
 def test_errors_in_a_subprocess_exit_2_with_one_line(tmp_path, args, message):
     (tmp_path / "bad.toml").write_text("seeds = 3\n" + SPEC)
@@ -198,7 +199,9 @@ def test_errors_in_a_subprocess_exit_2_with_one_line(tmp_path, args, message):
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
 
 
-def test_bad_override_and_unreadable_results_are_status_2(spec_file, tmp_path, capsys):
+def test_bad_override_and_unreadable_results_are_status_2(spec_file, tmp_path, capsys,
+                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)                 # the default results directory goes there
     assert cli.main(["run", str(spec_file), "--threads", "100000", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("swarm: error: threads must be an integer in [1, ")

@@ -829,3 +829,142 @@ def test_random_corruptions_of_a_checkpoint(tmp_path_factory, checkpointed, kind
     else:
         assert res.hash == ref.hash
     assert tree(outside) == {"secret": b"secret"}
+
+
+# ------------------------------------------------------------- the CLI and the report
+
+def test_heatmap_figure_names_are_unique(tmp_path):
+    """Labels "m 1" and "m_1" both made heatmap_m_1.png: one figure overwrote the other."""
+    from swarm import report
+    opts = [O.momentum(lr=[0.01, 0.02], momentum=[0.5, 0.9], label="m 1"),
+            O.momentum(lr=[0.01, 0.03], momentum=[0.0, 0.8], label="m_1")]
+    res = swarm.run(FAM, opts, instances=2, starts=8, steps=10)
+    d = report.write(res, tmp_path / "r", extra_runs=False)
+    figs = sorted(p.name for p in (d / "figures").glob("heatmap_*"))
+    assert figs == ["heatmap_m_1-2.png", "heatmap_m_1.png"]
+    md = (d / "report.md").read_text()
+    assert "figures/heatmap_m_1.png" in md and "figures/heatmap_m_1-2.png" in md
+
+
+def test_the_report_never_writes_through_links_and_drops_stale_figures(tmp_path, saved):
+    from swarm import report
+    res = saved[True][0]
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.png").write_bytes(b"secret")
+    for name in ("figures", "tables", "report.md", "report.html"):
+        d = tmp_path / f"r-{name}"
+        d.mkdir()
+        (d / name).symlink_to(outside if name in ("figures", "tables")
+                              else outside / "secret.png")
+        with pytest.raises(ValueError, match="symbolic link"):
+            report.write(res, d, extra_runs=False)
+    d = tmp_path / "r"
+    (d / "figures").mkdir(parents=True)
+    (d / "figures" / "p_global.png").symlink_to(outside / "secret.png")
+    with pytest.raises(ValueError, match="symbolic link"):
+        report.write(res, d, extra_runs=False)
+    assert tree(outside) == {"secret.png": b"secret"}
+    (d / "figures" / "p_global.png").unlink()
+    (d / "figures" / "heatmap_old.png").write_bytes(b"stale")
+    (d / "figures" / "mine.svg").write_text("user's")
+    report.write(res, d, extra_runs=False)
+    names = {p.name for p in (d / "figures").iterdir()}
+    assert "heatmap_old.png" not in names and "mine.svg" in names and "p_global.png" in names
+
+
+def test_labels_cannot_inject_markup_into_report_md(tmp_path):
+    from swarm import report
+    res = swarm.run(FAM, [O.sgd(label="<script>alert(1)</script>"),
+                          O.adam(lr=0.05, label="<img src=x onerror=alert(2)>")],
+                    instances=2, starts=8, steps=5)
+    d = report.write(res, tmp_path / "r", extra_runs=False)
+    html = (d / "report.html").read_text()
+    assert "<script>alert" not in html and "<img src=x" not in html
+    md = (d / "report.md").read_text()
+    body = md.split("```")[::2]                  # outside fenced blocks …
+    outside_code = "".join("".join(b.split("`")[::2]) for b in body)   # … and code spans
+    assert "<script" not in outside_code and "<img" not in outside_code
+    assert "&lt;script>" in outside_code
+
+
+def test_a_second_swarm_run_into_a_busy_directory_is_one_line(tmp_path, capsys):
+    from swarm import cli
+    spec = tmp_path / "s.toml"
+    spec.write_text(CLI_SPEC.format(k=1, steps=10))
+    d = tmp_path / "busy"
+    d.mkdir()
+    with held(d) as p:
+        assert cli.main(["run", str(spec), "-o", str(d), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "in use by another swarm process" in err[0], err
+        assert f"pid {p.pid}" in err[0]
+        assert cli.main(["report", str(d)]) == 2          # not a results directory yet
+    assert cli.main(["run", str(spec), "-o", str(d), "--quiet", "--no-report"]) == 0
+
+
+def test_the_printed_resume_command_is_shell_quoted(tmp_path, monkeypatch, capsys):
+    import shlex
+
+    from swarm import cli
+    from swarm.engine import Interrupted
+    spec = tmp_path / "my study $HOME.toml"
+    spec.write_text(CLI_SPEC.format(k=1, steps=10))
+    out = tmp_path / "out dir; rm -rf x"
+
+    def interrupted(self, **kw):
+        raise Interrupted(1, 3, out)
+    monkeypatch.setattr(swarm.spec.Spec, "run", interrupted)
+    assert cli.main(["run", str(spec), "-o", str(out)]) == 130
+    line = [x for x in capsys.readouterr().err.splitlines() if x.startswith("resume with: ")]
+    argv = shlex.split(line[0][len("resume with: "):])
+    assert argv == ["swarm", "run", str(spec), "-o", str(out), "--resume"]
+
+
+def test_after_a_failed_report_a_plain_rerun_is_not_refused(tmp_path, monkeypatch, capsys):
+    from swarm import cli
+    spec = tmp_path / "s.toml"
+    spec.write_text(CLI_SPEC.format(k=1, steps=10))
+
+    class Broken:
+        @staticmethod
+        def write(res, d):
+            raise RuntimeError("no fonts")
+    monkeypatch.setattr(cli, "_report_module", lambda: Broken)
+    d = tmp_path / "r"
+    assert cli.main(["run", str(spec), "-o", str(d), "--quiet"]) == 2
+    assert "retry with: swarm report" in capsys.readouterr().err
+    assert not (d / checkpoint.STATE).exists()
+    monkeypatch.undo()
+    assert cli.main(["run", str(spec), "-o", str(d), "--quiet", "--no-report"]) == 0
+    assert cli.main(["run", str(spec), "-o", str(d), "--quiet", "--no-report",
+                     "--resume"]) == 0
+
+
+def test_demo_and_run_check_the_output_directory_before_running(tmp_path, monkeypatch,
+                                                                capsys):
+    from swarm import cli
+
+    def no_study(*a, **kw):
+        raise AssertionError("the study ran before the directory was checked")
+    monkeypatch.setattr(swarm, "run", no_study)
+    monkeypatch.setattr(swarm.spec.Spec, "run", no_study)
+    (tmp_path / "file").write_text("")
+    bad = tmp_path / "file" / "out"
+    assert cli.main(["demo", "-o", str(bad), "--quiet"]) == 2
+    spec = tmp_path / "s.toml"
+    spec.write_text(CLI_SPEC.format(k=1, steps=10))
+    assert cli.main(["run", str(spec), "-o", str(bad), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("cannot write results there" in e for e in err), err
+
+
+def test_absurd_local_worker_counts_are_refused(tmp_path, capsys):
+    from swarm import cli
+    spec = tmp_path / "s.toml"
+    spec.write_text(CLI_SPEC.format(k=1, steps=10))
+    t0 = time.perf_counter()
+    assert cli.main(["run", str(spec), "-o", str(tmp_path / "r"), "--workers", "100000"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--workers 100000: at most" in err[0]
+    assert time.perf_counter() - t0 < 5
