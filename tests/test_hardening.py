@@ -764,6 +764,8 @@ def test_random_corruptions_of_a_results_directory(tmp_path_factory, saved, keep
             _same_table(back.table(), res.table())
         back.save(d)
         back.to_csv(d / "summary.csv")
+        from swarm import report
+        report.write(back, d, extra_runs=False)
     assert tree(outside) == {"secret": b"secret"}
 
 
