@@ -14,7 +14,9 @@ cache first). Rows:
 
 The default sizes are those of ``docs/performance.md``: 10⁶ × 8 starts × 20 steps, and 10⁵ and
 10⁷ instances × 1 start × 100 steps (peak memory must not grow with the instances).
-``--quick`` runs tiny sizes (what the test suite runs).
+``--quick`` runs tiny sizes (what the test suite runs). ``--case INSTANCES STARTS STEPS``
+times one study in this process (it runs on older versions of swarm as well: the before/after
+table of docs/performance.md).
 """
 from __future__ import annotations
 
@@ -82,6 +84,25 @@ def study(instances, starts, steps) -> dict:
             "peak_rss_gib": int(rss) / 2 ** 30, "p_global": float(p)}
 
 
+def case(instances, starts, steps) -> str:
+    """One study in this process (2-D Rastrigin, SGD, aggregates only) after a warm-up: wall
+    time, the engine's own timings and the peak RSS, as a line."""
+    import resource
+
+    import swarm
+    from swarm import landscapes, optimizers
+    fam, opt = landscapes.rastrigin(dim=2), [optimizers.sgd(lr=0.01)]
+    swarm.run(fam, opt, instances=10, starts=starts, steps=2)
+    t = time.perf_counter()
+    r = swarm.run(fam, opt, instances=instances, starts=starts, steps=steps,
+                  keep_outcomes=False)
+    wall = time.perf_counter() - t
+    tm = r.provenance["timings"]
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    return (f"{instances:,} × {starts} × {steps}: wall {wall:.2f} s, before the first chunk "
+            f"{tm['pack_s']:.2f} s, kernels {tm['kernel_s']:.2f} s, peak RSS {rss:.2f} GiB")
+
+
 def run(quick=False, repeats=3, log=None) -> list[dict]:
     log = log or (lambda msg: None)
     for args in (QUICK_STUDIES if quick else [(20_000, 8, 2), (2_000, 1, 2)]):
@@ -120,7 +141,13 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="tiny sizes (the test suite's)")
     ap.add_argument("--repeats", type=int, default=3, help="generation repeats (best of)")
     ap.add_argument("--json", default=None, help="also write the rows as JSON")
+    ap.add_argument("--case", nargs=3, type=int, metavar=("INSTANCES", "STARTS", "STEPS"),
+                    help="only this study, in this process after a small warm-up study "
+                         "(works with older versions of swarm too, for before/after tables)")
     args = ap.parse_args(argv)
+    if args.case:
+        print(case(*args.case))
+        return 0
     t0 = time.perf_counter()
     rows = run(args.quick, args.repeats, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(table(rows))

@@ -12,3 +12,9 @@ def test_instances_benchmark_rows():
     assert 0.05 < s["peak_rss_gib"] < 4 and 0 <= s["p_global"] <= 1
     text = B.table([g, s])
     assert "rastrigin-2d" in text and "300 × 2 × 3" in text
+
+
+def test_instances_benchmark_case_line():
+    from scripts import bench_instances as B
+    line = B.case(60, 2, 3)
+    assert line.startswith("60 × 2 × 3: wall ") and "peak RSS" in line
