@@ -1,7 +1,7 @@
 """Landscape value-and-gradient and basin labels, dispatched on the family id.
 
 Shifted families evaluate ``h(z)`` at ``z = R (x − s)`` (``R`` only when the instance is rotated)
-and return ``∇f(x) = Rᵀ ∇h(z)``. Formulas (``../shared/reference/landscapes.md``):
+and return ``∇f(x) = Rᵀ ∇h(z)``. Formulas (``docs/landscapes.md``):
 
 - Rastrigin        h = 10d + Σ(zᵢ² − 10 cos 2πzᵢ)
 - Ackley           h = −20 exp(−0.2 √(Σzᵢ²/d)) − exp(Σ cos 2πzᵢ / d) + 20 + e   (∇ := 0 at z = 0)

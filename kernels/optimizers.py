@@ -4,7 +4,7 @@
 place by one step ``t = 1, 2, …`` given the (possibly noisy) gradients ``g``; ``s1, s2, s3`` are
 the kind's state (zero-initialised by ``init``, Adagrad's by its initial accumulator). All
 lanes of a block share one hyperparameter row ``hp``. Formulas
-(``../shared/reference/optimizers.md``):
+(``docs/optimizers.md``):
 
 - SGD:       x ← x − lr·g
 - Momentum:  b ← μ·b + g ;  x ← x − lr·b                                   (torch, dampening 0)
