@@ -275,7 +275,7 @@ class Result:
         ``report.html`` and the ``.png``/``.csv`` files of ``figures/`` and ``tables/`` — so
         that nothing stale is left beside the new result. Symbolic links among these entries
         are refused; nothing else is touched."""
-        from swarm.checkpoint import atomic_write, lock, no_link, npz_bytes
+        from swarm.files import atomic_write, lock, no_link, npz_bytes
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         manifest = {"format": FORMAT, "spec": self.spec, "arms": self.arms,
@@ -322,7 +322,7 @@ class Result:
             cols.remove("noise")
             arm_cols = [k for k in cols if any(k in a for a in self.arms)]
             cols.insert(len(arm_cols), "noise")
-        from swarm.checkpoint import atomic_write
+        from swarm.files import atomic_write
         path = Path(path)
         f = io.StringIO(newline="")
         w = csv.DictWriter(f, fieldnames=[_csv_cell(c) for c in cols], restval="")
@@ -367,7 +367,7 @@ def manifest_hash(manifest) -> str:
 
 def _remove_file(p):
     """Remove a regular file swarm wrote (never a link, which is refused, nor a folder)."""
-    from swarm.checkpoint import no_link
+    from swarm.files import no_link
     no_link(p)
     if p.is_file():
         p.unlink(missing_ok=True)
@@ -381,7 +381,7 @@ def _held_another(d, manifest) -> bool:
     if not p.is_file() or p.is_symlink():
         return False
     try:
-        from swarm.checkpoint import read_json
+        from swarm.files import read_json
         old = read_json(p, "manifest")
     except (OSError, ValueError):
         return False
@@ -395,7 +395,7 @@ def remove_products(d):
     """Remove the products of an earlier result from ``d`` (:data:`PRODUCTS`, the
     ``.png``/``.csv`` files of :data:`PRODUCT_DIRS` and those folders when empty). Links are
     refused; files of other names are left alone."""
-    from swarm.checkpoint import no_link
+    from swarm.files import no_link
     d = Path(d)
     for name in PRODUCTS:
         _remove_file(d / name)
@@ -491,7 +491,7 @@ def load(directory) -> Result:
     compiled code indexes with (hit steps, basins, the aggregate's counts and rows). Symbolic
     links inside the directory are refused."""
     from swarm.aggregate import Aggregate
-    from swarm.checkpoint import memory_budget, read_json, read_npz
+    from swarm.files import memory_budget, read_json, read_npz
     d = Path(directory)
     try:
         manifest = read_json(d / "manifest.json", "manifest")
