@@ -1,7 +1,7 @@
 """GPU benchmark: swarm's CUDA kernels against its CPU engine and the NumPy reference.
 
-Workloads: 2-D Rastrigin + Adam (lr 0.05, β 0.9/0.999) + gradient noise σ = 0.5 (the standard
-workload of ``../shared/reference/performance.md``) and the same at 20-D; float32 and float64.
+Workloads: 2-D Rastrigin + Adam (lr 0.05, β 0.9/0.999) + gradient noise σ = 0.5 (workload W of
+``docs/benchmark.md``, as in ``scripts/bench.py``) and the same at 20-D; float32 and float64.
 Prints million trajectory-steps per second for the GPU kernel (its own kernel time) and, as
 the baseline in the same run, the generic kernel (every family and optimizer in one kernel, the
 dimension read at run time); the whole engine on the GPU, over the device's time (kernels

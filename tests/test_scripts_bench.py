@@ -1,4 +1,5 @@
-"""Tests for scripts/bench.py: a tiny run of the benchmark (no fresh-process compile check)."""
+"""Tests for scripts/bench.py (and scripts/benchlib/, whose names it re-exports): a tiny run of the
+benchmark (no fresh-process compile check)."""
 
 import json
 import math
@@ -7,6 +8,8 @@ import numpy as np
 import pytest
 
 import swarm
+from swarm import landscapes, optimizers
+from swarm.kernels import ids
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +133,7 @@ def _point_studies_agree(bench, fam, opt, inst, pts, ref, steps, dtype, rtol):
         seen.add((int(o["end_basin"][0]), int(o["hit_step"][0]), bool(o["diverged"][0])))
     # among them: a hit at the start, a local basin, and a point outside the box (diverged from
     # the start: basins DIVERGED, best f +inf, final f NaN)
-    assert (0, 0, False) in seen and (bench.ids.DIVERGED, bench.ids.NEVER, True) in seen
+    assert (0, 0, False) in seen and (ids.DIVERGED, ids.NEVER, True) in seen
     assert any(eb > 0 for eb, _, _ in seen)
     return seen
 
@@ -141,10 +144,10 @@ def test_numpy_peaks_study_matches_swarm_outcomes(bench, dtype, rtol):
     pts = np.concatenate([np.random.default_rng(3).uniform(-5.0, 5.0, (4, inst.dim)),
                           [inst.x_star + 0.001, inst.x_star + 0.3, np.full(inst.dim, 25.0)]])
     ref = bench.in_blocks(bench.numpy_peaks_study, pts.astype(dtype), 3, inst, 60, 0.0, dtype)
-    seen = _point_studies_agree(bench, bench.landscapes.gaussian_peaks(**bench.PEAKS),
-                                bench.optimizers.nesterov(**bench.NESTEROV), inst, pts, ref, 60,
+    seen = _point_studies_agree(bench, landscapes.gaussian_peaks(**bench.PEAKS),
+                                optimizers.nesterov(**bench.NESTEROV), inst, pts, ref, 60,
                                 dtype, rtol)
-    assert (0, bench.ids.NEVER, False) in seen          # in the global basin, never on target
+    assert (0, ids.NEVER, False) in seen          # in the global basin, never on target
 
 
 @pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
@@ -153,8 +156,8 @@ def test_numpy_rastrigin_study_matches_swarm_outcomes(bench, dtype, rtol):
     pts = np.concatenate([np.random.default_rng(5).uniform(-5.12, 5.12, (5, 2)),
                           [inst.x_star + 0.001, inst.x_star + 0.3, [30.0, 0.0]]])
     ref = bench.numpy_rastrigin_study(pts.astype(dtype), inst, 60, 0.0, dtype)
-    seen = _point_studies_agree(bench, bench.landscapes.rastrigin(dim=2),
-                                bench.optimizers.adam(**bench.ADAM), inst, pts, ref, 60, dtype,
+    seen = _point_studies_agree(bench, landscapes.rastrigin(dim=2),
+                                optimizers.adam(**bench.ADAM), inst, pts, ref, 60, dtype,
                                 rtol)
     assert any(h > 0 for _, h, _ in seen)                 # a hit after some steps
 
@@ -209,7 +212,21 @@ def test_peer_agrees_with_swarm(bench, peer, mods):
 
 
 def test_peers_absent_are_skipped(bench, monkeypatch):
-    monkeypatch.setattr(bench, "_have", lambda mod: False)
+    from scripts.benchlib import peers
+    monkeypatch.setattr(peers, "_have", lambda mod: False)
     assert bench.available_peers() == []
     assert bench.run_peers(n=10, steps=1, peers=("jax", "torch")) == []
     assert "none installed" in bench.report_extras({"peers": []})
+
+
+def test_script_runs_from_its_own_folder():
+    # `python scripts/bench.py` imports its pieces as the top-level package benchlib (scripts/ on
+    # the path), not as scripts.benchlib; the peers' fresh processes run that same file
+    import os
+    import subprocess
+    import sys
+    from scripts.benchlib import peers
+    assert os.path.isfile(peers.BENCH_PY) and os.path.basename(peers.BENCH_PY) == "bench.py"
+    out = subprocess.run([sys.executable, peers.BENCH_PY, "--help"], capture_output=True,
+                         text=True, cwd=os.path.dirname(peers.BENCH_PY), check=True).stdout
+    assert "--no-compile-check" in out and "--peer-worker" not in out
