@@ -2,7 +2,7 @@
 
 ``sgd``, ``momentum``, ``nesterov``, ``adagrad``, ``rmsprop`` and ``adam`` return an
 :class:`Optimizer` — the kind plus its hyperparameters — in the canonical forms of
-``../shared/reference/optimizers.md`` (the update rules themselves live once, in
+``docs/optimizers.md`` (the update rules themselves live once, in
 ``swarm.kernels.optimizers``):
 
 ============  ==============================================================================

@@ -1,4 +1,4 @@
-"""Exact results the engine is checked against (``../shared/reference/validation.md``).
+"""Exact results the engine is checked against (``docs/validation.md``).
 
 Noisy gradient descent ``x ← x − lr·(U′(x) + σ·ξ)`` is the Euler–Maruyama scheme of the
 overdamped Langevin equation ``dx = −U′(x)dt + √(2T) dW`` with ``dt = lr`` and temperature

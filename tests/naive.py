@@ -1,7 +1,7 @@
 """Slow, obviously-correct NumPy references for the optimizer and landscape kernels.
 
-Written from the formulas of ``../shared/reference/optimizers.md`` and
-``../shared/reference/landscapes.md`` (torch.optim forms), not from the kernels: no loop fusion,
+Written from the formulas of ``docs/optimizers.md`` (torch.optim forms) and
+``docs/landscapes.md``, not from the kernels: no loop fusion,
 no scratch arrays, no shared code with ``swarm.kernels``. Used by ``test_optimizers.py`` and
 ``test_landscapes.py``.
 """
