@@ -78,8 +78,9 @@ def main(argv=None):
     lrs = None if args.lrs is None else [float(x) for x in args.lrs.split(",")]
     res = run(args.landscape, args.instances, args.starts, args.steps, args.noise, args.seed,
               lrs)
-    from swarm import report
+    from swarm import extras, report
     res.save(args.out)
+    extras.prepare(res, args.out)          # the extra runs behind the 2-D figures
     report.write(res, args.out)
     print(res.summary())
     print("\nbest effective lr per optimizer:")

@@ -8,7 +8,11 @@
                                run a small pilot of the spec and say how many instances (and
                                starts per instance) give P(global) ± W for a landscape drawn
                                from the family, and how long that takes here
-  swarm report DIR             (re)write report.md, report.html and figures/ of a results directory
+  swarm extras DIR             run the extra runs behind the report's 2-D figures (basin maps,
+                               trajectories) of a results directory and save them there as
+                               figures.npz (swarm run and swarm demo do this themselves)
+  swarm report DIR             (re)write report.md, report.html and figures/ of a results
+                               directory; it only reads (never runs an optimizer)
   swarm demo                   a small real study on the CPU, written to ./swarm-demo/
 """
 from __future__ import annotations
@@ -64,6 +68,12 @@ def _report_module():
     return report
 
 
+def _extras_module():
+    """``swarm.extras`` (the figure data's extra runs); a seam for tests."""
+    from swarm import extras
+    return extras
+
+
 @contextlib.contextmanager
 def progress_bar(total, quiet=False, stream=None):
     """A tqdm bar over ``total`` trajectories (rate, ETA) on stderr, only when stderr is a
@@ -101,11 +111,13 @@ def writable(out) -> Path:
 
 def write_results(res, out, spec=None, report=True, saved=None) -> tuple[str, list[str]]:
     """Write a results directory: outcomes.npz, manifest.json, summary.csv, summary.txt, the
-    spec file as spec.toml and (unless ``report`` is False) the report; every file atomically
-    and never through a symbolic link. ``saved()``, when given, is called once the results
-    are written and before the report (which may fail without costing them).
+    spec file as spec.toml and (unless ``report`` is False) the figure data (figures.npz: the
+    extra runs behind the 2-D figures, :func:`swarm.extras.prepare`) and the report; every
+    file atomically and never through a symbolic link. ``saved()``, when given, is called
+    once the results are written and before the figure data and the report (which may fail
+    without costing them).
     Returns the summary text and the names in the directory (swarm's hidden files left out)."""
-    from swarm.checkpoint import atomic_write
+    from swarm.files import atomic_write
     d = res.save(out)
     rows = res.table()
     text = res.summary(rows=rows)
@@ -116,6 +128,11 @@ def write_results(res, out, spec=None, report=True, saved=None) -> tuple[str, li
     if saved is not None:
         saved()
     if report:
+        failed = None
+        try:
+            _extras_module().prepare(res, d)
+        except Exception as e:     # the report is still written, without the 2-D figures
+            failed = e
         report = _report_module()
         try:
             report.write(res, d)
@@ -123,6 +140,12 @@ def write_results(res, out, spec=None, report=True, saved=None) -> tuple[str, li
             raise CommandError(f"results written to {d}/, but the report failed "
                                f"({type(e).__name__}: {e}); retry with: swarm report "
                                f"{shlex.quote(str(d))}") from e
+        if failed is not None:
+            q = shlex.quote(str(d))
+            raise CommandError(f"results and report written to {d}/, but the extra runs behind "
+                               f"the basin maps and trajectories failed "
+                               f"({type(failed).__name__}: {failed}); add them with: swarm "
+                               f"extras {q} && swarm report {q}") from failed
     names = sorted(p.name + ("/" if p.is_dir() else "") for p in d.iterdir()
                    if not p.name.startswith("."))
     return text, names
@@ -132,7 +155,7 @@ def _finished(out, spec):
     """Whether ``out`` holds the finished results of ``spec`` (same spec file contents)."""
     import hashlib
 
-    from swarm.checkpoint import read_json
+    from swarm.files import read_json
     try:
         m = read_json(out / "manifest.json", "manifest")
         return m["study"]["sha256"] == hashlib.sha256(spec.text.encode()).hexdigest()
@@ -144,7 +167,7 @@ MAX_LOCAL_WORKERS = max(8, 4 * (os.cpu_count() or 1))
 
 
 def cmd_run(args):
-    from swarm import checkpoint
+    from swarm import files
     from swarm.spec import load_spec
     spec = load_spec(args.spec)
     cluster = args.scheduler if args.scheduler is not None else args.workers
@@ -167,7 +190,7 @@ def cmd_run(args):
     writable(out)                      # an unusable DIR fails now, not after the run
     # one writer at a time, from the first look at DIR to its last file (a second swarm run
     # into DIR is refused with one line); the engine's checkpoint takes the same lock
-    with checkpoint.lock(out):
+    with files.lock(out):
         return _run_into(args, spec, out, cluster, again)
 
 
@@ -281,14 +304,31 @@ def cmd_plan(args):
     return 0
 
 
-def cmd_report(args):
-    report = _report_module()
+def _saved(args):
+    """(directory, result) of a command's DIR argument."""
     d = Path(args.dir)
     if not d.is_dir():
         raise CommandError(f"{d}: no such results directory")
-    res = swarm.load(d)
+    return d, swarm.load(d)
+
+
+def cmd_report(args):
+    report = _report_module()
+    d, res = _saved(args)
     path = report.write(res, d)
     print(f"report written to {Path(path).resolve() if path else d.resolve()}")
+    return 0
+
+
+def cmd_extras(args):
+    extras = _extras_module()
+    d, res = _saved(args)
+    path = extras.prepare(res, d)
+    if path is None:
+        print(f"{d}: no figure data for this study ({extras.reason_none(res)})")
+    else:
+        print(f"figure data written to {Path(path).resolve()}; rewrite the report with: "
+              f"swarm report {shlex.quote(str(d))}")
     return 0
 
 
@@ -299,7 +339,7 @@ def cmd_demo(args):
     if not args.quiet:
         print(text)
         print(f"\nresults written to {Path(out).resolve()}/ (outcomes.npz, manifest.json, "
-              f"summary.csv, summary.txt, report.md, report.html, figures/)")
+              f"summary.csv, summary.txt, figures.npz, report.md, report.html, figures/)")
     return 0
 
 
@@ -340,8 +380,8 @@ def build_parser():
                             "chunks there (with --backend cuda and dask-cuda installed: one "
                             "worker per GPU, N GPUs); never changes the outcomes")
     r.add_argument("--no-report", action="store_true",
-                   help="skip report.md/report.html/figures (swarm report DIR writes them "
-                        "later)")
+                   help="skip the figure data's extra runs and report.md/report.html/figures "
+                        "(swarm extras DIR, then swarm report DIR, add them later)")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check", help="validate a spec and show the size of its study")
@@ -360,9 +400,22 @@ def build_parser():
     _plan_options(pl, required=True)
     pl.set_defaults(func=cmd_plan)
 
-    p = sub.add_parser("report", help="(re)write the report of a results directory")
+    p = sub.add_parser("report", help="(re)write the report of a results directory",
+                       description="(Re)write report.md, report.html, figures/ and tables/ of "
+                                   "DIR from its saved results and figure data (figures.npz); "
+                                   "nothing is run.")
     p.add_argument("dir", metavar="DIR")
     p.set_defaults(func=cmd_report)
+
+    e = sub.add_parser("extras", help="run the extra runs behind the report's 2-D figures and "
+                                      "save them in a results directory",
+                       description="Run the extra runs behind the report's basin maps and "
+                                   "trajectories (2-D landscapes: a grid of starts on instance "
+                                   "0 and a few paths, σ = 0) for the study saved in DIR and "
+                                   "write them to DIR/figures.npz; then swarm report DIR draws "
+                                   "them. swarm run and swarm demo do this themselves.")
+    e.add_argument("dir", metavar="DIR")
+    e.set_defaults(func=cmd_extras)
 
     d = sub.add_parser("demo", help="run a small real study on the CPU and write its results")
     d.add_argument("-o", "--out", default="swarm-demo", help="results directory")

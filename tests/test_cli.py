@@ -245,6 +245,9 @@ def test_demo_still_works_and_writes_the_full_report(tmp_path, capsys, monkeypat
     assert calls == [(res.hash, d)]
     assert (d / "report.md").read_text() == "full report\n"
     assert len(res.arms) == 6 and res.provenance["wall_s"] > 0
+    from swarm import extras                # the demo ran the extra runs of the 2-D figures
+    data = extras.read(d, res)
+    assert data.n == extras.BASIN_GRID and len(data.configs) == 6
 
 
 def test_real_demo_in_a_subprocess_writes_report_and_figures(tmp_path):
@@ -271,6 +274,66 @@ def test_real_demo_in_a_subprocess_writes_report_and_figures(tmp_path):
 
 def html_imgs(path):
     return path.read_text().count("src='data:image/png;base64,")
+
+
+SPEC_2D = SPEC.replace('family = "double_well"\ndim = 1', 'family = "gaussian_peaks"\ndim = 2') \
+    .replace('rule = "at_minimum"\nk = 1', 'rule = "uniform"')
+
+
+def test_run_saves_the_figure_data_and_report_only_reads_it(tmp_path, monkeypatch, capsys):
+    """swarm run writes figures.npz (the extra runs, once); swarm report DIR then draws the
+    basin maps and trajectories without running anything; --no-report skips both, and swarm
+    extras DIR adds the figure data later."""
+    import swarm.engine
+    from swarm import extras
+    assert 'family = "gaussian_peaks"' in SPEC_2D and 'rule = "uniform"' in SPEC_2D
+    spec = tmp_path / "s.toml"
+    spec.write_text(SPEC_2D)
+    assert cli.main(["run", str(spec), "-o", str(tmp_path / "a"), "--quiet"]) == 0
+    assert cli.main(["run", str(spec), "-o", str(tmp_path / "b"), "--quiet",
+                     "--no-report"]) == 0
+    assert not (tmp_path / "b" / "figures.npz").exists()
+    assert not (tmp_path / "b" / "report.md").exists()
+    assert cli.main(["extras", str(tmp_path / "b")]) == 0
+    assert (tmp_path / "a" / "figures.npz").read_bytes() == \
+        (tmp_path / "b" / "figures.npz").read_bytes()          # reproducible
+    capsys.readouterr()
+
+    def boom(*args, **kwargs):
+        raise AssertionError("swarm report ran a simulation")
+    for mod in (swarm, swarm.engine, extras):
+        monkeypatch.setattr(mod, "basin_grid_run" if mod is extras else "run", boom)
+    monkeypatch.setattr(swarm, "path", boom)
+    monkeypatch.setattr(swarm.engine, "path", boom)
+    for d in (tmp_path / "a", tmp_path / "b"):
+        (d / "figures" / "basin_maps.png").unlink(missing_ok=True)
+        assert cli.main(["report", str(d)]) == 0
+        figs = {p.name for p in (d / "figures").glob("*.png")}
+        assert {"p_global.png", "ecdf.png", "basin_maps.png", "trajectories.png"} <= figs
+        assert "failed" not in (d / "report.md").read_text()
+
+
+def test_failing_extra_runs_keep_results_and_report_and_say_how_to_retry(tmp_path,
+                                                                        monkeypatch, capsys):
+    from swarm import extras
+    spec = tmp_path / "s.toml"
+    spec.write_text(SPEC_2D)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of luck")
+    monkeypatch.setattr(extras, "compute", broken)
+    d = tmp_path / "r"
+    assert cli.main(["run", str(spec), "-o", str(d), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert ("results and report written to" in err and "extra runs behind the basin maps and "
+            "trajectories failed (RuntimeError: out of luck); add them with: swarm extras "
+            f"{d} && swarm report {d}") in err
+    assert err.count("\n") == 1
+    assert swarm.load(d).hash and not (d / "figures.npz").exists()
+    md = (d / "report.md").read_text()
+    assert "no figure data (figures.npz); add it with `swarm extras DIR`" in md
+    assert cli.main(["extras", str(tmp_path / "nowhere")]) == 2
+    assert "no such results directory" in capsys.readouterr().err
 
 
 def test_a_failing_report_keeps_the_results_and_says_how_to_retry(spec_file, tmp_path,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import swarm
-from swarm import analysis, cli, report, starts
+from swarm import analysis, cli, extras, report, starts
 from swarm import landscapes as L
 from swarm import optimizers as O
 
@@ -28,7 +28,8 @@ def study():
 @pytest.fixture(scope="module")
 def written(study, tmp_path_factory):
     d = tmp_path_factory.mktemp("report")
-    out = report.write(study, d, basin_grid=40)
+    extras.prepare(study, d, n=40)                 # the study's explicit extra-run step
+    out = report.write(study, d)
     return study, d, out
 
 
@@ -216,11 +217,11 @@ def test_markdown_numbers_are_the_analysis_numbers(written):
 
 
 def test_story_start_outcomes_differ(study):
-    grid, configs, total, n = report.basin_grid_run(study, n=30)
+    grid, configs, total, n = extras.basin_grid_run(study, n=30)
     assert grid.spec["starts"] == 900 and grid.spec["noise"] == [0.0]
     assert (len(configs), total) == (6, 7)      # 2 sgd + 4 momentum + 1 adam, capped at 6
     assert {study.arms[a]["label"] for a, _ in configs} == {"sgd", "momentum", "adam"}
-    starts = report.story_starts(study, grid, configs, n)
+    starts = extras.story_starts(study, grid, configs, n)
     assert starts
     inst = L.gaussian_peaks(dim=2, peaks=21).instance(0, 0)
     for cell, x0, _, _ in starts:
@@ -236,6 +237,8 @@ def test_non_2d_skips_maps_without_error(tmp_path, dim):
                     instances=2, starts=100, steps=60, noise=0.3, seed=1)
     res.save(tmp_path)
     res = swarm.load(tmp_path)                      # a loaded result (JSON metadata) works too
+    assert extras.prepare(res, tmp_path) is None and extras.reason_none(res)
+    assert not (tmp_path / "figures.npz").exists()
     report.write(res, tmp_path)
     figs = {p.name for p in (tmp_path / "figures").glob("*.png")}
     assert figs == {"p_global.png", "ecdf.png"}     # no lr grid, no σ grid, not 2-D
@@ -255,7 +258,7 @@ def test_extra_runs_off_and_sigma_grid(tmp_path):
     assert "p_vs_noise.png" in figs and "p_vs_lr.png" not in figs
     png_ok(tmp_path / "figures" / "p_vs_noise.png")
     md = (tmp_path / "report.md").read_text()
-    assert "extra runs switched off" in md and "failed" not in md
+    assert "left out (extra_runs=False)" in md and "failed" not in md
 
 
 def test_report_from_aggregates_only_has_the_same_tables(written, tmp_path):
@@ -270,7 +273,10 @@ def test_report_from_aggregates_only_has_the_same_tables(written, tmp_path):
                          starts=spec["starts"], steps=spec["steps"], noise=0.5, seed=0,
                          keep_outcomes=False)
     assert agg_only.outcomes is None and agg_only.aggregate == res.aggregate
-    report.write(agg_only, tmp_path, basin_grid=20)
+    extras.prepare(agg_only, tmp_path, n=20)
+    report.write(agg_only, tmp_path)
+    assert {"basin_maps.png", "trajectories.png"} <= {p.name for p in
+                                                      (tmp_path / "figures").glob("*.png")}
     md, md_kept = (tmp_path / "report.md").read_text(), (d / "report.md").read_text()
     assert "order-statistic interval" in md and "order-statistic" not in md_kept
     for table in ("A | B |", "optimizer | start basin"):
@@ -289,10 +295,10 @@ def story_check(res, grid, configs, n, starts):
     swarm.path: story = a momentum-type optimizer reaches the global target where every SGD
     configuration ends in a local basin; rolls through = such a momentum path passes SGD's end
     point within 15 % of the distance from there to the nearest other minimum."""
-    inst = report._family(res).instance(int(res.spec["seed"]), 0)
+    inst = extras.family(res).instance(int(res.spec["seed"]), 0)
     ng = inst.n_global
     kinds = [res.arms[a]["kind"] for a, _ in configs]
-    opts = [report._optimizer(res.arms[a]) for a, _ in configs]
+    opts = [extras.optimizer(res.arms[a]) for a, _ in configs]
     steps = res.spec["steps"]
     for cell, x0, story, rolls in starts:
         E = [int(grid.arm(i)["end_basin"][0][cell]) for i in range(len(configs))]
@@ -318,8 +324,8 @@ def test_demo_like_study_finds_a_momentum_story_start():
     reaches the global basin and SGD stops in a local minimum, and its flags are true."""
     res = swarm.run(L.gaussian_peaks(dim=2, peaks=21), cli.demo_optimizers(), instances=1,
                     starts=20, steps=300, noise=0.5, seed=0)
-    grid, configs, _, n = report.basin_grid_run(res, n=60)
-    starts = report.story_starts(res, grid, configs, n)
+    grid, configs, _, n = extras.basin_grid_run(res, n=60)
+    starts = extras.story_starts(res, grid, configs, n)
     assert any(story for _, _, story, _ in starts)
     story_check(res, grid, configs, n, starts)
 
@@ -330,34 +336,52 @@ def test_rolls_through_only_when_the_path_passes_sgds_minimum():
     res = swarm.run(L.double_well(dim=2, tilt=0.1), [O.sgd(lr=0.05),
                                                       O.momentum(lr=0.05, momentum=0.9)],
                     instances=1, starts=10, steps=300, noise=0.0, seed=0)
-    grid, configs, _, n = report.basin_grid_run(res, n=40)
-    starts = report.story_starts(res, grid, configs, n)
+    grid, configs, _, n = extras.basin_grid_run(res, n=40)
+    starts = extras.story_starts(res, grid, configs, n)
     story_check(res, grid, configs, n, starts)
     cell, x0, story, rolls = starts[0]
     assert story and rolls                          # a rolling start is preferred
     assert any(s and not r for _, _, s, r in starts)     # and another route is told apart
-    inst = report._family(res).instance(0, 0)
+    inst = extras.family(res).instance(0, 0)
     end = swarm.path(inst, O.sgd(lr=0.05), x0, steps=300)[-1]
     local = inst.minima[np.argmin(np.linalg.norm(inst.minima - end, axis=1))]
     assert np.linalg.norm(end - local) < 1e-3 and np.linalg.norm(local - inst.x_star) > 1
     # the caption says "rolls through" for such a panel, "another route" otherwise
-    cap = report._trajectory_caption(res, configs, [(x0, True, True, [])])
+    cap = report.trajectory_caption(res, configs, [(x0, True, True, [])])
     assert "rolls through" in cap and "another route" not in cap
-    cap = report._trajectory_caption(res, configs, [(x0, False, False, []),
+    cap = report.trajectory_caption(res, configs, [(x0, False, False, []),
                                                     (x0, True, False, [])])
     assert "second panel" in cap and "another route" in cap and "rolls through" not in cap
-    cap = report._trajectory_caption(res, configs, [(x0, False, False, [])])
+    cap = report.trajectory_caption(res, configs, [(x0, False, False, [])])
     assert "No start of the grid" in cap and "rolls" not in cap
 
 
-def test_report_regenerates_bit_for_bit(tmp_path):
+def no_simulation(monkeypatch):
+    """swarm.run and swarm.path (and the engine's own names) raise from here on."""
+    import swarm.engine
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the report ran a simulation")
+    for mod in (swarm, swarm.engine):
+        monkeypatch.setattr(mod, "run", boom)
+        monkeypatch.setattr(mod, "path", boom)
+
+
+def small_2d_study(seed=3):
+    return swarm.run(L.gaussian_peaks(dim=2, peaks=21), [O.sgd(lr=0.02),
+                                                         O.momentum(lr=0.02, momentum=0.9)],
+                     instances=2, starts=40, steps=60, noise=0.5, seed=seed)
+
+
+def test_report_regenerates_bit_for_bit(tmp_path, monkeypatch):
     """`swarm report DIR` twice (a second apart) writes identical bytes: no generation time
-    or report timing; the study's own provenance (from the manifest) is kept."""
-    res = swarm.run(L.gaussian_peaks(dim=2, peaks=21), [O.sgd(lr=0.02),
-                                                        O.momentum(lr=0.02, momentum=0.9)],
-                    instances=2, starts=40, steps=60, noise=0.5, seed=3)
+    or report timing; the study's own provenance (from the manifest) is kept. The report only
+    reads: swarm.run and swarm.path raise, and every figure is still drawn."""
+    res = small_2d_study()
     res.provenance["wall_s"] = 1.25
     res.save(tmp_path)
+    assert cli.main(["extras", str(tmp_path)]) == 0          # the study's extra-run step
+    no_simulation(monkeypatch)
 
     def files():
         return {p.relative_to(tmp_path).as_posix(): p.read_bytes()
@@ -369,12 +393,131 @@ def test_report_regenerates_bit_for_bit(tmp_path):
     time.sleep(1.1)
     assert cli.main(["report", str(tmp_path)]) == 0
     second = files()
-    assert {"report.md", "report.html", "figures/trajectories.png"} <= set(first)
+    assert {"report.md", "report.html", "figures/trajectories.png", "figures/basin_maps.png",
+            "figures/p_global.png", "figures/ecdf.png", "figures.npz"} <= set(first)
     assert sorted(first) == sorted(second)
     for name in first:
         assert first[name] == second[name], name
     md = first["report.md"].decode()
     assert "study wall time: 1.25 s" in md and f"study created {res.provenance['created']}" in md
+    assert "failed" not in md and "basin maps and trajectories:" not in md
+
+
+def test_without_figure_data_the_report_says_how_to_add_it(tmp_path, monkeypatch, capsys):
+    """A directory made by Result.save alone: the report has no basin maps or trajectories and
+    says how to add them; nothing is simulated behind the user's back. `swarm extras DIR`
+    adds them."""
+    res = small_2d_study()
+    res.save(tmp_path)
+    with monkeypatch.context() as m:
+        no_simulation(m)
+        report.write(swarm.load(tmp_path), tmp_path)
+    figs = {p.name for p in (tmp_path / "figures").glob("*.png")}
+    assert figs == {"p_global.png", "ecdf.png"}
+    md = (tmp_path / "report.md").read_text()
+    assert ("basin maps and trajectories: this results directory has no figure data "
+            "(figures.npz); add it with `swarm extras DIR`") in md
+    assert "swarm.extras.prepare(result, DIR)" in md and "failed" not in md
+    assert cli.main(["extras", str(tmp_path)]) == 0
+    assert "figure data written to" in capsys.readouterr().out
+    no_simulation(monkeypatch)
+    assert cli.main(["report", str(tmp_path)]) == 0
+    figs = {p.name for p in (tmp_path / "figures").glob("*.png")}
+    assert {"basin_maps.png", "trajectories.png"} <= figs
+    assert "no figure data" not in (tmp_path / "report.md").read_text()
+
+
+def test_figure_data_is_reproducible_and_matches_the_extra_runs(tmp_path):
+    """Same study, same bytes (two directories, two runs); the saved arrays are the grid run's
+    outcomes and swarm.path's paths."""
+    res = small_2d_study()
+    a = extras.prepare(res, tmp_path / "a", n=20)
+    b = extras.prepare(small_2d_study(), tmp_path / "b", n=20)
+    assert a.name == "figures.npz" and a.read_bytes() == b.read_bytes()
+    data = extras.read(tmp_path / "a", res)
+    grid, configs, total, n = extras.basin_grid_run(res, n=20)
+    assert (data.n, data.configs, data.total) == (n, configs, total) == (20, configs, 2)
+    assert np.array_equal(data.start_basin, grid.arm(0)["start_basin"][0])
+    for i in range(len(configs)):
+        assert np.array_equal(data.end_basin[i], grid.arm(i)["end_basin"][0])
+        assert np.array_equal(data.hit_step[i], grid.arm(i)["hit_step"][0])
+    picked = extras.story_starts(res, grid, configs, n)
+    assert len(picked) == len(data.starts())
+    for (c, x, st, r), (c2, x2, st2, r2) in zip(picked, data.starts()):
+        assert (c, st, r) == (c2, st2, r2) and np.array_equal(x, x2)
+    inst = extras.family(res).instance(3, 0)
+    for k, (_, x0, _, _) in enumerate(picked):
+        for i, (arm, _) in enumerate(configs):
+            want = swarm.path(inst, extras.optimizer(res.arms[arm]), x0, steps=60)
+            assert np.array_equal(data.paths[k, i], want, equal_nan=True)
+
+
+def _rewrite(path, **changes):
+    """figures.npz with fields changed and its digest recomputed (a crafted file)."""
+    from swarm.files import digest, read_npz
+    z = read_npz(path)
+    z.update(changes)
+    z.pop("digest")
+    path.write_bytes(extras.npz_bytes({**z, "digest": np.array([digest(z)])}))
+
+
+def test_figure_data_is_checked_on_read(tmp_path):
+    res = small_2d_study()
+    path = extras.prepare(res, tmp_path, n=16)
+    good = path.read_bytes()
+    z = dict(np.load(path))
+    # a flipped byte in an array: the digest does not match (or the zip is damaged)
+    data = bytearray(good)
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        extras.read(tmp_path, res)
+    for field, value, msg in (
+            ("cells", z["cells"] + 10 ** 6, "field 'cells' must be grid cells"),
+            ("hit_step", z["hit_step"] + 10 ** 6, "field 'hit_step' holds values outside"),
+            ("end_basin", z["end_basin"] * 0 - 5, "field 'end_basin' holds basin labels"),
+            ("arms", z["arms"][::-1].copy(), "field 'arms' must be increasing"),
+            ("paths", z["paths"][:, :, :-1], "field 'paths' has shape"),
+            ("end_basin", z["end_basin"].astype(np.int32), "field 'end_basin' has dtype"),
+            ("story", z["story"].astype(np.int64), "field 'story' has dtype"),
+            ("rolls", z["story"] | True, "field 'rolls' is set for a start"),
+            ("format", np.array([99], np.int64), "field 'format' is 99")):
+        path.write_bytes(good)
+        _rewrite(path, **{field: value})
+        with pytest.raises(ValueError, match=re.escape(str(path)) + ".*" + re.escape(msg)):
+            extras.read(tmp_path, res)
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            report.write(res, tmp_path)       # refused, as the other result files are
+    path.write_bytes(good)
+    digest_only = dict(np.load(path))
+    digest_only["digest"] = np.array(["0" * 64])
+    path.write_bytes(extras.npz_bytes(digest_only))
+    with pytest.raises(ValueError, match="does not match its digest"):
+        extras.read(tmp_path, res)
+    # a link is refused, never followed
+    path.unlink()
+    (tmp_path / "elsewhere.npz").write_bytes(good)
+    path.symlink_to(tmp_path / "elsewhere.npz")
+    with pytest.raises(ValueError, match="symbolic link"):
+        extras.read(tmp_path, res)
+    with pytest.raises(ValueError, match="symbolic link"):
+        extras.prepare(res, tmp_path, n=16)
+    assert (tmp_path / "elsewhere.npz").read_bytes() == good
+
+
+def test_figure_data_of_another_study_is_not_drawn(tmp_path):
+    """figures.npz left by an earlier study in the same directory belongs to another study:
+    the report says so (and how to add this study's) instead of drawing the wrong maps."""
+    old, new = small_2d_study(seed=3), small_2d_study(seed=4)
+    extras.prepare(old, tmp_path, n=16)
+    new.save(tmp_path)
+    with pytest.raises(extras.Stale):
+        extras.read(tmp_path, new)
+    report.write(new, tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert "figures.npz holds the figure data of another study" in md
+    assert "`swarm extras DIR`" in md
+    assert not (tmp_path / "figures" / "basin_maps.png").exists()
 
 
 def test_few_instances_are_flagged(written, tmp_path):
