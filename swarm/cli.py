@@ -317,6 +317,10 @@ def cmd_report(args):
     d, res = _saved(args)
     path = report.write(res, d)
     print(f"report written to {Path(path).resolve() if path else d.resolve()}")
+    extras = _extras_module()
+    if extras.reason_none(res) is None and not os.path.lexists(d / extras.FILE):
+        print(f"without basin maps and trajectories: {d} has no figure data; add it with: "
+              f"swarm extras {shlex.quote(str(d))}, then swarm report again")
     return 0
 
 

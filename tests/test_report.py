@@ -418,10 +418,15 @@ def test_without_figure_data_the_report_says_how_to_add_it(tmp_path, monkeypatch
     assert ("basin maps and trajectories: this results directory has no figure data "
             "(figures.npz); add it with `swarm extras DIR`") in md
     assert "swarm.extras.prepare(result, DIR)" in md and "failed" not in md
+    with monkeypatch.context() as m:
+        no_simulation(m)
+        assert cli.main(["report", str(tmp_path)]) == 0
+    assert f"has no figure data; add it with: swarm extras {tmp_path}" in capsys.readouterr().out
     assert cli.main(["extras", str(tmp_path)]) == 0
     assert "figure data written to" in capsys.readouterr().out
     no_simulation(monkeypatch)
     assert cli.main(["report", str(tmp_path)]) == 0
+    assert "no figure data" not in capsys.readouterr().out
     figs = {p.name for p in (tmp_path / "figures").glob("*.png")}
     assert {"basin_maps.png", "trajectories.png"} <= figs
     assert "no figure data" not in (tmp_path / "report.md").read_text()
