@@ -493,6 +493,7 @@ def test_figure_data_is_checked_on_read(tmp_path):
             extras.read(tmp_path, res)
         with pytest.raises(ValueError, match=re.escape(msg)):
             report.write(res, tmp_path)       # refused, as the other result files are
+        assert not (tmp_path / "report.md").exists() and not (tmp_path / "tables").exists()
     path.write_bytes(good)
     digest_only = dict(np.load(path))
     digest_only["digest"] = np.array(["0" * 64])

@@ -67,6 +67,9 @@ def _prepare(d):
 
 
 def _write(result, d, extra_runs, confidence):
+    # the figure data first: a damaged figures.npz is refused before anything is removed
+    data, why = (_figure_data(result, d) if extra_runs else
+                 (None, "basin maps and trajectories: left out (extra_runs=False)"))
     figdir, tabdir = _prepare(d)
     spec = result.spec
 
@@ -135,21 +138,17 @@ def _write(result, d, extra_runs, confidence):
         figures.append(("ecdf.png", "Figure 4. Fraction of all trajectories that have reached "
                         "the global target by step t (first-hit ECDF; plateau = P(hit)); hits "
                         "at step 0 are drawn at step 1 on the log axis."))
-    if not extra_runs:
-        skipped.append("basin maps and trajectories: left out (extra_runs=False)")
+    if data is None:
+        skipped.append(why)
     else:
-        data, why = _figure_data(result, d)
-        if data is None:
-            skipped.append(why)
-        else:
-            if attempt("basin maps", lambda: fig_basin_maps(
-                    result, data, figdir / "basin_maps.png")) is not FAILED:
-                figures.append(("basin_maps.png", basin_maps_caption(result, data)))
-            story = attempt("trajectories", lambda: fig_trajectories(
-                result, data, colours, figdir / "trajectories.png"))
-            if story is not FAILED:
-                figures.append(("trajectories.png", trajectory_caption(result, data.configs,
-                                                                        story)))
+        if attempt("basin maps", lambda: fig_basin_maps(
+                result, data, figdir / "basin_maps.png")) is not FAILED:
+            figures.append(("basin_maps.png", basin_maps_caption(result, data)))
+        story = attempt("trajectories", lambda: fig_trajectories(
+            result, data, colours, figdir / "trajectories.png"))
+        if story is not FAILED:
+            figures.append(("trajectories.png", trajectory_caption(result, data.configs,
+                                                                    story)))
 
     # ---- document
     doc = Doc()
