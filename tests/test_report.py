@@ -537,3 +537,27 @@ def test_few_instances_are_flagged(written, tmp_path):
     assert "Few instances" not in md and "landscape instances (fewer" not in md
     rows = analysis.overall(many)
     assert np.isfinite(rows[0]["p_global_low"]) and "cluster-robust t" in md
+
+
+def test_the_report_package_runs_nothing_and_stays_small():
+    """No module of swarm/report/ calls swarm.run, swarm.path or the extra runs of
+    swarm.extras, or imports the engine; the largest file stays under 400 lines."""
+    import ast
+    from pathlib import Path
+    runs = {"run", "path", "compute", "prepare", "basin_grid_run", "story_starts",
+            "rolls_through"}
+    files = sorted(Path(report.__file__).parent.glob("*.py"))
+    assert len(files) >= 6
+    for f in files:
+        src = f.read_text()
+        assert src.count("\n") < 400, f
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                assert not (node.value.id in ("swarm", "extras", "engine")
+                            and node.attr in runs), (f, node.lineno)
+            elif isinstance(node, ast.ImportFrom):
+                assert node.module != "swarm.engine", (f, node.lineno)
+                assert not (node.module in ("swarm", "swarm.extras")
+                            and runs & {a.name for a in node.names}), (f, node.lineno)
+            elif isinstance(node, ast.Import):
+                assert "swarm.engine" not in {a.name for a in node.names}, (f, node.lineno)
