@@ -9,7 +9,7 @@ landscapes whose global minimum is known exactly, and turns the outcomes into st
 ...                 instances=4, starts=500, steps=300, seed=0)    # doctest: +SKIP
 >>> print(res.summary())                                           # doctest: +SKIP
 """
-__version__ = "0.2.0"
+from swarm._version import __version__  # noqa: E402,F401
 
 from swarm import landscapes, optimizers, starts, stats, theory  # noqa: E402,F401
 from swarm.engine import path, run  # noqa: E402,F401

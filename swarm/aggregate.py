@@ -36,10 +36,13 @@ import re
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from swarm import outcomes as OC
 from swarm.kernels.cache import cached_njit
+# the count columns, named (module-level integers: compile-time constants in _tally). _tally is
+# cached on disk and recompiled only when this file changes: change COUNTS here too if they move
+from swarm.outcomes import (COUNTS, DIVERGED, ESCAPED_TO_GLOBAL, ESCAPES, HIT_STEP_SUM, HITS, N,
+                            STARTED_GLOBAL, SUCCESSES, SUCCESSES_FROM_GLOBAL)
 
-COUNTS = ("n", "successes", "diverged", "started_global", "successes_from_global", "escapes",
-          "escaped_to_global", "hits", "hit_step_sum")
 C = {k: j for j, k in enumerate(COUNTS)}
 MOMENTS = COUNTS[:8]      # columns whose per-instance products (Aggregate.cross) are kept
 SUMS = ("best_f", "final_f")
@@ -189,7 +192,8 @@ def _dense_ranks(x, lo, span):
 
 @cached_njit(error_model="numpy", parallel=True)
 def _min_max(x):
-    """(min, max) of a non-empty x in one parallel pass (NumPy's two take 4× as long)."""
+    """(min, max) of a non-empty x in one parallel pass (NumPy's two passes are slower; see
+    docs/performance.md)."""
     lo = x[0]
     hi = x[0]
     for r in prange(x.size):
@@ -247,7 +251,7 @@ def _cell_keys(xi, li, ri, xs, ls, rs, xe, le, re, ns, ne):
     return key
 
 
-def _basin_rows(a, instance, sb, eb):
+def basin_rows(a, instance, sb, eb):
     """Rows (a, instance, start basin, end basin, count) of one arm's chunk, sorted. The three
     labels are coded 0 … n−1 (:func:`_codes`); the cells are counted in a table when there are
     at most ``max(8m, 2¹⁶)`` of them, else their keys are sorted."""
@@ -272,6 +276,8 @@ def _basin_rows(a, instance, sb, eb):
     out[:, 4] = cnt
     return out
 
+
+_basin_rows = basin_rows      # the old name, read by scripts/bench_aggregate.py
 
 PAIRS_IN_TALLY = 8        # up to this many arms the discordant pairs are counted in _tally
 
@@ -324,19 +330,20 @@ def _tally(eb, sb, div, hs, inst, ng, grid, counts, i0, dense, tot, mom, hits, p
                     e = eb[a, k]
                     s = sb[a, k]
                     d = div[a, k]
+                    # the predicates of swarm.outcomes, per trajectory
                     succ = e >= 0 and e < ng
                     sg = s >= 0 and s < ng
-                    c[a, 0] += 1
-                    c[a, 1] += succ
-                    c[a, 2] += d
-                    c[a, 3] += sg
-                    c[a, 4] += succ and sg
-                    c[a, 5] += (not d) and s != e
-                    c[a, 6] += (not sg) and succ
+                    c[a, N] += 1
+                    c[a, SUCCESSES] += succ
+                    c[a, DIVERGED] += d
+                    c[a, STARTED_GLOBAL] += sg
+                    c[a, SUCCESSES_FROM_GLOBAL] += succ and sg
+                    c[a, ESCAPES] += (not d) and s != e
+                    c[a, ESCAPED_TO_GLOBAL] += (not sg) and succ
                     h = hs[a, k]
                     if h >= 0:
-                        c[a, 7] += 1
-                        c[a, 8] += h
+                        c[a, HITS] += 1
+                        c[a, HIT_STEP_SUM] += h
                         hp[q, a, np.searchsorted(grid, h)] += 1
             if dense and (r == r0 or e1 == r1):
                 z = 0 if r == r0 else 1
@@ -472,14 +479,14 @@ class Aggregate:
                agg.counts if per_instance else dummy, i0, per_instance, tot, mom, agg.hits,
                agg.pairs, get_num_threads())
         if A > PAIRS_IN_TALLY:
-            succ = ((eb >= 0) & (eb < ng)).astype(np.float64)
+            succ = OC.is_global(eb, ng).astype(np.float64)
             agg.pairs = np.rint(succ @ (1.0 - succ).T).astype(np.int64)  # exact below 2⁵³
         rows = []
         for a in range(A):
             for k in SUMS:
                 agg.sums[k][a] = exact_sum(o[k][a], div[a])
             if m and agg.basins is not None:
-                rows.append(_basin_rows(a, instance, sb_row[a], eb[a]))
+                rows.append(basin_rows(a, instance, sb_row[a], eb[a]))
         if agg.basins is not None and rows:
             agg.basins = agg._capped(np.concatenate(rows))
         return agg

@@ -43,7 +43,9 @@ import math
 
 import numpy as np
 
+from swarm import outcomes as OC
 from swarm import stats
+from swarm.aggregate import basin_rows, hit_grid
 
 META_KEYS = ("label", "kind", "noise")
 DEFAULT_RESAMPLES = 2000
@@ -292,7 +294,8 @@ def _hist_hit_summary(hist, grid, n, steps, hit_sum, confidence):
     return stats.HitTimes(n=n, hits=hits, median=median, median_low=rank_value(r_lo, True),
                           median_high=rank_value(r_hi, False), ert=art,
                           success_rate=hits / n if n else math.nan, max_steps=int(steps),
-                          confidence=confidence, hit_steps=np.empty(0, np.int64))
+                          confidence=confidence, hit_steps=np.empty(0, np.int64),
+                          hist=np.asarray(hist), grid=np.asarray(grid))
 
 
 def hit_summary(result, a, confidence=0.95, *, n_resamples=DEFAULT_RESAMPLES, seed=0):
@@ -416,7 +419,6 @@ def _basin_counts(result):
     global, escaped to global) from the aggregate's basin table (rows (arm, instance, start
     basin, end basin, count)), or built from the outcomes when the table was dropped; None
     when neither exists. Escape: end basin ≠ start basin and end ≥ 0 (not diverged)."""
-    from swarm.aggregate import _basin_rows
     agg = result.aggregate
     if agg.basins is not None:
         rows = agg.basins
@@ -426,7 +428,7 @@ def _basin_counts(result):
             o = result.arm(a)
             inst = np.repeat(np.arange(o["start_basin"].shape[0], dtype=np.int64),
                              o["start_basin"].shape[1])
-            parts.append(_basin_rows(a, inst, o["start_basin"].ravel().astype(np.int64),
+            parts.append(basin_rows(a, inst, o["start_basin"].ravel().astype(np.int64),
                                      o["end_basin"].ravel().astype(np.int64)))
         rows = np.concatenate(parts) if parts else np.zeros((0, 5), np.int64)
     else:
@@ -437,10 +439,10 @@ def _basin_counts(result):
         r = rows[rows[:, 0] == a]
         g = ng[r[:, 1]] if ng.ndim else ng          # per instance, or one for the family
         sb, eb = r[:, 2], r[:, 3]
-        succ = (eb >= 0) & (eb < g)
-        sg = (sb >= 0) & (sb < g)
+        succ = OC.is_global(eb, g)
+        sg = OC.is_global(sb, g)
         out[a] = {"instance": r[:, 1], "start": sb, "count": r[:, 4], "success": succ,
-                  "escape": (eb != sb) & (eb >= 0), "started_global": sg,
+                  "escape": OC.escaped(sb, eb), "started_global": sg,
                   "etg": ~sg & succ}
     return out
 
@@ -588,7 +590,6 @@ def paired(result, confidence=0.95, *, n_resamples=DEFAULT_RESAMPLES, seed=0) ->
 def default_grid(steps, points=200) -> np.ndarray:
     """Step grid for ECDFs: 0, then about ``points`` log-spaced integer steps up to ``steps``
     (the grid of the aggregates' hit histograms, :func:`swarm.aggregate.hit_grid`)."""
-    from swarm.aggregate import hit_grid
     return hit_grid(steps, points)
 
 
@@ -615,7 +616,7 @@ def ecdf(result, grid=None) -> list[dict]:
             frac = np.cumsum(agg.hits[a]) / n
         else:
             hs = result.arm(a)["hit_step"].ravel()
-            hit = np.sort(hs[hs >= 0])
+            hit = np.sort(hs[OC.hit(hs)])
             frac = np.searchsorted(hit, grid, side="right") / hs.size
         rows.append({**_base_row(result, a, names), "steps": grid.copy(), "fraction": frac})
     return rows

@@ -27,11 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from swarm.aggregate import Aggregate
-from swarm.files import (  # noqa: F401 (atomic_write … lock: also imported from here by cli, report)
+# the file helpers, still importable from here (cli, report) until they import swarm.files
+from swarm.files import (  # noqa: F401
     LOCK, MAX_HEADER_BYTES, MAX_JSON_BYTES, MAX_NPZ_MEMBERS, DirectoryBusy, DirectoryLock,
     atomic_write, digest, fsync_dir, is_tmp_of, lock, memory_budget, no_link, npz_bytes, quiet,
     read_json, read_limited, read_npz)
-from swarm.result import FIELDS
+from swarm.outcomes import DTYPES, FIELDS, field_dtypes
 
 FORMAT = 3          # 3: state and chunk digests cover the layout; 2: aggregates of i0 ranges
 CHUNKS = "chunks"
@@ -228,7 +229,6 @@ class Store:
         return outcomes, self._checked(j, p, z, outcomes)
 
     def _expect(self, j, keep):
-        from swarm.engine import DTYPES
         plan = self.plan
         A, m = len(plan.arms), plan.keys(j)[3]
         F = DTYPES[plan.dtype]
@@ -236,8 +236,7 @@ class Store:
                   "digest": ((), "U")}
         expect.update(Aggregate.expected_arrays(A, plan.per_instance))
         if keep:
-            expect.update({f"out_{k}": ((A, m), dt) for k, dt in zip(FIELDS, (
-                np.int64, np.int64, np.int64, F, F, np.bool_))})
+            expect.update({f"out_{k}": ((A, m), dt) for k, dt in field_dtypes(F).items()})
         return expect
 
     def _checked(self, j, p, z, outcomes):

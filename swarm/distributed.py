@@ -49,6 +49,7 @@ import uuid
 
 import numpy as np
 
+from swarm.collect import Collector, Interrupted, deferred_sigint
 
 log = logging.getLogger("swarm.distributed")
 
@@ -282,7 +283,6 @@ def execute(plan, keep, store, progress, timings, cluster, threads=None, backend
     chunk of ``plan``, loading those in ``store`` — with the chunks run as Dask tasks on
     ``cluster``; also fills ``timings["execute_s"]`` and returns the cluster's description
     as a third element."""
-    from swarm.engine import Collector, _deferred_sigint
     col = Collector(plan, keep, progress)
     take = col.add
 
@@ -295,7 +295,7 @@ def execute(plan, keep, store, progress, timings, cluster, threads=None, backend
             "note": "every chunk was loaded from the checkpoint"}
     if todo:
         with connect(cluster, backend) as (client, info), \
-                _deferred_sigint(store is not None) as interrupted:
+                deferred_sigint(store is not None) as interrupted:
             _submit_and_collect(client, plan, todo, keep, threads, store, timings, take,
                                 interrupted, lambda: len(col.merged))
     outcomes, agg = col.result()            # never a partial result
@@ -307,7 +307,6 @@ def _submit_and_collect(client, plan, todo, keep, threads, store, timings, take,
                         n_merged):
     from distributed import as_completed
 
-    from swarm.engine import Interrupted
     token = hashlib.sha256(pickle.dumps(plan)).hexdigest()[:16]
     run_id = f"swarm-chunk-{uuid.uuid4().hex[:8]}"
     per_host = _per_host(client)

@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import json
 import os
-import signal
 import threading
 import time
 
@@ -21,13 +20,15 @@ import numpy as np
 from swarm import _validate as V
 from swarm import checkpoint as _checkpoint
 from swarm import starts as _starts
+from swarm._version import __version__
 from swarm.aggregate import MAX_BASIN_ROWS, Aggregate
+from swarm.collect import Collector, Interrupted, deferred_sigint  # noqa: F401 (Interrupted: cli)
 from swarm.kernels import philox
 from swarm.landscapes import Family
 from swarm.optimizers import Optimizer, check_cast, hyper_row
-from swarm.result import FIELDS, OUTCOME_BYTES, Result, empty_outcomes, provenance
+from swarm.outcomes import COUNTS, DTYPES, FIELDS, OUTCOME_BYTES, empty_outcomes
+from swarm.result import Result, provenance
 
-DTYPES = {"float64": np.float64, "float32": np.float32}
 BACKENDS = ("cpu", "cuda", "auto")
 DEFAULT_CHUNK = 1 << 20
 DEFAULT_CHUNK_GPU = 1 << 22
@@ -50,7 +51,6 @@ def _study_bytes(landscape, instances, starts, n_arms, keep, keys_per_chunk, per
     rows, start parameters, box, global minima: the bank and its cast copy, and a margin for
     the generator's temporaries), its outcome arrays counted twice (a margin for the
     aggregation's temporaries) and its aggregate's rows; besides, the (A, A) pair counts."""
-    from swarm.aggregate import COUNTS
     n_par, n_glob, _ = landscape.size_hint()
     d = landscape.dim
     keys = min(keys_per_chunk, instances * starts)
@@ -287,16 +287,18 @@ class _Slot:
 
 class _Gpu:
     """A plan's chunks on the current GPU. The study's arrays and each arm's configuration row
-    go to the device once, each chunk's instances (:class:`Inputs`) with its kernels. Up to ``SLOTS`` chunks are in flight, each in its own buffers
-    (:class:`_Slot`, allocated once per study, sized for the largest chunk: an allocation per
-    launch would wait for a running kernel). ``start(j)`` queues chunk j's kernels and, with
+    go to the device once, each chunk's instances (:class:`Inputs`) with its kernels. Up to
+    ``SLOTS`` chunks are in flight, each in its own buffers (:class:`_Slot`, allocated once per
+    study, sized for the largest chunk: an allocation per launch would wait for a running
+    kernel). ``start(j)`` queues chunk j's kernels and, with
     ``stage``, the copies of its outcomes into page-locked host memory, on one stream, and
     returns at once; ``fetch(j)`` waits for them. So while the host aggregates chunk j, the
     device computes chunk j+1 and copies its outcomes, and the host queues chunk j+2 when it is
     done with j. Without ``stage`` (kept outcomes), ``fetch`` copies the outcomes straight into
     the study's arrays on a second stream, beside the next chunk's kernels: through page-locked
-    memory they would be copied twice, and on an H200 the kept 2-D study's wall rate fell by
-    33–43 %. ``lock`` serialises callers that share the plan (a Dask worker's task threads)."""
+    memory they would be copied twice, which slows kept studies markedly (figures in
+    docs/performance.md). ``lock`` serialises callers that share the plan (a Dask worker's
+    task threads)."""
     SLOTS = 2
 
     def __init__(self, plan):
@@ -377,30 +379,6 @@ class _Gpu:
         slot.j = slot.dev = None
         ms = slot.events[0].elapsed_time(slot.events[1])
         return res, (ms / 1e3 if ms > 0 else slot.t_start) + time.perf_counter() - t1
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during a checkpointed study: raised at the next chunk boundary, after that
-    chunk was saved. ``done``/``total`` chunks, ``directory`` the checkpoint."""
-
-    def __init__(self, done, total, directory):
-        super().__init__(f"interrupted after {done} of {total} chunks; they are saved in "
-                         f"{directory}/{_checkpoint.CHUNKS}/")
-        self.done, self.total, self.directory = done, total, directory
-
-
-@contextlib.contextmanager
-def _deferred_sigint(enabled):
-    """While enabled (and on the main thread), Ctrl-C only sets a flag checked between chunks."""
-    if not enabled or threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
-    flag = []
-    old = signal.signal(signal.SIGINT, lambda *_: flag.append(True))
-    try:
-        yield lambda: bool(flag)
-    finally:
-        signal.signal(signal.SIGINT, old)
 
 
 class Plan:
@@ -506,7 +484,6 @@ class Plan:
                                        basins and self.per_instance, self.per_instance)
 
     def fingerprint(self, spec):
-        from swarm import __version__
         from swarm.kernels import cache
         text = json.dumps({"spec": spec, "backend": self.backend, "swarm": __version__,
                            "kernels": cache.source_hash(),
@@ -514,46 +491,6 @@ class Plan:
                            "max_instance_rows": self.max_instance_rows}, sort_keys=True,
                           default=str)
         return hashlib.sha256(text.encode()).hexdigest()
-
-
-class Collector:
-    """Merges finished chunks, in any order, into the study's aggregate and (when kept) its
-    outcome arrays; reports each to ``progress``. Used by the local and the Dask executors."""
-
-    def __init__(self, plan, keep, progress=None):
-        self.plan, self.keep, self.progress = plan, keep, progress
-        A, n_keys = len(plan.arms), plan.instances * plan.starts
-        self.outcomes = None
-        if keep:
-            self.outcomes = empty_outcomes((A, n_keys), DTYPES[plan.dtype])
-        self.agg = Aggregate.empty(A, plan.instances, plan.steps, plan.max_basin_rows,
-                                   plan.per_instance)
-        self.merged = set()
-
-    def view(self, j):
-        """Chunk j's slice of the kept outcome arrays, for the kernels to write in place."""
-        _, _, first, m = self.plan.keys(j)
-        return {k: v[:, first:first + m] for k, v in self.outcomes.items()}
-
-    def add(self, j, out, part, in_place=False):
-        """Merge chunk j; ``in_place``: its outcomes were written into :meth:`view` (j)."""
-        self.agg.add(part)
-        self.merged.add(j)
-        _, _, first, m = self.plan.keys(j)
-        if self.keep and not in_place:
-            for k in FIELDS:
-                self.outcomes[k][:, first:first + m] = out[k]
-        if self.progress is not None:
-            self.progress(len(self.plan.arms) * m)
-
-    def result(self):
-        """(outcomes or None, Aggregate); refuses to return a partial study."""
-        if len(self.merged) != self.plan.n_chunks:
-            raise RuntimeError(f"only {len(self.merged)} of {self.plan.n_chunks} chunks were "
-                               f"merged")
-        out = None if self.outcomes is None else \
-            {k: v.reshape(-1) for k, v in self.outcomes.items()}
-        return out, self.agg
 
 
 def _execute(plan, keep, store, progress, timings):
@@ -569,14 +506,15 @@ def _execute(plan, keep, store, progress, timings):
         ahead = dict(zip(todo, todo[gpu.SLOTS:]))
         for j in todo[:gpu.SLOTS]:
             gpu.start(j, stage=not keep)
-    spare = None          # aggregate-only: one buffer for every chunk (fresh pages cost ~1 ms/MB)
-    with _deferred_sigint(store is not None) as interrupted:
+    spare = None          # aggregate-only: one buffer for every chunk (fresh pages are slow)
+    with deferred_sigint(store is not None) as interrupted:
         for j in range(plan.n_chunks):
             in_place = False
             if j in done:
                 out, part = store.load(j)
             else:
                 # once the study's basin table is over its cap it stays dropped: skip the chunk's
+                # own basin rows too (they would only be thrown away when merged)
                 basins = col.agg.basins is not None
                 if gpu is not None:       # kept: copied into the study's arrays
                     out, seconds = gpu.fetch(j, col.view(j) if keep else None)
@@ -600,6 +538,110 @@ def _execute(plan, keep, store, progress, timings):
             if interrupted() and j + 1 < plan.n_chunks:
                 raise Interrupted(len(set(store.done())), plan.n_chunks, store.dir)
     return col.result()
+
+
+def _checked_study(landscape, optimizers, *, instances, starts, steps, noise, seed, start,
+                   dtype, backend, tol_x, tol_f, chunk_size, threads, device, progress,
+                   keep_outcomes, keep_limit, checkpoint, resume, max_basin_rows,
+                   max_instance_rows, cluster):
+    """:func:`run`'s arguments checked, each with a ValueError naming it, and resolved:
+    (landscape, optimizers as a list, instances, starts, steps, seed, noise levels, start,
+    dtype, backend, tol_x, tol_f, chunk_size, arms, trajectories, keep, memory budget,
+    max_basin_rows, max_instance_rows, cluster). Refuses a study too large for memory before
+    anything is allocated."""
+    if not isinstance(landscape, Family):
+        raise ValueError(f"landscape must be a family from swarm.landscapes (e.g. "
+                         f"landscapes.rastrigin(dim=2)), got {landscape!r}")
+    if isinstance(optimizers, Optimizer):
+        optimizers = [optimizers]
+    if not isinstance(optimizers, (list, tuple)) or not optimizers or \
+            not all(isinstance(o, Optimizer) for o in optimizers):
+        raise ValueError("optimizers must be a non-empty list of specs from swarm.optimizers "
+                         f"(e.g. optimizers.adam(lr=0.01)), got {optimizers!r}")
+    instances = V.integer("instances", instances, low=1, high=MAX_COUNTER)
+    starts = V.integer("starts", starts, low=1, high=MAX_COUNTER)
+    steps = V.integer("steps", steps, low=1, high=MAX_COUNTER - 1)
+    seed = V.integer("seed", seed, low=0, high=2 ** 64 - 1)
+    if isinstance(noise, np.ndarray) and noise.ndim <= 1:
+        noise = noise.tolist()
+    sigmas = tuple(noise) if isinstance(noise, (list, tuple)) else (noise,)
+    if not sigmas:
+        raise ValueError("noise must be a real number ≥ 0 or a non-empty list of them, got []")
+    sigmas = tuple(V.real("noise", s, low=0.0) for s in sigmas)
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress must be a callable (called with the number of "
+                         f"trajectories finished per chunk) or None, got {progress!r}")
+    V.integer("device", device, low=0)
+    V.choice("dtype", dtype, DTYPES)
+    backend = _backend(backend, device)
+    tol_x = default_tol_x(landscape) if tol_x is None else V.real("tol_x", tol_x, low=0.0)
+    if tol_x > float(np.finfo(DTYPES[dtype]).max):
+        raise ValueError(f"tol_x = {tol_x:g} is beyond the range of {dtype}")
+    bank0 = probe(landscape, seed, dtype)
+    tol_f = resolve_tol_f(tol_f, landscape, seed, dtype, bank0)
+    if chunk_size is not None:
+        chunk_size = V.integer("chunk_size", chunk_size, low=1)
+    if threads is not None:
+        V.integer("threads", threads, low=1, high=numba.config.NUMBA_NUM_THREADS)
+    keep_limit = V.integer("keep_limit", keep_limit, low=0)
+    max_basin_rows = V.integer("max_basin_rows", max_basin_rows, low=0)
+    max_instance_rows = V.integer("max_instance_rows", max_instance_rows, low=0)
+    if keep_outcomes is not None and not isinstance(keep_outcomes, bool):
+        raise ValueError(f"keep_outcomes must be True, False or None (keep when at most "
+                         f"keep_limit trajectories), got {keep_outcomes!r}")
+    if not isinstance(resume, bool):
+        raise ValueError(f"resume must be True or False, got {resume!r}")
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint=DIR (the directory the study was "
+                         "checkpointed to)")
+    if checkpoint is not None and (not isinstance(checkpoint, (str, os.PathLike))
+                                   or not str(os.fspath(checkpoint))):
+        raise ValueError(f"checkpoint must be a directory path (a str or os.PathLike), got "
+                         f"{checkpoint!r}")
+    if cluster is not None:
+        from swarm import distributed
+        cluster = distributed.check(cluster)
+    start = _starts.uniform() if start is None else start
+    if not isinstance(start, _starts.Start):
+        raise ValueError(f"start must come from swarm.starts (uniform(), gaussian(mu, sd), "
+                         f"point(x), at_minimum(k)), got {start!r}")
+    need_starts = start.count(landscape.dim)
+    if need_starts is not None and need_starts != starts:
+        raise ValueError(f"starts must be n**dim = {need_starts} for start=starts.grid({start.k}) "
+                         f"on a {landscape.dim}-D landscape, got {starts}")
+    n_arms = sum(o.n_configs for o in optimizers) * len(sigmas)
+    if n_arms > MAX_ARMS:
+        raise ValueError(f"a study of {n_arms:,} arms (optimizer configurations × noise "
+                         f"levels) is more than the {MAX_ARMS:,} allowed; sweep fewer values")
+    arms = []
+    for o in optimizers:
+        for cfg in o.configs():
+            check_cast(o.kind, cfg, DTYPES[dtype])
+            for s in sigmas:
+                arms.append({"optimizer": o, "config": cfg, "noise": s})
+    total = instances * starts * len(arms)
+    if chunk_size is None:
+        chunk_size = DEFAULT_CHUNK if backend == "cpu" else DEFAULT_CHUNK_GPU
+        if cluster is not None:             # enough chunks to share out among the workers
+            chunk_size = min(chunk_size, max(chunk_size >> 4, -(-total // 256)))
+    chunk_size = min(chunk_size, len(arms) * starts * chunk_instances(landscape))
+    keep = total <= keep_limit if keep_outcomes is None else keep_outcomes
+    need = total * OUTCOME_BYTES
+    budget = _memory_budget()
+    if keep and need > budget:
+        raise ValueError(
+            f"study too large for memory with keep_outcomes: {total:,} trajectories (instances "
+            f"× starts × configurations = {instances} × {starts} × {len(arms)}) need "
+            f"{need / 2 ** 30:.1f} GiB of outcomes, more than the {budget / 2 ** 30:.1f} GiB "
+            f"allowed (half the available memory); keep aggregates only (keep_outcomes=None "
+            f"or False) or reduce the study")
+    _check_memory(landscape, instances, starts, len(arms), keep,
+                  min(max(1, chunk_size // len(arms)), instances * starts),
+                  instances <= max_instance_rows, budget)
+
+    return (landscape, optimizers, instances, starts, steps, seed, sigmas, start, dtype, backend,
+            tol_x, tol_f, chunk_size, arms, total, keep, budget, max_basin_rows,
+            max_instance_rows, cluster)
 
 
 def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 1000,
@@ -660,96 +702,15 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     are enough chunks to share out. A chunk that keeps failing on the workers raises
     :class:`swarm.distributed.ChunkFailed`. Without ``cluster`` Dask is never imported.
     """
-    if not isinstance(landscape, Family):
-        raise ValueError(f"landscape must be a family from swarm.landscapes (e.g. "
-                         f"landscapes.rastrigin(dim=2)), got {landscape!r}")
-    if isinstance(optimizers, Optimizer):
-        optimizers = [optimizers]
-    if not isinstance(optimizers, (list, tuple)) or not optimizers or \
-            not all(isinstance(o, Optimizer) for o in optimizers):
-        raise ValueError("optimizers must be a non-empty list of specs from swarm.optimizers "
-                         f"(e.g. optimizers.adam(lr=0.01)), got {optimizers!r}")
-    instances = V.integer("instances", instances, low=1, high=MAX_COUNTER)
-    starts = V.integer("starts", starts, low=1, high=MAX_COUNTER)
-    steps = V.integer("steps", steps, low=1, high=MAX_COUNTER - 1)
-    seed = V.integer("seed", seed, low=0, high=2 ** 64 - 1)
-    if isinstance(noise, np.ndarray) and noise.ndim <= 1:
-        noise = noise.tolist()
-    sigmas = tuple(noise) if isinstance(noise, (list, tuple)) else (noise,)
-    if not sigmas:
-        raise ValueError("noise must be a real number ≥ 0 or a non-empty list of them, got []")
-    sigmas = tuple(V.real("noise", s, low=0.0) for s in sigmas)
-    if progress is not None and not callable(progress):
-        raise ValueError(f"progress must be a callable (called with the number of "
-                         f"trajectories finished per chunk) or None, got {progress!r}")
-    V.integer("device", device, low=0)
-    V.choice("dtype", dtype, DTYPES)
-    backend = _backend(backend, device)
-    tol_x = default_tol_x(landscape) if tol_x is None else V.real("tol_x", tol_x, low=0.0)
-    if tol_x > float(np.finfo(DTYPES[dtype]).max):
-        raise ValueError(f"tol_x = {tol_x:g} is beyond the range of {dtype}")
-    bank0 = probe(landscape, seed, dtype)
-    tol_f = resolve_tol_f(tol_f, landscape, seed, dtype, bank0)
-    if chunk_size is not None:
-        chunk_size = V.integer("chunk_size", chunk_size, low=1)
-    if threads is not None:
-        V.integer("threads", threads, low=1, high=numba.config.NUMBA_NUM_THREADS)
-    keep_limit = V.integer("keep_limit", keep_limit, low=0)
-    max_basin_rows = V.integer("max_basin_rows", max_basin_rows, low=0)
-    max_instance_rows = V.integer("max_instance_rows", max_instance_rows, low=0)
-    if keep_outcomes is not None and not isinstance(keep_outcomes, bool):
-        raise ValueError(f"keep_outcomes must be True, False or None (keep when at most "
-                         f"keep_limit trajectories), got {keep_outcomes!r}")
-    if not isinstance(resume, bool):
-        raise ValueError(f"resume must be True or False, got {resume!r}")
-    if resume and checkpoint is None:
-        raise ValueError("resume=True needs checkpoint=DIR (the directory the study was "
-                         "checkpointed to)")
-    if checkpoint is not None and (not isinstance(checkpoint, (str, os.PathLike))
-                                   or not str(os.fspath(checkpoint))):
-        raise ValueError(f"checkpoint must be a directory path (a str or os.PathLike), got "
-                         f"{checkpoint!r}")
-    if cluster is not None:
-        from swarm import distributed as _distributed
-        cluster = _distributed.check(cluster)
-    start = _starts.uniform() if start is None else start
-    if not isinstance(start, _starts.Start):
-        raise ValueError(f"start must come from swarm.starts (uniform(), gaussian(mu, sd), "
-                         f"point(x), at_minimum(k)), got {start!r}")
-
-    need_starts = start.count(landscape.dim)
-    if need_starts is not None and need_starts != starts:
-        raise ValueError(f"starts must be n**dim = {need_starts} for start=starts.grid({start.k}) "
-                         f"on a {landscape.dim}-D landscape, got {starts}")
-    n_arms = sum(o.n_configs for o in optimizers) * len(sigmas)
-    if n_arms > MAX_ARMS:
-        raise ValueError(f"a study of {n_arms:,} arms (optimizer configurations × noise "
-                         f"levels) is more than the {MAX_ARMS:,} allowed; sweep fewer values")
-    arms = []
-    for o in optimizers:
-        for cfg in o.configs():
-            check_cast(o.kind, cfg, DTYPES[dtype])
-            for s in sigmas:
-                arms.append({"optimizer": o, "config": cfg, "noise": s})
-    total = instances * starts * len(arms)
-    if chunk_size is None:
-        chunk_size = DEFAULT_CHUNK if backend == "cpu" else DEFAULT_CHUNK_GPU
-        if cluster is not None:             # enough chunks to share out among the workers
-            chunk_size = min(chunk_size, max(chunk_size >> 4, -(-total // 256)))
-    chunk_size = min(chunk_size, len(arms) * starts * chunk_instances(landscape))
-    keep = total <= keep_limit if keep_outcomes is None else keep_outcomes
-    need = total * OUTCOME_BYTES
-    budget = _memory_budget()
-    if keep and need > budget:
-        raise ValueError(
-            f"study too large for memory with keep_outcomes: {total:,} trajectories (instances "
-            f"× starts × configurations = {instances} × {starts} × {len(arms)}) need "
-            f"{need / 2 ** 30:.1f} GiB of outcomes, more than the {budget / 2 ** 30:.1f} GiB "
-            f"allowed (half the available memory); keep aggregates only (keep_outcomes=None "
-            f"or False) or reduce the study")
-    _check_memory(landscape, instances, starts, len(arms), keep,
-                  min(max(1, chunk_size // len(arms)), instances * starts),
-                  instances <= max_instance_rows, budget)
+    (landscape, optimizers, instances, starts, steps, seed, sigmas, start, dtype, backend,
+     tol_x, tol_f, chunk_size, arms, total, keep, budget, max_basin_rows, max_instance_rows,
+     cluster) = _checked_study(
+        landscape, optimizers, instances=instances, starts=starts, steps=steps, noise=noise,
+        seed=seed, start=start, dtype=dtype, backend=backend, tol_x=tol_x, tol_f=tol_f,
+        chunk_size=chunk_size, threads=threads, device=device, progress=progress,
+        keep_outcomes=keep_outcomes, keep_limit=keep_limit, checkpoint=checkpoint,
+        resume=resume, max_basin_rows=max_basin_rows, max_instance_rows=max_instance_rows,
+        cluster=cluster)
 
     spec = {"landscape": landscape.to_dict(), "optimizers": [o.to_dict() for o in optimizers],
             "instances": instances, "starts": starts, "steps": steps, "noise": list(sigmas),
@@ -793,9 +754,9 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
             with _threads(threads):
                 outcomes, agg = _execute(plan, keep, store, progress, timings)
         else:       # kernel_s: summed over the workers; the rate is per second of the run
-            outcomes, agg, cluster_info = _distributed.execute(plan, keep, store, progress,
-                                                               timings, cluster, threads,
-                                                               backend)
+            from swarm import distributed
+            outcomes, agg, cluster_info = distributed.execute(plan, keep, store, progress,
+                                                              timings, cluster, threads, backend)
     finally:
         if store is not None:
             store.close()                           # the directory's lock

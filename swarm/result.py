@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import os
 import platform
 import subprocess
@@ -23,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from swarm import stats
+from swarm import outcomes as OC
+from swarm.outcomes import FIELDS, OUTCOME_BYTES, empty_outcomes  # noqa: F401 (also read from here)
 
-OUTCOME_BYTES = 8 * 5 + 1
-FIELDS = ("start_basin", "end_basin", "hit_step", "best_f", "final_f", "diverged")
 FORMAT = 3          # 3: hashes cover n_global and the study's sizes, manifest_hash
 #                     2: instances drawn in bulk (0.2.0), n_global stored once, aggregate ranges
 # what swarm writes beside a result (the CLI and swarm.report): removed when a directory that
@@ -35,13 +33,6 @@ PRODUCTS = ("summary.csv", "summary.txt", "spec.toml", "report.md", "report.html
 PRODUCT_DIRS = ("figures", "tables")
 PRODUCT_SUFFIXES = (".png", ".csv")
 MANIFEST_BYTES = 64 << 20
-
-
-def empty_outcomes(shape, F):
-    """Uninitialised outcome arrays of ``shape``, one per field of :data:`FIELDS`; the float
-    fields in the working dtype ``F``."""
-    return {k: np.empty(shape, dt) for k, dt in zip(FIELDS, (
-        np.int64, np.int64, np.int64, F, F, np.bool_))}
 
 
 def _git_commit():
@@ -61,7 +52,7 @@ def _git_commit():
 def provenance(backend, timings, threads, chunk_size):
     import numba
     import scipy
-    from swarm import __version__
+    from swarm._version import __version__
     device = platform.processor() or platform.machine()
     if backend == "cuda":
         from numba import cuda
@@ -106,7 +97,7 @@ def printable(s) -> str:
         c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in s)
 
 
-def _csv_cell(v):
+def csv_cell(v):
     """A CSV cell that a spreadsheet will not run: text beginning with ``= + - @`` (or a tab
     or carriage return) gets a leading ``'``; numbers are left alone."""
     if isinstance(v, str) and v and v[0] in "=+-@\t\r":
@@ -167,9 +158,9 @@ class Result:
         shape = (self.instances, self.starts)
         o = {k: v[s].reshape(shape) for k, v in self.outcomes.items()}
         ng = self.n_global[:, None]
-        o["success"] = (o["end_basin"] >= 0) & (o["end_basin"] < ng)
-        start_global = (o["start_basin"] >= 0) & (o["start_basin"] < ng)
-        o["escaped"] = ~o["diverged"] & (o["start_basin"] != o["end_basin"])
+        o["success"] = OC.is_global(o["end_basin"], ng)
+        start_global = OC.is_global(o["start_basin"], ng)
+        o["escaped"] = OC.escaped(o["start_basin"], o["end_basin"], o["diverged"])
         o["escaped_to_global"] = ~start_global & o["success"]
         o["started_global"] = start_global
         return o
@@ -284,8 +275,8 @@ class Result:
         if self.study is not None:
             manifest["study"] = self.study
         manifest["manifest_hash"] = manifest_hash(json.loads(json.dumps(manifest,
-                                                                        default=_jsonable)))
-        text = json.dumps(manifest, indent=2, default=_jsonable)
+                                                                        default=jsonable)))
+        text = json.dumps(manifest, indent=2, default=jsonable)
         with lock(d):
             for name in ("outcomes.npz", "aggregate.npz", "manifest.json") + PRODUCTS \
                     + PRODUCT_DIRS:
@@ -325,10 +316,10 @@ class Result:
         from swarm.files import atomic_write
         path = Path(path)
         f = io.StringIO(newline="")
-        w = csv.DictWriter(f, fieldnames=[_csv_cell(c) for c in cols], restval="")
+        w = csv.DictWriter(f, fieldnames=[csv_cell(c) for c in cols], restval="")
         w.writeheader()
         for r in rows:
-            w.writerow({_csv_cell(k): _csv_cell(_csv_value(v)) for k, v in r.items()})
+            w.writerow({csv_cell(k): csv_cell(_csv_value(v)) for k, v in r.items()})
         atomic_write(path, f.getvalue().encode("utf-8"))      # never through a link
         return path
 
@@ -339,12 +330,16 @@ def _csv_value(v):
     return "" if v is None else v
 
 
-def _jsonable(o):
+def jsonable(o):
+    """``json.dumps``'s ``default``: NumPy scalars and arrays as Python numbers and lists."""
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):
         return o.tolist()
     raise TypeError(f"not JSON serialisable: {o!r}")
+
+
+_csv_cell, _jsonable = csv_cell, jsonable   # old names, until swarm.report and swarm.extras switch
 
 
 def aggregate_of(res):
@@ -511,8 +506,7 @@ def load(directory) -> Result:
                 raise ValueError(f"{d / 'manifest.json'}: declares {n:,} kept outcomes, more "
                                  f"than this machine's memory allows to load")
             F = np.float64 if dtype == "float64" else np.float32
-            expect = {k: ((n,), dt) for k, dt in zip(FIELDS, (
-                np.int64, np.int64, np.int64, F, F, np.bool_))}
+            expect = {k: ((n,), dt) for k, dt in OC.field_dtypes(F).items()}
             expect["n_global"] = ((1,), np.int64)
             where = d / "outcomes.npz"
             z = read_npz(where, "outcomes file", expect, max_bytes=budget)

@@ -237,7 +237,14 @@ class HitTimes:
         Nominal coverage of the median interval.
     hit_steps : ndarray
         Read-only sorted hit steps of the runs that hit (length ``hits``);
-        used by :meth:`ecdf`.
+        used by :meth:`ecdf`.  Empty when the summary was built from a hit
+        histogram (``hist``, ``grid``) instead.
+    hist, grid : ndarray or None
+        For a summary built from a histogram of hit steps on a grid of steps
+        (``hist[j]`` counts ``grid[j-1] < step <= grid[j]``; a study that kept
+        aggregates only, see :func:`swarm.analysis.hit_summary`): then
+        :meth:`ecdf` is exact at the grid points (and wherever the cell holds
+        no hits) and refuses other steps.  ``None`` otherwise.
     """
 
     n: int
@@ -250,18 +257,38 @@ class HitTimes:
     max_steps: int
     confidence: float
     hit_steps: np.ndarray = field(repr=False, compare=False)
+    hist: np.ndarray | None = field(default=None, repr=False, compare=False)
+    grid: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def ecdf(self, steps_grid):
         """Fraction of *all* runs that hit at or before each step of the grid.
 
         ``ecdf(t) = #{runs with hit step <= t} / n``; runs that never hit never
         count, so the curve plateaus at ``success_rate``.  Returns an array
-        shaped like ``steps_grid`` (a NumPy scalar for a scalar grid).
+        shaped like ``steps_grid`` (a NumPy scalar for a scalar grid).  For a
+        summary built from a hit histogram, a step inside a grid cell that
+        holds hits (where the value is not known) raises ValueError.
         """
         grid = np.asarray(steps_grid, dtype=float)
         if np.isnan(grid).any():
             raise ValueError("steps_grid must not contain nan")
-        counts = np.searchsorted(self.hit_steps, grid, side="right")
+        if self.hist is None:
+            counts = np.searchsorted(self.hit_steps, grid, side="right")
+            return (counts / self.n)[()]
+        g = np.asarray(self.grid, dtype=float)
+        cum = np.concatenate(([0], np.cumsum(self.hist)))     # cum[j + 1]: hits <= g[j]
+        j = np.searchsorted(g, grid, side="right")            # grid points <= t
+        below = cum[j]                                        # hits <= the grid point below t
+        above = cum[np.minimum(j + 1, g.size)]                # hits <= the grid point above t
+        exact = (below == above) | (grid < 0) | (grid >= g[-1]) | \
+            ((j > 0) & (g[np.maximum(j - 1, 0)] == grid))
+        if not np.all(exact):
+            t = grid[~exact].ravel()[0]
+            raise ValueError(
+                f"ecdf({t:g}): these hit times come from a histogram on a grid of steps "
+                f"(a study that kept aggregates only), so the ECDF is known only at the "
+                f"grid points (HitTimes.grid) and in cells without hits; ask at grid points")
+        counts = np.where(grid < 0, 0, np.where(grid >= g[-1], cum[-1], below))
         return (counts / self.n)[()]
 
 

@@ -283,3 +283,16 @@ def test_one_instance_and_noise_grid():
     inst = analysis.by_instance(single)
     assert [r["instance"] for r in inst] == [0, 1]
     assert sum(r["successes"] for r in inst) == single.arm(0)["success"].sum()
+
+
+def test_hit_times_of_an_aggregate_only_study_give_its_ecdf_at_the_grid(res):
+    """HitTimes built from the aggregate's hit histogram: its ecdf at the grid points is the
+    exact ECDF of the outcomes (it used to be 0 everywhere); between them it is refused."""
+    agg_only = swarm.Result(spec=res.spec, arms=res.arms, outcomes=None, n_global=res.n_global,
+                            provenance=res.provenance, aggregate=res.aggregate)
+    grid = res.aggregate.grid
+    for a in range(len(res.arms)):
+        exact = analysis.hit_summary(res, a)
+        h = analysis.hit_summary(agg_only, a)
+        np.testing.assert_allclose(h.ecdf(grid), exact.ecdf(grid))
+        assert h.ecdf(grid).max() > 0

@@ -20,20 +20,26 @@ import naive  # noqa: E402
 ST_PER_DIM = -39.16616570
 
 
+# the variants each family of landscapes.FAMILIES is tested in: (id suffix, factory keywords)
+_DIMS_ROT = [(f"{dim}{'-rot' if rotate else ''}", {"dim": dim, "rotate": rotate})
+             for dim in (1, 2, 5) for rotate in (False, True)]
+VARIANTS = {
+    "rastrigin": _DIMS_ROT, "ackley": _DIMS_ROT, "griewank": _DIMS_ROT, "levy": _DIMS_ROT,
+    "styblinski_tang": _DIMS_ROT,
+    "himmelblau": [("", {"rotate": False}), ("rot", {"rotate": True})],
+    "double_well": [(f"{dim}-tilt{tilt:+}", {"dim": dim, "tilt": tilt})
+                    for dim in (1, 3) for tilt in (0.1, -0.1)],
+    "gaussian_peaks": [(f"{dim}", {"dim": dim, "peaks": 21}) for dim in (2, 10)],
+}
+
+
 def _families():
+    """Every family of ``landscapes.FAMILIES`` in its variants; a family without an entry in
+    VARIANTS runs with its defaults (and test_every_family_has_variants fails)."""
     out = []
-    for name in ("rastrigin", "ackley", "griewank", "levy", "styblinski_tang"):
-        for dim in (1, 2, 5):
-            for rotate in (False, True):
-                out.append((f"{name}-{dim}{'-rot' if rotate else ''}",
-                            getattr(landscapes, name)(dim, rotate=rotate)))
-    for rotate in (False, True):
-        out.append((f"himmelblau{'-rot' if rotate else ''}", landscapes.himmelblau(rotate=rotate)))
-    for dim in (1, 3):
-        for tilt in (0.1, -0.1):
-            out.append((f"double_well-{dim}-tilt{tilt:+}", landscapes.double_well(dim, tilt)))
-    for dim in (2, 10):
-        out.append((f"gaussian_peaks-{dim}", landscapes.gaussian_peaks(dim, 21)))
+    for name, factory in landscapes.FAMILIES.items():
+        for suffix, kw in VARIANTS.get(name, [("", {})]):
+            out.append((f"{name}-{suffix}" if suffix else name, factory(**kw)))
     return out
 
 
@@ -42,6 +48,13 @@ FAM_IDS = [n for n, _ in FAMILIES]
 FAMS = [f for _, f in FAMILIES]
 SEED = 20240611
 _CACHE = {}
+
+
+def test_every_family_has_variants():
+    missing = sorted(set(landscapes.FAMILIES) - set(VARIANTS))
+    assert not missing, (f"families without test variants: {missing}; add them to VARIANTS in "
+                         f"tests/test_landscapes.py (their dims and parameters)")
+    assert not set(VARIANTS) - set(landscapes.FAMILIES)
 
 
 def inst_of(fam, index=0, seed=SEED):

@@ -173,3 +173,36 @@ def test_summary_csv_carries_wilson_and_clopper_pearson_intervals(tmp_path):
         assert float(row["p_global_wilson_low"]) == pytest.approx(wilson.low, rel=1e-12)
         assert float(row["p_global_wilson_high"]) == pytest.approx(wilson.high, rel=1e-12)
         assert float(row["median_hit_step_of_hits"]) == res.table()[a]["median_hit_step_of_hits"]
+
+
+def test_the_tally_counts_what_the_outcome_predicates_say():
+    """swarm.outcomes defines global / escaped / escaped to global / hit once; the Numba tally
+    spells them per trajectory and writes each count to its named column. They agree, column
+    by column, on random outcomes with every corner (label −1, diverged, never hit) — which
+    also catches a kernel cache that missed a change of the column constants."""
+    from swarm import outcomes as OC
+    from swarm.aggregate import Aggregate
+    rng = np.random.default_rng(5)
+    A, I, S_, ng, steps = 3, 4, 50, 2, 40
+    m = I * S_
+    sb = rng.integers(-1, 5, (A, m))
+    sb[1:] = sb[0]
+    div = rng.random((A, m)) < 0.1
+    eb = np.where(div, -1, rng.integers(-1, 5, (A, m)))
+    hs = np.where(rng.random((A, m)) < 0.5, rng.integers(0, steps + 1, (A, m)), -1)
+    o = OC.empty_outcomes((A, m), np.float64)
+    o.update(start_basin=sb, end_basin=eb, hit_step=hs, diverged=div)
+    o["best_f"][:] = o["final_f"][:] = 0.0
+    inst = np.arange(m) // S_
+    agg = Aggregate.from_outcomes(o, inst, ng, I, steps)
+    succ, sg = OC.is_global(eb, ng), OC.is_global(sb, ng)
+    want = {"n": np.ones_like(div), "successes": succ, "diverged": div, "started_global": sg,
+            "successes_from_global": succ & sg, "escapes": OC.escaped(sb, eb, div),
+            "escaped_to_global": OC.escaped_to_global(sb, eb, ng), "hits": OC.hit(hs),
+            "hit_step_sum": np.where(OC.hit(hs), hs, 0)}
+    assert tuple(want) == OC.COUNTS
+    for k, v in want.items():
+        per = np.stack([np.bincount(inst, weights=v[a].astype(np.int64), minlength=I)
+                        for a in range(A)])
+        np.testing.assert_array_equal(agg.counts[:, :, OC.COUNTS.index(k)], per, err_msg=k)
+        assert getattr(OC, k.upper()) == OC.COUNTS.index(k)

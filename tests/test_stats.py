@@ -379,6 +379,22 @@ def test_hit_times_ecdf():
     np.testing.assert_allclose(h.ecdf(np.array([[0, 10], [30, 99]])), [[0, 0.4], [0.6, 0.6]])
 
 
+def test_hit_times_ecdf_from_a_histogram_is_exact_at_the_grid_or_refused():
+    steps = [3, 5, 5, 12, -1, -1, -1, -1, -1, -1]
+    exact = stats.hit_time_summary(steps, max_steps=16)
+    grid = np.array([0, 1, 2, 4, 8, 16])
+    hist = np.array([0, 0, 0, 1, 2, 1])           # hist[j]: grid[j-1] < step <= grid[j]
+    h = stats.HitTimes(n=10, hits=4, median=math.nan, median_low=math.inf,
+                       median_high=math.inf, ert=exact.ert, success_rate=0.4, max_steps=16,
+                       confidence=0.95, hit_steps=np.empty(0, np.int64), hist=hist, grid=grid)
+    np.testing.assert_allclose(h.ecdf(grid), exact.ecdf(grid))
+    np.testing.assert_allclose(h.ecdf([-1, 1.5, 16, 100]), [0, 0, 0.4, 0.4])   # empty cells too
+    assert h.ecdf(8) == pytest.approx(0.3)
+    for t in (3, [4, 5]):
+        with pytest.raises(ValueError, match="known only at the grid points"):
+            h.ecdf(t)
+
+
 def test_hit_times_median_with_never_hits():
     assert stats.hit_time_summary([5, -1, 7], max_steps=10).median == 7.0
     assert stats.hit_time_summary([5, 9, 7, -1], max_steps=10).median == 7.0

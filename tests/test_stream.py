@@ -167,10 +167,10 @@ def test_aggregate_of_random_outcomes_matches_plain_counts(A):
 
 @pytest.mark.parametrize("labels", ["dense", "wide", "hashes", "many-cells", "one"])
 def test_basin_rows_match_plain_unique(labels):
-    """Every way _basin_rows codes labels (a rank table over a narrow range, np.unique's codes
+    """Every way basin_rows codes labels (a rank table over a narrow range, np.unique's codes
     over a wide one) and counts cells (a table, or sorted keys when the cells outnumber the
     keys), against np.unique over (instance, start, end) columns."""
-    from swarm.aggregate import _basin_rows
+    from swarm.aggregate import basin_rows
     rng = np.random.default_rng(len(labels))
     m = 100_003
     inst = np.sort(rng.integers(3, 9, m))
@@ -189,7 +189,7 @@ def test_basin_rows_match_plain_unique(labels):
     else:
         sb = np.full(m, 5)
         eb = np.full(m, 5)
-    rows = _basin_rows(2, inst, sb.astype(np.int64), eb.astype(np.int64))
+    rows = basin_rows(2, inst, sb.astype(np.int64), eb.astype(np.int64))
     trip, cnt = np.unique(np.stack([inst, sb, eb]), axis=1, return_counts=True)
     assert (rows[:, 0] == 2).all()
     np.testing.assert_array_equal(rows[:, 1:4], trip.T)
@@ -277,8 +277,8 @@ def test_chunks_after_the_cap_build_no_basin_table(monkeypatch):
     (the same aggregate as above, with fewer basin tables built)."""
     from swarm import aggregate
     calls = []
-    real = aggregate._basin_rows
-    monkeypatch.setattr(aggregate, "_basin_rows", lambda *a: calls.append(1) or real(*a))
+    real = aggregate.basin_rows
+    monkeypatch.setattr(aggregate, "basin_rows", lambda *a: calls.append(1) or real(*a))
     a = study(keep_outcomes=False, max_basin_rows=20, chunk_size=48)
     capped = len(calls)
     calls.clear()
