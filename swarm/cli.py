@@ -197,7 +197,7 @@ def cmd_run(args):
 def _run_into(args, spec, out, cluster, again):
     from swarm import checkpoint
     from swarm.distributed import ChunkFailed
-    from swarm.engine import Interrupted
+    from swarm.collect import Interrupted
     if args.resume and not (out / checkpoint.STATE).exists() and \
             (out / "manifest.json").exists():
         if not _finished(out, spec):

@@ -157,9 +157,9 @@ def grid_size(result, n=BASIN_GRID, limit=MAX_MAP_CONFIGS):
 
 def study_key(result) -> str:
     """SHA-256 of what the extra runs depend on: the spec, the arms and the outcome hash."""
-    from swarm.result import _jsonable
+    from swarm.result import jsonable
     body = json.loads(json.dumps({"spec": result.spec, "arms": result.arms,
-                                  "outcome_hash": result.hash}, default=_jsonable))
+                                  "outcome_hash": result.hash}, default=jsonable))
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"))
                           .encode()).hexdigest()
 

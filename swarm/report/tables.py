@@ -162,8 +162,8 @@ def paired_table(rows, confidence):
 
 def write_csv(path, rows, drop=()):
     """A CSV of ``rows``, written atomically (never through a link), text cells that a
-    spreadsheet would run neutralised (:func:`swarm.result._csv_cell`)."""
-    from swarm.result import _csv_cell
+    spreadsheet would run neutralised (:func:`swarm.result.csv_cell`)."""
+    from swarm.result import csv_cell
     if not rows:
         atomic_write(path, b"")
         return
@@ -176,6 +176,6 @@ def write_csv(path, rows, drop=()):
     w = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
     w.writeheader()
     for r in rows:
-        w.writerow({k: _csv_cell(r.get(k, "")) for k in keys})
+        w.writerow({k: csv_cell(r.get(k, "")) for k in keys})
     atomic_write(path, fh.getvalue().encode("utf-8"))
 
