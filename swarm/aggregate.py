@@ -608,7 +608,7 @@ class Aggregate:
 
     @staticmethod
     def expected_arrays(n_arms, per_instance=None) -> dict:
-        """What :meth:`arrays` writes for ``n_arms`` arms, as :func:`swarm.checkpoint.read_npz`
+        """What :meth:`arrays` writes for ``n_arms`` arms, as :func:`swarm.files.read_npz`
         expects it (``{name: (shape, dtype[, optional])}``, ``None``: any length), so that a
         file's declared shapes are checked before it is read. ``per_instance`` None: either
         form (totals and moments optional)."""

@@ -27,11 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from swarm.aggregate import Aggregate
-# the file helpers, still importable from here (cli, report) until they import swarm.files
-from swarm.files import (  # noqa: F401
-    LOCK, MAX_HEADER_BYTES, MAX_JSON_BYTES, MAX_NPZ_MEMBERS, DirectoryBusy, DirectoryLock,
-    atomic_write, digest, fsync_dir, is_tmp_of, lock, memory_budget, no_link, npz_bytes, quiet,
-    read_json, read_limited, read_npz)
+from swarm.files import (atomic_write, digest, fsync_dir, is_tmp_of, lock, no_link, npz_bytes,
+                         quiet, read_json, read_npz)
 from swarm.outcomes import DTYPES, FIELDS, field_dtypes
 
 FORMAT = 3          # 3: state and chunk digests cover the layout; 2: aggregates of i0 ranges

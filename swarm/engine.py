@@ -689,7 +689,7 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     ``resume=True`` the chunks already there are loaded — each checked against the study
     first — instead of recomputed (a directory holding another study's checkpoint is
     refused). The run holds the directory's lock: a second process writing to it is refused
-    (:class:`swarm.checkpoint.DirectoryBusy`). With a checkpoint, Ctrl-C stops at the next
+    (:class:`swarm.files.DirectoryBusy`). With a checkpoint, Ctrl-C stops at the next
     chunk boundary by raising :class:`Interrupted`.
 
     ``cluster``: run the chunks as Dask tasks (:mod:`swarm.distributed`, needs

@@ -339,9 +339,6 @@ def jsonable(o):
     raise TypeError(f"not JSON serialisable: {o!r}")
 
 
-_csv_cell, _jsonable = csv_cell, jsonable   # old names, until swarm.report and swarm.extras switch
-
-
 def aggregate_of(res):
     """The exact aggregate of a result's per-trajectory outcomes."""
     from swarm.aggregate import Aggregate

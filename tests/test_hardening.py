@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import swarm
-from swarm import checkpoint
+from swarm import checkpoint, files
 from swarm import landscapes as L
 from swarm import optimizers as O
 from swarm import result as R
@@ -254,7 +254,7 @@ def _forge_chunk(path, **changes):
     z = npz_of(path)
     z.pop("digest")
     z.update(changes)
-    z["digest"] = np.array(checkpoint.digest(z))
+    z["digest"] = np.array(files.digest(z))
     np.savez(path, **z)
 
 
@@ -274,8 +274,8 @@ def test_crafted_checkpoint_chunk_is_refused_before_the_tally(tmp_path):
 
 HOLD = """
 import sys, time
-from swarm import checkpoint
-lock = checkpoint.lock(sys.argv[1])
+from swarm import files
+lock = files.lock(sys.argv[1])
 print("locked", flush=True)
 time.sleep(60)
 """
@@ -298,14 +298,14 @@ def test_a_second_writer_is_refused_with_one_readable_line(tmp_path):
     d = tmp_path / "busy"
     d.mkdir()
     with held(d) as p:
-        with pytest.raises(checkpoint.DirectoryBusy) as e:
+        with pytest.raises(files.DirectoryBusy) as e:
             small(checkpoint=d)
         msg = str(e.value)
         assert "\n" not in msg and f"pid {p.pid}" in msg and "in use by another" in msg
         res = small()
         with pytest.raises(ValueError, match="in use by another swarm process"):
             res.save(d)
-        assert sorted(x.name for x in d.iterdir()) == [checkpoint.LOCK]
+        assert sorted(x.name for x in d.iterdir()) == [files.LOCK]
     small(checkpoint=d)                       # the lock died with its holder
     res.save(d)
     assert swarm.load(d).hash == res.hash
@@ -433,7 +433,7 @@ def test_huge_declared_arrays_and_zip_bombs_allocate_nothing(tmp_path, saved):
 def test_a_huge_manifest_is_refused_unread(tmp_path, saved):
     res, d = copy_of(saved, True, tmp_path)
     with open(d / "manifest.json", "r+b") as f:
-        f.truncate(checkpoint.MAX_JSON_BYTES + 1)
+        f.truncate(files.MAX_JSON_BYTES + 1)
     with pytest.raises(ValueError, match=r"manifest\.json.*bytes"):
         swarm.load(d)
 
@@ -678,10 +678,10 @@ def test_labels_cannot_drive_a_terminal_or_a_spreadsheet(tmp_path):
 FULL = """
 import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-from swarm import checkpoint
+from swarm import files
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 try:
-    checkpoint.atomic_write(sys.argv[1] + "/big.bin", bytes(100000))
+    files.atomic_write(sys.argv[1] + "/big.bin", bytes(100000))
 except OSError as e:
     print(e.errno, e.filename)
 """
@@ -699,9 +699,9 @@ def test_a_full_disk_names_the_file_and_leaves_no_temporary(tmp_path):
 def test_a_failed_fsync_names_the_file_and_leaves_no_temporary(tmp_path, monkeypatch):
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(checkpoint.os, "fsync", full)
+    monkeypatch.setattr(files.os, "fsync", full)
     with pytest.raises(OSError) as e:
-        checkpoint.atomic_write(tmp_path / "f.bin", b"abc")
+        files.atomic_write(tmp_path / "f.bin", b"abc")
     assert e.value.filename == str(tmp_path / "f.bin") and e.value.errno == errno.ENOSPC
     assert list(tmp_path.iterdir()) == []
 
@@ -814,7 +814,7 @@ def test_random_corruptions_of_a_checkpoint(tmp_path_factory, checkpointed, kind
         z = npz_of(target)
         z[field] = CHUNK_EDITS[field](z[field])
         z.pop("digest")
-        z["digest"] = np.array(checkpoint.digest(z))
+        z["digest"] = np.array(files.digest(z))
         np.savez(target, **z)
     elif kind == "link":
         target.unlink()

@@ -37,11 +37,6 @@ LAYERS = [
     ("cli",),
 ]
 
-# private names still imported across modules, each to go once its importer switches to the
-# public name (swarm.report and swarm.extras are being rewritten: result.csv_cell, .jsonable)
-PENDING_PRIVATE = {("swarm.result", "_csv_cell"), ("swarm.result", "_jsonable")}
-
-
 def _modules() -> dict[str, Path]:
     """Dotted name → file of every module of swarm/ (``swarm`` for its __init__.py)."""
     out = {}
@@ -149,8 +144,7 @@ def test_no_private_name_imported_from_another_module():
             if name is None or t == m or not name.startswith("_") or \
                     (name.startswith("__") and name.endswith("__")):
                 continue
-            if (t, name) not in PENDING_PRIVATE:
-                bad.append(f"{MODULES[m].relative_to(ROOT)}:{line}: {name} from {t}")
+            bad.append(f"{MODULES[m].relative_to(ROOT)}:{line}: {name} from {t}")
     assert not bad, ("private names imported across modules (make them public, or move the "
                      "code): " + "; ".join(bad))
 

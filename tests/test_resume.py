@@ -14,7 +14,7 @@ import pytest
 
 import swarm
 import swarm.spec
-from swarm import checkpoint
+from swarm import checkpoint, files
 from swarm import landscapes as L
 from swarm import optimizers as O
 from swarm import result as R
@@ -97,8 +97,8 @@ def test_tampered_chunk_is_detected(tmp_path):
 
 def test_atomic_write_leaves_whole_files_only(tmp_path):
     p = tmp_path / "x.bin"
-    checkpoint.atomic_write(p, b"abc")
-    checkpoint.atomic_write(p, b"defg")
+    files.atomic_write(p, b"abc")
+    files.atomic_write(p, b"defg")
     assert p.read_bytes() == b"defg"
     assert [f.name for f in tmp_path.iterdir()] == ["x.bin"]
 
