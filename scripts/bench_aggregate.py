@@ -76,7 +76,7 @@ def parts(o, repeats=5):
                                   repeats),
         "label codes (3)": best_ms(lambda: (A._codes(inst), A._codes(sb), A._codes(eb)),
                                    repeats),
-        "basin table": best_ms(lambda: A._basin_rows(0, inst, sb, eb), repeats),
+        "basin table": best_ms(lambda: A.basin_rows(0, inst, sb, eb), repeats),
         "from_outcomes": best_ms(lambda: A.Aggregate.from_outcomes(o, inst, ng, 1, STEPS),
                                  repeats),
         "merge": best_ms(lambda: study.merge(whole), repeats),

@@ -277,7 +277,6 @@ def basin_rows(a, instance, sb, eb):
     return out
 
 
-_basin_rows = basin_rows      # the old name, read by scripts/bench_aggregate.py
 
 PAIRS_IN_TALLY = 8        # up to this many arms the discordant pairs are counted in _tally
 

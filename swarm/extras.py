@@ -39,6 +39,7 @@ import numpy as np
 
 from swarm import analysis
 from swarm.files import atomic_write, digest, lock, no_link, read_npz
+from swarm.outcomes import hit, is_global
 
 FILE = "figures.npz"
 FORMAT = 1
@@ -230,10 +231,10 @@ def story_starts(result, grid, configs, n, count=STORY_STARTS, max_checked=40):
     ng = inst.n_global
     sb = grid.arm(0)["start_basin"][0]
     E = np.stack([grid.arm(i)["end_basin"][0] for i in range(len(configs))])
-    S = (E >= 0) & (E < ng)
+    S = is_global(E, ng)
     # reached the global target (not merely labelled global at a ridge it stalled on)
-    H = np.stack([grid.arm(i)["hit_step"][0] >= 0 for i in range(len(configs))]) & S
-    nonglobal = ~((sb >= 0) & (sb < ng))
+    H = np.stack([hit(grid.arm(i)["hit_step"][0]) for i in range(len(configs))]) & S
+    nonglobal = ~is_global(sb, ng)
     mixed = nonglobal & H.any(0) & ~S.all(0)
     differ = nonglobal & (E != E[:1]).any(0)
     kinds = [result.arms[a]["kind"] for a, _ in configs]

@@ -29,7 +29,7 @@ FORMAT = 3          # 3: hashes cover n_global and the study's sizes, manifest_h
 #                     2: instances drawn in bulk (0.2.0), n_global stored once, aggregate ranges
 # what swarm writes beside a result (the CLI and swarm.report): removed when a directory that
 # held another result is reused, so that nothing stale is left beside the new one
-PRODUCTS = ("summary.csv", "summary.txt", "spec.toml", "report.md", "report.html")
+PRODUCTS = ("summary.csv", "summary.txt", "spec.toml", "report.md", "report.html", "figures.npz")
 PRODUCT_DIRS = ("figures", "tables")
 PRODUCT_SUFFIXES = (".png", ".csv")
 MANIFEST_BYTES = 64 << 20

