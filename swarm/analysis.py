@@ -560,22 +560,14 @@ def paired(result, confidence=0.95, *, n_resamples=DEFAULT_RESAMPLES, seed=0) ->
     I = mom.instances
     reps = boot_resamples(I, n_resamples)
     rows = []
-    alpha = 1.0 - confidence
     for a, b in itertools.combinations(range(len(result.arms)), 2):
         n = mom.total("n", a)
         m = stats.mcnemar_counts(int(agg.pairs[b, a]), int(agg.pairs[a, b]), n)
         lo = hi = math.nan
         if inst and I >= 2 and reps:
             succ, n_per = agg.count("successes"), agg.count("n")
-            d_inst = succ[a] - succ[b]
-            rng = np.random.default_rng(seed)
-            boot = np.empty(reps)
-            done = 0
-            for size in stats._chunks(reps, I):
-                idx = rng.integers(0, I, size=(size, I))
-                boot[done:done + size] = d_inst[idx].sum(axis=1) / n_per[a][idx].sum(axis=1)
-                done += size
-            lo, hi = (float(x) for x in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
+            lo, hi = stats.cluster_bootstrap_ratio(succ[a] - succ[b], n_per[a], confidence,
+                                                   reps, seed)
         rows.append({"a": a, "b": b, "name_a": names[a], "name_b": names[b], "n": m.n,
                      "n01": m.n01, "n10": m.n10, "p_a": mom.total("successes", a) / n,
                      "p_b": mom.total("successes", b) / n, "difference": m.difference,

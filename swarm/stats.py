@@ -504,6 +504,33 @@ def _cluster_counts(successes_per_cluster, n_per_cluster):
     return s, m
 
 
+def cluster_bootstrap_ratio(numerator, denominator, confidence=0.95, n_resamples=2000,
+                            seed=0) -> tuple[float, float]:
+    """Percentile interval of the ratio estimator ``sum(x*) / sum(y*)`` over ``n_resamples``
+    resamples of the clusters with replacement: ``numerator`` and ``denominator`` hold one
+    value per cluster (any sign for the numerator, e.g. a paired difference of successes;
+    the denominator's resampled sums must be non-zero). The resampling of
+    :func:`cluster_bootstrap`, which calls it for a success rate."""
+    x = np.asarray(numerator)
+    y = np.asarray(denominator)
+    if x.ndim != 1 or x.shape != y.shape or x.size < 2:
+        raise ValueError(f"numerator and denominator must be 1-D of the same length >= 2, got "
+                         f"shapes {x.shape} and {y.shape}")
+    confidence = _check_confidence(confidence)
+    n_resamples = _check_int(n_resamples, "n_resamples", 1)
+    rng = np.random.default_rng(seed)
+    n_clusters = x.size
+    replicates = np.empty(n_resamples)
+    start = 0
+    for size in _chunks(n_resamples, n_clusters):
+        idx = rng.integers(0, n_clusters, size=(size, n_clusters))
+        replicates[start : start + size] = x[idx].sum(axis=1) / y[idx].sum(axis=1)
+        start += size
+    alpha = 1.0 - confidence
+    low, high = np.quantile(replicates, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(low), float(high)
+
+
 def cluster_bootstrap(
     successes_per_cluster,
     n_per_cluster,
@@ -548,17 +575,8 @@ def cluster_bootstrap(
     s, m = _cluster_counts(successes_per_cluster, n_per_cluster)
     confidence = _check_confidence(confidence)
     n_resamples = _check_int(n_resamples, "n_resamples", 1)
-    rng = np.random.default_rng(seed)
-
     n_clusters = s.size
-    replicates = np.empty(n_resamples)
-    start = 0
-    for size in _chunks(n_resamples, n_clusters):
-        idx = rng.integers(0, n_clusters, size=(size, n_clusters))
-        replicates[start : start + size] = s[idx].sum(axis=1) / m[idx].sum(axis=1)
-        start += size
-    alpha = 1.0 - confidence
-    low, high = np.quantile(replicates, [alpha / 2.0, 1.0 - alpha / 2.0])
+    low, high = cluster_bootstrap_ratio(s, m, confidence, n_resamples, seed)
     total_s = int(s.sum())
     total_n = int(m.sum())
     return ClusterProportion(

@@ -558,3 +558,18 @@ def test_bad_input_raises_value_error_naming_argument(call, name):
 def test_confidence_message_is_explicit():
     with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\), got 1\.5"):
         stats.proportion(1, 2, confidence=1.5)
+
+
+def test_cluster_bootstrap_ratio_is_the_bootstrap_of_cluster_bootstrap():
+    """The ratio bootstrap behind cluster_bootstrap (and analysis.paired's interval of a paired
+    difference, whose numerator may be negative): the same resamples, the same interval."""
+    rng = np.random.default_rng(4)
+    n = rng.integers(5, 40, 12)
+    s = rng.binomial(n, 0.3)
+    c = stats.cluster_bootstrap(s, n, 0.9, n_resamples=500, seed=3)
+    assert stats.cluster_bootstrap_ratio(s, n, 0.9, 500, 3) == (c.low, c.high)
+    d = s - rng.binomial(n, 0.4)                       # a paired difference
+    lo, hi = stats.cluster_bootstrap_ratio(d, n, 0.95, 2000, 0)
+    assert lo < d.sum() / n.sum() < hi and lo < 0
+    with pytest.raises(ValueError, match="same length"):
+        stats.cluster_bootstrap_ratio(d[:3], n, 0.95, 10)
