@@ -163,8 +163,6 @@ def _finished(out, spec):
         return False
 
 
-MAX_LOCAL_WORKERS = max(8, 4 * (os.cpu_count() or 1))
-
 
 def cmd_run(args):
     from swarm import files
@@ -175,10 +173,6 @@ def cmd_run(args):
     if cluster is not None:
         from swarm import distributed       # imports Dask only in check()
         flag = "--scheduler" if args.scheduler is not None else "--workers"
-        if args.workers is not None and args.workers > MAX_LOCAL_WORKERS:
-            raise CommandError(f"--workers {args.workers}: at most {MAX_LOCAL_WORKERS} local "
-                               f"worker processes on this machine ({os.cpu_count()} cores); "
-                               f"use --scheduler ADDRESS for a larger cluster")
         try:
             distributed.check(cluster)
         except ValueError as e:

@@ -53,6 +53,7 @@ from swarm.collect import Collector, Interrupted, deferred_sigint
 
 log = logging.getLogger("swarm.distributed")
 
+MAX_LOCAL_WORKERS = max(8, 4 * (os.cpu_count() or 1))   # local worker processes, at most
 RETRIES = 2                 # a task that raised runs again up to this many times
 WINDOW_MIN, WINDOW_PER_SLOT = 64, 4     # chunks in flight: max(64, 4 × the workers' threads)
 CONNECT_TIMEOUT_S = 20      # to reach a scheduler given by address
@@ -105,6 +106,10 @@ def check(cluster):
         if cluster < 1:
             raise ValueError(f"cluster (a number of local worker processes) must be ≥ 1, got "
                              f"{cluster!r}")
+        if cluster > MAX_LOCAL_WORKERS:
+            raise ValueError(f"at most {MAX_LOCAL_WORKERS} local worker processes on this "
+                             f"machine ({os.cpu_count()} cores), got {cluster}; give a "
+                             f"scheduler address for a larger cluster")
         _require()
         return int(cluster)
     if isinstance(cluster, str):

@@ -970,3 +970,14 @@ def test_absurd_local_worker_counts_are_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--workers 100000: at most" in err[0]
     assert time.perf_counter() - t0 < 5
+
+
+def test_absurd_local_worker_counts_are_refused_by_the_python_api_too():
+    from swarm import distributed
+    pytest.importorskip("distributed")
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"at most \d+ local worker processes"):
+        swarm.run(L.rastrigin(dim=2), [O.sgd()], instances=1, starts=4, steps=2,
+                  cluster=100_000)
+    assert distributed.check(distributed.MAX_LOCAL_WORKERS) == distributed.MAX_LOCAL_WORKERS
+    assert time.perf_counter() - t0 < 5
