@@ -21,16 +21,16 @@ class Start:
     k: int = 0                     # which listed minimum (kind "minimum")
 
     def pack(self, inst) -> tuple[int, np.ndarray]:
-        """(start kind id, sp of shape (3, dim)) for one instance."""
-        kind, sp = self._pack(inst.family, 1, lambda: inst.minima, repr(inst))
+        """(start kind id, sp of shape (3, dim)) for one instance (its one-instance bank's)."""
+        kind, sp = self.pack_bank(inst.family.bank(inst.seed, inst.index, inst.index + 1))
         return kind, sp[0]
 
     def pack_bank(self, bank) -> tuple[int, np.ndarray]:
         """(start kind id, sp of shape (n, 3, dim)) for the n instances of a
-        :class:`~swarm.landscapes.Bank`."""
-        return self._pack(bank.family, len(bank), None, None, bank)
-
-    def _pack(self, family, n, minima, name, bank=None):
+        :class:`~swarm.landscapes.Bank` (``at_minimum`` reads each one's listed minimum
+        through :meth:`Bank.minimum <swarm.landscapes.Bank.minimum>`, which names an instance
+        that lists too few)."""
+        family, n = bank.family, len(bank)
         d = family.dim
         row = np.zeros((3, d))
         kind = ids.START_GAUSSIAN
@@ -53,17 +53,7 @@ class Start:
             raise ValueError(f"start.sd must be ≥ 0, got {self.b!r}")
         sp = np.repeat(row[None], n, axis=0)
         if self.kind == "minimum":
-            if bank is not None:
-                sp[:, 0] = bank.minimum(self.k)
-            else:
-                listed = minima()
-                if listed is None:
-                    raise ValueError(f"start.at_minimum needs listed minima; {family.name} "
-                                     f"(dim={d}) lists none")
-                if not 0 <= self.k < len(listed):
-                    raise ValueError(f"start.at_minimum k must be in [0, {len(listed) - 1}] "
-                                     f"for {name}, got {self.k}")
-                sp[0, 0] = listed[self.k]
+            sp[:, 0] = bank.minimum(self.k)
         return kind, sp
 
     def count(self, dim):
