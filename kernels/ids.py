@@ -7,8 +7,17 @@ launch (and every GPU warp) takes the same branch; everything numeric travels in
 # landscape families
 RASTRIGIN, ACKLEY, GRIEWANK, LEVY, STYBLINSKI_TANG, HIMMELBLAU, DOUBLE_WELL, GAUSSIAN_PEAKS = range(8)
 
-# optimizer kinds
-SGD, MOMENTUM, NESTEROV, ADAGRAD, RMSPROP, ADAM = range(6)
+# optimizer rules (kernel ids; the registry ``swarm.optimizers.REGISTRY`` maps names to them:
+# ``adamw`` runs ADAM's rule with decoupled weight decay, ``signsgd`` SIGNUM's with momentum 0)
+SGD, MOMENTUM, NESTEROV, ADAGRAD, RMSPROP, ADAM, ADAMAX, NADAM, RADAM, ADADELTA, RPROP, LION, \
+    SIGNUM = range(13)
+OPTIMIZER_RULES = tuple(range(13))   # every id needs a rule in kernels.optimizers.RULES
+
+# learning-rate schedules (``hp[HP_SCHED]``; ``swarm.schedules``), each torch.optim.lr_scheduler's
+# per-step sequence at update t = 1, 2, … (scheduler epoch e = t − 1, after the warm-up)
+SCHED_CONSTANT, SCHED_STEP, SCHED_MULTISTEP, SCHED_EXPONENTIAL, SCHED_COSINE, \
+    SCHED_INVERSE_TIME = range(6)
+MAX_MILESTONES = 8
 
 # columns of the per-configuration hyperparameter row ``hp[c, :]``
 HP_LR = 0        # learning rate
@@ -22,7 +31,22 @@ HP_CENTERED = 7  # 1.0: centered RMSprop
 HP_SIGMA = 8     # std of the additive Gaussian gradient noise
 HP_LOG_A = 9     # log(HP_A): bias corrections 1 − exp(t·log β) (host-computed)
 HP_LOG_B = 10    # log(HP_B)
-HP_SIZE = 11
+HP_C = 11        # momentum_decay (NAdam) | smallest step size (Rprop)
+HP_D = 12        # largest step size (Rprop)
+HP_WD = 13       # weight decay λ (0: none)
+HP_WD_DECOUPLED = 14   # 1.0: x ← x·(1 − lr·λ) before the rule (AdamW, Lion); else g ← g + λ·x
+HP_AMSGRAD = 15  # 1.0: Adam's denominator from the running maximum of v (AMSGrad)
+HP_DAMPENING = 16      # momentum's dampening d: b ← μ·b + (1 − d)·g from step 2 (torch)
+HP_CLIP_NORM = 17      # > 0: the trajectory's gradient (noise included) clipped to this 2-norm
+HP_CLIP_VALUE = 18     # > 0: each coordinate of the gradient clipped to [−c, c]
+HP_SCHED = 19          # schedule kind (SCHED_*)
+HP_SCH_GAMMA = 20      # decay factor γ (step, multistep, exponential, inverse_time)
+HP_SCH_PERIOD = 21     # step_size (step) | T_max (cosine)
+HP_SCH_ETA_MIN = 22    # eta_min (cosine)
+HP_WARMUP = 23         # linear warm-up steps W (0: none); the schedule starts after them
+HP_WARMUP_START = 24   # the warm-up's start factor (torch LinearLR's start_factor)
+HP_MILESTONES = 25     # MAX_MILESTONES milestones (multistep), unused ones +inf
+HP_SIZE = HP_MILESTONES + MAX_MILESTONES
 
 # header of the per-instance landscape parameter row ``lp[i, :]``
 LP_FSTAR = 0          # exact global minimum value f*
@@ -45,7 +69,8 @@ W_X, W_G, W_Z, W_GZ, W_S1, W_S2, W_S3, W_P, W_CC, W_LAM = range(10)
 NSCRATCH = 10
 # rows of the per-lane float array ``t[NLS, L]`` (rows T0… are scratch for the maths)
 LS_F, LS_BEST, LS_FINAL, LS_ALIVE, LS_T0 = range(5)
-NLS = LS_T0 + 4
+LS_OPT = LS_T0 + 4     # the optimizer's per-step scalar state (NAdam's running μ product)
+NLS = LS_T0 + 5
 # rows of the per-lane integer array ``li[NLI, L]``
 LI_SB, LI_EB, LI_HIT, LI_K = range(4)
 NLI = 4

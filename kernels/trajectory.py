@@ -166,7 +166,7 @@ def make(jit, F, L, cold=None, fma=None):
             for k in range(L):
                 if alive[k] == zero:
                     sb[k] = ids.DIVERGED
-        opt_init(kind, hp, s1, s2, s3, dim)
+        opt_init(kind, hp, s1, s2, s3, t, dim)
         sigma = hp[ids.HP_SIGMA]
         cc = w[ids.W_CC]
         lam = w[ids.W_LAM]
@@ -192,7 +192,7 @@ def make(jit, F, L, cold=None, fma=None):
                         g[j, k] = fma(sigma, a, g[j, k])
                         if j + 1 < dim:
                             g[j + 1, k] = fma(sigma, b, g[j + 1, k])
-            opt_update(kind, hp, step, x, g, s1, s2, s3, dim)
+            opt_update(kind, hp, step, x, g, s1, s2, s3, t, dim)
         basin(fid, p, tab, ctype, gk, x, w, t, ki, eb, dim)
         for k in range(L):
             if alive[k] == zero:

@@ -25,7 +25,7 @@ from swarm.aggregate import MAX_BASIN_ROWS, Aggregate
 from swarm.collect import Collector, Interrupted, deferred_sigint  # noqa: F401 (Interrupted: cli)
 from swarm.kernels import philox
 from swarm.landscapes import Family
-from swarm.optimizers import Optimizer, check_cast, hyper_row
+from swarm.optimizers import Optimizer, arm_params, check_cast, hyper_row
 from swarm.outcomes import COUNTS, DTYPES, FIELDS, OUTCOME_BYTES, empty_outcomes
 from swarm.result import Result, provenance
 
@@ -764,7 +764,8 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     timings["trajectory_steps_per_s"] = total * steps / max(
         timings["execute_s"] if cluster is not None else timings["kernel_s"], 1e-12)
     arm_rows = [{"label": str(a["optimizer"].label), "kind": a["optimizer"].kind,
-                 **{k: v for k, v in a["config"].items()}, "noise": a["noise"]} for a in arms]
+                 **arm_params(a["optimizer"].kind, a["config"]), "noise": a["noise"]}
+                for a in arms]
     prov = provenance(backend, timings, threads, chunk_size)
     if cluster_info is not None:
         prov["cluster"] = cluster_info
