@@ -230,3 +230,17 @@ def test_script_runs_from_its_own_folder():
     out = subprocess.run([sys.executable, peers.BENCH_PY, "--help"], capture_output=True,
                          text=True, cwd=os.path.dirname(peers.BENCH_PY), check=True).stdout
     assert "--no-compile-check" in out and "--peer-worker" not in out
+
+
+def test_feature_rows(bench):
+    """W with AdamW + cosine + clipping beside W (tiny): both rates positive, the ratio theirs,
+    and the feature arm really is what its name says."""
+    from scripts.benchlib.features import feature_optimizer
+    rows = bench.run_features(n=256, steps=4, dtypes=("float32",), repeats=1)
+    (r,) = rows
+    assert r["w_mtsps"] > 0 and r["features_mtsps"] > 0
+    assert r["features_ratio"] == r["features_mtsps"] / r["w_mtsps"]
+    (cfg,) = feature_optimizer(4).configs()
+    assert (cfg["clip_norm"], cfg["weight_decay"], str(cfg["schedule"])) == \
+        (1.0, 0.01, "cosine(T_max=4, eta_min=0.0)")
+    assert "features / W" in bench.report_extras({"features": rows})

@@ -6,8 +6,10 @@
 - :mod:`.measure`: the machine's description and the timing helpers shared by the benchmarks;
 - one module per benchmark: :mod:`.workload_w`, :mod:`.workload_p`, :mod:`.scaling`,
   :mod:`.peers` (JAX, PyTorch), :mod:`.peak` (the machine's FMA peak);
+- :mod:`.features`: W with AdamW, a cosine schedule and clipping against W (the features' cost);
 - :mod:`.report`: the tables and lines printed.
 """
+from .features import FEATURES, report_features, run_features
 from .measure import machine, time_numpy, time_swarm
 from .peak import W_FLOPS, fma_peak, run_peak
 from .peers import (PEERS, available_peers, bench_peer, bench_peer_subprocess, jax_adam_rastrigin,
@@ -22,12 +24,13 @@ from .workload_w import WARM_START_LIMIT_S, bench_numpy, bench_swarm, correctnes
 from .workloads import (ADAM, NESTEROV, PEAKS, PEAKS_SIGMA, PEAKS_WORKLOAD, SIGMA, WORKLOAD,
                         instance, peaks_instance, shift)
 
-__all__ = ["ADAM", "NESTEROV", "PEAKS", "PEAKS_SIGMA", "PEAKS_WORKLOAD", "PEERS", "P_BLOCK",
-           "SCALE_DIMS", "SIGMA", "WARM_START_LIMIT_S", "WORKLOAD", "W_BLOCK", "W_FLOPS",
+__all__ = ["ADAM", "FEATURES", "NESTEROV", "PEAKS", "PEAKS_SIGMA", "PEAKS_WORKLOAD", "PEERS",
+           "P_BLOCK", "SCALE_DIMS", "SIGMA", "WARM_START_LIMIT_S", "WORKLOAD", "W_BLOCK", "W_FLOPS",
            "available_peers", "bench_numpy", "bench_peer", "bench_peer_subprocess",
            "bench_swarm", "correctness", "fma_peak", "in_blocks", "instance",
            "jax_adam_rastrigin", "machine", "numpy_adam_rastrigin", "numpy_nesterov_peaks",
            "numpy_peaks_study", "numpy_rastrigin_study", "peaks_correctness", "peaks_instance",
-           "rastrigin_f", "rastrigin_labels", "report", "report_extras", "run", "run_peak",
+           "rastrigin_f", "rastrigin_labels", "report", "report_extras", "report_features", "run",
+           "run_features", "run_peak",
            "run_peaks", "run_peers", "run_scaling", "shift", "startup", "table", "time_numpy",
            "time_swarm", "torch_adam_rastrigin", "unpack_peaks"]

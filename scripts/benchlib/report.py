@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from .features import report_features
 from .references import P_BLOCK, W_BLOCK
 from .workloads import SIGMA
 
@@ -74,6 +75,8 @@ def report(rows, info) -> str:
 
 def report_extras(extra) -> str:
     out = []
+    if extra.get("features"):
+        out += report_features(extra["features"])
     if extra.get("peaks"):
         rows = extra["peaks"]
         r0 = rows[0]
