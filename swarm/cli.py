@@ -14,6 +14,8 @@
   swarm report DIR             (re)write report.md, report.html and figures/ of a results
                                directory; it only reads (never runs an optimizer)
   swarm demo                   a small real study on the CPU, written to ./swarm-demo/
+  swarm optimizers [NAME]      the optimizers (name, defaults, source); with NAME, its
+                               hyperparameters with defaults and allowed values
 """
 from __future__ import annotations
 
@@ -341,6 +343,57 @@ def cmd_demo(args):
     return 0
 
 
+def optimizer_lines(name=None) -> list[str]:
+    """What ``swarm optimizers [NAME]`` prints, read from ``swarm.optimizers.REGISTRY``: one
+    line per optimizer (name, the defaults of its hyperparameters that are on, source); with
+    ``name``, that optimizer's formula and every hyperparameter (its own, then schedule and
+    clipping) with default, allowed values and meaning."""
+    from swarm import schedules as S
+    from swarm.spec import MATCHED_KINDS
+    if name is None:
+        width = max(map(len, O.REGISTRY))
+        out = []
+        for row in O.REGISTRY.values():
+            defaults = ", ".join(f"{h.name}={_value(h.default)}" for h in row.hypers
+                                 if not h.optional)
+            out.append(f"{row.name:<{width}}  {defaults}  [{row.source}]")
+        out.append("every optimizer also takes schedule (default constant), clip_norm and "
+                   "clip_value (default off); swarm optimizers NAME lists one's hyperparameters")
+        return out
+    if name not in O.REGISTRY:
+        import difflib
+        near = difflib.get_close_matches(name, list(O.REGISTRY), n=1)
+        raise CommandError(f"no optimizer {name!r}" + (f" (did you mean {near[0]!r}?)" if near
+                                                       else "")
+                           + f"; one of {', '.join(O.REGISTRY)}")
+    row = O.REGISTRY[name]
+    out = [f"{row.name}: {row.summary}", f"  one step: {row.formula}",
+           f"  state: {', '.join(row.state) or 'none'}; semantics and defaults: {row.source}",
+           "  hyperparameters (a list in a spec, or a sequence in Python, is a grid):"]
+    hs = row.all_hypers
+    width = max(len(h.name) for h in hs)
+    for h in hs:
+        default = "constant" if h.name == "schedule" else _value(h.default)
+        allowed = ("a schedule: a string such as 'cosine(T_max=1000)' or a table/dict with "
+                   f"kind ({', '.join(S.KINDS)})") if h.name == "schedule" else h.allowed()
+        out.append(f"    {h.name:<{width}}  default {default}; allowed {allowed}; {h.doc}")
+    if name in MATCHED_KINDS:
+        out.append("  in a spec, lr_eff (a matched sweep) may replace lr: "
+                   "lr = lr_eff·(1 − momentum)")
+    return out
+
+
+def _value(v):
+    if v is None:
+        return "off"
+    return f"{v:g}" if isinstance(v, float) and not isinstance(v, bool) else str(v)
+
+
+def cmd_optimizers(args):
+    print("\n".join(optimizer_lines(args.name)))
+    return 0
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="swarm", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -425,6 +478,15 @@ def build_parser():
     d.add_argument("--threads", type=int, default=None)
     d.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     d.set_defaults(func=cmd_demo)
+
+    o = sub.add_parser("optimizers", help="list the optimizers, or one optimizer's "
+                                          "hyperparameters",
+                       description="Without NAME: one line per optimizer (name, defaults, "
+                                   "source). With NAME: its update, state, and every "
+                                   "hyperparameter with its default and allowed values (the "
+                                   "keys of a spec's [[optimizers]] table).")
+    o.add_argument("name", metavar="NAME", nargs="?", default=None)
+    o.set_defaults(func=cmd_optimizers)
     return ap
 
 

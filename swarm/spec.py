@@ -449,12 +449,21 @@ class Spec:
 
 
 def _describe(o):
+    """``label(lr=…, <the row's real-valued hyperparameters, ε aside>, <every other one the
+    spec gives or sweeps>)``: the flags and the options left off are the registry's defaults
+    (``swarm optimizers KIND`` lists them)."""
     given = dict(o.params)
-    shown = [(k, v) for k, v in o.hyper.items()
-             if k in given or k in ("lr", "momentum", "alpha", "b1", "b2")]
-    fmt = (lambda v: "[" + ", ".join(f"{x:g}" for x in v) + "]" if isinstance(v, tuple)
-           else (f"{v:g}" if isinstance(v, float) else str(v)))
-    return printable(o.label) + "(" + ", ".join(f"{k}={fmt(v)}" for k, v in shown) + ")"
+    shown = [(h.name, o.hyper[h.name]) for h in o.row.all_hypers
+             if h.name in given or not (h.optional or h.is_flag or h.name == "eps")]
+    return printable(o.label) + "(" + ", ".join(f"{k}={_fmt(v)}" for k, v in shown) + ")"
+
+
+def _fmt(v):
+    if isinstance(v, tuple):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
 
 
 def _plain(v):
@@ -465,6 +474,99 @@ def _plain(v):
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     return repr(v)
+
+
+# ---------------------------------------------------------------- docs tables, from the registry
+
+def _cell(text) -> str:
+    """Text for a Markdown table cell (a pipe would end the cell, even in a code span)."""
+    return str(text).replace("|", "\\|")
+
+
+def _default(h) -> str:
+    v = h.default
+    if isinstance(v, bool):
+        return str(v).lower()                 # as TOML writes it
+    if v is None:
+        return "off" if h.name != "schedule" else "constant"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def optimizer_table() -> list[str]:
+    """docs/optimizers.md's optimizer table, one row per registry row: name, state, one step,
+    defaults (the hyperparameters that are not off by default), source."""
+    out = ["| optimizer | state | one step | defaults | source |", "|---|---|---|---|---|"]
+    for row in O.REGISTRY.values():
+        state = ", ".join(f"`{x}`" for x in row.state) or "–"
+        defaults = ", ".join(f"{h.name} {_default(h)}" for h in row.hypers if not h.optional)
+        out.append(f"| `{row.name}` | {state} | `{_cell(row.formula)}` | {_cell(defaults)} | "
+                   f"{_cell(row.source)} |")
+    return out
+
+
+def hyperparameter_table() -> list[str]:
+    """docs/optimizers.md's hyperparameter table: every row's own hyperparameters (the TOML
+    spec keys and factory keywords) with default, allowed values and meaning, then the ones
+    every optimizer takes."""
+    out = ["| optimizer | key | default | allowed | meaning |", "|---|---|---|---|---|"]
+    rows = [(row.name, h) for row in O.REGISTRY.values() for h in row.hypers]
+    rows += [("every one", h) for h in O.COMMON]
+    for name, h in rows:
+        out.append(f"| {'`' + name + '`' if name != 'every one' else name} | `{h.name}` | "
+                   f"{_default(h)} | {_cell(_allowed(h))} | {_cell(h.doc)} |")
+    return out
+
+
+def _allowed(h) -> str:
+    if h.name == "schedule":
+        return "a string or table (docs/specs.md)"
+    return h.allowed().replace("True or False", "true or false")
+
+
+def spec_keys_table() -> list[str]:
+    """docs/specs.md's table of the ``[[optimizers]]`` keys of each kind (default)."""
+    out = ["| kind | keys (default) |", "|---|---|"]
+    for row in O.REGISTRY.values():
+        keys = ", ".join(f"`{h.name}` ({_default(h)})" for h in row.hypers)
+        if row.name in MATCHED_KINDS:
+            keys += ", or the matched sweep `lr_eff`"
+        out.append(f"| `{row.name}` | {_cell(keys)} |")
+    common = ", ".join(f"`{h.name}` ({_default(h)})" for h in O.COMMON)
+    out.append(f"| every kind | {_cell(common)} |")
+    return out
+
+
+DOC_TABLES = {          # file under docs/ → {marker: generator}
+    "optimizers.md": {"optimizer-table": optimizer_table,
+                      "hyperparameter-table": hyperparameter_table},
+    "specs.md": {"spec-keys-table": spec_keys_table},
+}
+
+
+def docs_block(marker, lines) -> str:
+    """A generated block as the docs hold it, between HTML-comment markers."""
+    return "\n".join([f"<!-- generated: {marker} (swarm.spec.DOC_TABLES; do not edit) -->",
+                      *lines, f"<!-- end generated: {marker} -->"])
+
+
+def update_docs(docs_dir) -> list[str]:
+    """Rewrite the generated blocks of ``docs_dir``'s files from the registry; returns the
+    names of the files changed (``python -c "import swarm.spec as s; s.update_docs('docs')"``)."""
+    from pathlib import Path
+    changed = []
+    for fname, blocks in DOC_TABLES.items():
+        path = Path(docs_dir) / fname
+        text = old = path.read_text(encoding="utf-8")
+        for marker, gen in blocks.items():
+            pat = re.compile(rf"<!-- generated: {re.escape(marker)} .*?-->.*?"
+                             rf"<!-- end generated: {re.escape(marker)} -->", re.S)
+            if not pat.search(text):
+                raise ValueError(f"{path}: no generated block {marker!r}")
+            text = pat.sub(lambda _: docs_block(marker, gen()), text)
+        if text != old:
+            path.write_text(text, encoding="utf-8")
+            changed.append(fname)
+    return changed
 
 
 # ---------------------------------------------------------------- parsing
@@ -626,6 +728,19 @@ def _optimizers(ctx, data):
     return out
 
 
+# lr_eff, the matched sweep: kinds whose momentum is heavy-ball (a buffer b ← μ·b + (1−d)·g that
+# sums the gradients, so the step is about lr·(1−d)/(1−μ)·g on slowly varying gradients). The
+# other rows with a momentum hyperparameter are refused, with the reason (the tests require
+# every such row to be in one of the two).
+MATCHED_KINDS = ("momentum", "nesterov")
+NOT_MATCHED = {
+    "signum": "signum's momentum is an average m ← β·m + (1−β)·g whose sign is taken, so its "
+              "step is lr whatever the momentum: sweep lr itself",
+}
+# hyperparameters whose single value is a table (a list of tables is their grid)
+TABLE_VALUED = ("schedule",)
+
+
 def _optimizer(ctx, i, o):
     base = ("optimizers", i)
     r = render(base)
@@ -639,7 +754,7 @@ def _optimizer(ctx, i, o):
         V.choice("optimizer", kind, O.FACTORIES)
     factory = O.FACTORIES[kind]
     names, _ = _parameters(factory)
-    matched = "momentum" in names
+    matched = kind in MATCHED_KINDS
     label = o.get("label")
     if label is not None and not isinstance(label, str):
         ctx.fail(base + ("label",), f"{r}.label must be a string, got {_type_name(label)}: "
@@ -652,8 +767,9 @@ def _optimizer(ctx, i, o):
             allowed = ["kind", "label"] + names + ([MATCHED] if matched else [])
             what = f"a hyperparameter of {kind}"
             if k == MATCHED:
-                what += " (lr_eff, a matched sweep, needs a momentum hyperparameter: " \
-                        "kinds momentum and nesterov)"
+                why = NOT_MATCHED.get(kind)
+                what += (f" (lr_eff, a matched sweep, needs heavy-ball momentum: kinds "
+                         f"{' and '.join(MATCHED_KINDS)}" + (f"; {why}" if why else "") + ")")
             ctx.unknown(base + (k,), k, allowed, what)
         values = v if isinstance(v, list) else [v]
         if isinstance(v, list) and not v:
@@ -661,11 +777,17 @@ def _optimizer(ctx, i, o):
         target = "lr" if k == MATCHED else k
         for j, x in enumerate(values):
             p = base + (k,) + ((j,) if isinstance(v, list) else ())
-            if isinstance(x, (list, dict)):
+            if isinstance(x, list) or (isinstance(x, dict) and k not in TABLE_VALUED):
                 ctx.fail(p, f"{render(p)} must be a single value (a list is a grid of "
-                            f"values), got {_type_name(x)}: {x!r}")
+                            f"values), got {_type_name(x)}: {x!r}; allowed: "
+                            f"{O.REGISTRY[kind].hyper(target).allowed()}")
             with ctx.checking(p, {f"{kind}.{target}": p}):
-                factory(**{target: x})
+                try:
+                    factory(**{target: x})
+                except ValueError as e:
+                    if k not in TABLE_VALUED:
+                        raise
+                    raise ValueError(f"{kind}.{k}: {_schedule_problem(kind, e)}") from None
         hyper[k] = v
     aliases = {f"{kind}.{k}": base + (k,) for k in hyper}
     with ctx.checking(base, aliases):
@@ -676,13 +798,33 @@ def _optimizer(ctx, i, o):
                                         f"sweep sets lr = lr_eff·(1 − momentum)")
         lr_eff = hyper.pop(MATCHED)
         lr_eff = lr_eff if isinstance(lr_eff, list) else [lr_eff]
-        mus = hyper.pop("momentum", inspect.signature(factory).parameters["momentum"].default)
+        row = O.REGISTRY[kind]
+        mus = hyper.pop("momentum", row.hyper("momentum").default)
+        damp_given = "dampening" in hyper
+        damps = hyper.pop("dampening", None) if damp_given else None
         out = []
         for m in (mus if isinstance(mus, list) else [mus]):
-            lrs = [_clean(le * (1.0 - m)) for le in lr_eff]
-            out.append(factory(lr=lrs if len(lrs) > 1 else lrs[0], momentum=m, label=label,
-                               **hyper))
+            for d in (damps if isinstance(damps, list) else [damps]):
+                scale = 1.0 if d is None else 1.0 - d
+                if scale <= 0.0:
+                    ctx.fail(base + ("dampening",), f"{r}.dampening = 1 leaves no gradient in "
+                                                    f"the buffer: no matched lr_eff; use lr")
+                lrs = [_clean(le * (1.0 - m) / scale) for le in lr_eff]
+                extra = {} if d is None else {"dampening": d}
+                out.append(factory(lr=lrs if len(lrs) > 1 else lrs[0], momentum=m,
+                                   label=label, **extra, **hyper))
         return out
+
+
+def _schedule_problem(kind, e):
+    """A schedule's error, with the forms a spec may give it in."""
+    msg = str(e)
+    prefix = f"{kind}.schedule: "
+    msg = msg[len(prefix):] if msg.startswith(prefix) else msg
+    if "such as" in msg:
+        return msg
+    return (f"{msg} (a schedule is a string such as \"cosine(T_max=1000)\" or a table such "
+            f"as {{kind = \"cosine\", T_max = 1000}}; a list of them is a grid)")
 
 
 def _noise(ctx, data):

@@ -12,6 +12,7 @@ import pytest
 
 import swarm
 from swarm import cli
+from swarm import optimizers as O
 
 SPEC = textwrap.dedent("""\
     name = "cli test"
@@ -349,3 +350,32 @@ def test_a_failing_report_keeps_the_results_and_says_how_to_retry(spec_file, tmp
     assert "report failed (RuntimeError: no fonts); retry with: swarm report" in err
     assert err.count("\n") == 1
     assert swarm.load(tmp_path / "r").hash       # the results themselves are intact
+
+
+def test_optimizers_lists_the_registry(capsys):
+    assert cli.main(["optimizers"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for name, row in O.REGISTRY.items():
+        (line,) = [x for x in lines if x.split()[0] == name]
+        assert f"lr={row.hyper('lr').default:g}" in line and row.source in line, line
+    assert "schedule" in lines[-1]
+
+
+@pytest.mark.parametrize("name", ["adamw", "rprop", "momentum"])
+def test_optimizers_name_prints_its_hyperparameters(name, capsys):
+    assert cli.main(["optimizers", name]) == 0
+    out = capsys.readouterr().out
+    row = O.REGISTRY[name]
+    assert out.startswith(f"{name}: {row.summary}") and row.formula in out
+    for h in row.all_hypers:
+        (line,) = [x for x in out.splitlines() if x.split()[:1] == [h.name]]
+        assert "default" in line and "allowed" in line and h.doc in line, line
+        if h.name not in ("schedule",):
+            assert h.allowed() in line, line
+    assert ("lr_eff" in out) == (name == "momentum")
+
+
+def test_optimizers_unknown_name_is_one_line_status_2(capsys):
+    assert cli.main(["optimizers", "adamm"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did you mean 'adam'?" in err and "signum" in err

@@ -69,3 +69,55 @@ def test_relative_links_reach_existing_files(md):
         if not (md.parent / path).exists():
             broken.append(target)
     assert not broken, f"{md.relative_to(ROOT)}: links to missing files: {broken}"
+
+
+# ---------------------------------------------------------------- tables generated from the registry
+
+def _blocks():
+    from swarm import spec
+    return [(f, m, gen) for f, blocks in spec.DOC_TABLES.items() for m, gen in blocks.items()]
+
+
+@pytest.mark.parametrize("fname,marker,gen", _blocks(), ids=lambda x: x if isinstance(x, str)
+                         else "")
+def test_docs_tables_are_what_the_registry_generates(fname, marker, gen):
+    """docs/optimizers.md and docs/specs.md hold the registry's tables verbatim: a row that is
+    missing, stale or extra is named (regenerate with swarm.spec.update_docs("docs"))."""
+    text = (ROOT / "docs" / fname).read_text(encoding="utf-8")
+    m = re.search(rf"<!-- generated: {re.escape(marker)} .*?-->\n(.*?)\n?"
+                  rf"<!-- end generated: {re.escape(marker)} -->", text, re.S)
+    assert m, f"docs/{fname} has no generated block {marker!r}"
+    have = m.group(1).splitlines()
+    want = gen()
+    problems = [f"missing or stale: {line}" for line in want if line not in have]
+    problems += [f"not in the registry: {line}" for line in have if line not in want]
+    assert not problems, (f"docs/{fname} ({marker}) differs from the registry; run "
+                          f"swarm.spec.update_docs('docs'):\n" + "\n".join(problems))
+    assert have == want, f"docs/{fname} ({marker}): rows out of order"
+
+
+def test_every_registry_row_has_a_docs_row_and_spec_keys():
+    from swarm import optimizers as O
+    from swarm import spec
+    opt = (ROOT / "docs" / "optimizers.md").read_text(encoding="utf-8")
+    keys = (ROOT / "docs" / "specs.md").read_text(encoding="utf-8")
+    for name, row in O.REGISTRY.items():
+        assert f"\n| `{name}` | " in opt, f"docs/optimizers.md has no row for {name}"
+        for h in row.hypers:
+            assert f"| `{name}` | `{h.name}` |" in opt, \
+                f"docs/optimizers.md has no hyperparameter row {name}.{h.name}"
+            assert f"`{h.name}` (" in keys.split(f"| `{name}` | ", 1)[1].split("\n", 1)[0], \
+                f"docs/specs.md has no spec key {name}.{h.name}"
+
+
+def test_a_stale_table_is_named(tmp_path):
+    from swarm import spec
+    d = tmp_path / "docs"
+    d.mkdir()
+    for fname in spec.DOC_TABLES:
+        (d / fname).write_text((ROOT / "docs" / fname).read_text(encoding="utf-8"))
+    assert spec.update_docs(d) == []
+    p = d / "optimizers.md"
+    p.write_text(p.read_text().replace("| `lion` |", "| `lion2` |", 1))
+    assert spec.update_docs(d) == ["optimizers.md"]
+    assert p.read_text() == (ROOT / "docs" / "optimizers.md").read_text(encoding="utf-8")

@@ -561,3 +561,26 @@ def test_the_report_package_runs_nothing_and_stays_small():
                             and runs & {a.name for a in node.names}), (f, node.lineno)
             elif isinstance(node, ast.Import):
                 assert "swarm.engine" not in {a.name for a in node.names}, (f, node.lineno)
+
+
+def test_schedules_the_noise_sentence_and_the_arm_names(tmp_path):
+    """With a schedule among the arms the report says that the temperature follows it, and the
+    arm names show the schedule (it varies); without one, no such sentence."""
+    res = swarm.run(L.double_well(dim=1), [O.sgd(lr=0.05, schedule=[None, "cosine(T_max=20)"])],
+                    instances=2, starts=8, steps=20, noise=0.5, seed=0)
+    assert [a.get("schedule") for a in res.arms] == [None, "cosine(T_max=20, eta_min=0.0)"]
+    names = analysis.arm_names(res)
+    assert names == ["sgd(lr=0.05)", "sgd(lr=0.05, schedule=cosine(T_max=20, eta_min=0.0))"]
+    assert analysis.varying_keys(res) == ["schedule"]
+    report.write(res, tmp_path, extra_runs=False)
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert ("The noise is additive to the gradient, so with a learning-rate schedule the "
+            "temperature follows the schedule: T_t = lr_t·σ²/2 for SGD") in md
+    assert "Schedules in this study: `cosine(T_max=20, eta_min=0.0)`" in md
+    head, rows = md_table(md, "optimizer")
+    assert [r[0].strip("`") for r in rows] == names
+    plain = swarm.run(L.double_well(dim=1), [O.sgd(lr=0.05)], instances=2, starts=4, steps=5,
+                      noise=0.5, seed=0)
+    report.write(plain, tmp_path / "plain", extra_runs=False)
+    md = (tmp_path / "plain" / "report.md").read_text(encoding="utf-8")
+    assert "**Gradient noise** σ = 0.5" in md and "follows the schedule" not in md

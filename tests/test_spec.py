@@ -136,7 +136,8 @@ def test_matched_sweep_default_momentum_and_scalar_lr_eff():
         kind = "momentum"
         lr_eff = 0.05
     """)
-    assert s.optimizers[1].configs() == [{"lr": 0.005, "momentum": 0.9}]
+    (cfg,) = s.optimizers[1].configs()
+    assert (cfg["lr"], cfg["momentum"]) == (0.005, 0.9)
 
 
 def test_start_forms_and_grid_sets_starts():
@@ -198,11 +199,11 @@ BAD = [
     ("bad landscape parameter", BASE.replace("dim = 1", "dim = 1\ntilt = 0.5"), 8,
      "landscape.tilt", "landscape.tilt must be in (-0.3849"),
     ("unknown optimizer kind", BASE.replace('kind = "sgd"', 'kind = "lbfgs"'), 10,
-     "optimizers[0].kind", "optimizers[0].kind must be one of ['adagrad', 'adam'"),
+     "optimizers[0].kind", "optimizers[0].kind must be one of ['adadelta', 'adagrad', 'adam'"),
     ("missing kind", BASE.replace('kind = "sgd"\n', ""), 9, "optimizers[0]",
      "optimizers[0].kind is missing"),
     ("lr_eff without momentum", BASE + "lr_eff = 0.1\n", 12, "optimizers[0].lr_eff",
-     "lr_eff, a matched sweep, needs a momentum hyperparameter"),
+     "lr_eff, a matched sweep, needs heavy-ball momentum: kinds momentum and nesterov"),
     ("lr_eff with lr", BASE + '\n[[optimizers]]\nkind = "momentum"\nlr = 0.1\nlr_eff = 1\n',
      16, "optimizers[1].lr_eff", "are exclusive"),
     ("bad lr_eff", BASE + '\n[[optimizers]]\nkind = "momentum"\nlr_eff = [1, -1]\n', 15,
@@ -319,3 +320,93 @@ def test_run_errors_are_located_unless_an_override_caused_them():
     assert str(e.value).startswith("instances must be an integer")
     with pytest.raises(ValueError, match="unknown override 'instance'"):
         spec(BASE).run(instance=3)
+
+
+# ---------------------------------------------------------------- every registry row, schedules
+
+def _toml(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return repr(v)
+
+
+OPT = BASE.replace('kind = "sgd"\nlr = 0.01\n', "")
+
+
+@pytest.mark.parametrize("kind", list(O.REGISTRY))
+def test_every_registry_row_is_a_spec_kind_with_its_hyperparameters_as_keys(kind):
+    row = O.REGISTRY[kind]
+    keys = [f"{h.name} = {_toml(h.default)}" for h in row.hypers if h.default is not None]
+    text = (OPT + f'kind = "{kind}"\n' + "\n".join(keys)
+            + '\nschedule = "cosine(T_max=10)"\nclip_norm = 1.0\nclip_value = 2.0\n')
+    (o,) = loads_spec(text, "s.toml").optimizers
+    assert o.kind == kind
+    cfg = o.hyper
+    assert str(cfg["schedule"]) == "cosine(T_max=10, eta_min=0.0)", kind
+    assert (cfg["clip_norm"], cfg["clip_value"]) == (1.0, 2.0)
+    for h in row.hypers:
+        assert cfg[h.name] == h.default, (kind, h.name)
+    # a key the row lacks is refused, naming the row's keys
+    with pytest.raises(SpecError, match=rf"not a hyperparameter of {kind}; allowed: kind, "
+                                        rf"label, lr"):
+        loads_spec(OPT + f'kind = "{kind}"\nnot_a_key = 1\n', "s.toml")
+
+
+def test_schedule_as_string_table_and_grid():
+    s = spec(OPT + 'kind = "sgd"\nlr = 0.1\nschedule = "cosine(T_max=1000)"\n')
+    t = spec(OPT + 'kind = "sgd"\nlr = 0.1\nschedule = {kind = "cosine", T_max = 1000}\n')
+    assert s.optimizers == t.optimizers == (O.sgd(lr=0.1, schedule="cosine(T_max=1000)"),)
+    g = spec(OPT + 'kind = "adam"\nschedule = ["constant()", {kind = "warmup", steps = 5, '
+                   'then = {kind = "step", step_size = 3}}, "exponential(gamma=0.99)"]\n')
+    (o,) = g.optimizers
+    assert o.n_configs == 3
+    assert [str(c["schedule"]) for c in o.configs()] == [
+        "constant()", "warmup(steps=5, start_factor=0.3333333333333333, then=step(step_size=3, "
+                      "gamma=0.1))", "exponential(gamma=0.99)"]
+    assert "schedule=[constant(), warmup(" in g.describe()
+    w = spec(OPT + 'kind = "adamw"\nweight_decay = [0.0, 0.1]\namsgrad = true\n'
+                   'clip_value = 1.0\n')
+    assert w.optimizers == (O.adamw(weight_decay=[0.0, 0.1], amsgrad=True, clip_value=1.0),)
+    assert "adamw(lr=0.001, b1=0.9, b2=0.999, amsgrad=True, weight_decay=[0, 0.1], " \
+           "clip_value=1)" in w.describe()
+
+
+@pytest.mark.parametrize("value,key,message", [
+    ('"cos(T_max=10)"', "optimizers[0].schedule", r"kind must be one of \['constant'"),
+    ('{kind = "cosine"}', "optimizers[0].schedule", r"'cosine' needs T_max .*table such as"),
+    ('["constant()", {kind = "step"}]', "optimizers[0].schedule[1]", r"needs step_size"),
+    ('[[1]]', "optimizers[0].schedule[0]", r"must be a single value"),
+    ("3", "optimizers[0].schedule", r"a string such as"),
+])
+def test_bad_schedules_name_the_key_and_the_allowed_values(value, key, message):
+    with pytest.raises(SpecError, match=message) as e:
+        spec(OPT + f'kind = "sgd"\nschedule = {value}\n')
+    assert e.value.key == key and e.value.line == 11
+    assert str(e.value).startswith(f"study.toml:11: {key}")
+
+
+def test_a_table_is_refused_for_other_hyperparameters():
+    with pytest.raises(SpecError, match=r"optimizers\[0\]\.clip_norm must be a single value.*"
+                                        r"allowed: \(0, inf\)"):
+        spec(OPT + 'kind = "sgd"\nclip_norm = {a = 1}\n')
+
+
+def test_matched_sweep_covers_every_row_with_a_momentum():
+    from swarm.spec import MATCHED_KINDS, NOT_MATCHED
+    with_momentum = {r.name for r in O.REGISTRY.values()
+                     if "momentum" in [h.name for h in r.hypers]}
+    assert with_momentum == set(MATCHED_KINDS) | set(NOT_MATCHED), \
+        f"rows with a momentum but no matched-sweep decision: " \
+        f"{sorted(with_momentum - set(MATCHED_KINDS) - set(NOT_MATCHED))}"
+    for kind in MATCHED_KINDS:
+        s = spec(OPT + f'kind = "{kind}"\nmomentum = 0.5\nlr_eff = [0.1, 0.2]\n')
+        assert s.optimizers == (O.FACTORIES[kind](lr=[0.05, 0.1], momentum=0.5),)
+    with pytest.raises(SpecError, match=r"lr_eff is not a hyperparameter of signum.*sign is "
+                                        r"taken"):
+        spec(OPT + 'kind = "signum"\nlr_eff = 0.1\n')
+    # dampening d: the buffer adds (1 − d)·g, so lr = lr_eff·(1 − μ)/(1 − d)
+    s = spec(OPT + 'kind = "momentum"\nmomentum = 0.5\ndampening = [0.0, 0.5]\nlr_eff = 0.1\n')
+    assert s.optimizers == (O.momentum(lr=0.05, momentum=0.5),
+                            O.momentum(lr=0.1, momentum=0.5, dampening=0.5))
+    with pytest.raises(SpecError, match=r"dampening = 1 leaves no gradient"):
+        spec(OPT + 'kind = "momentum"\ndampening = 1.0\nlr_eff = 0.1\n')

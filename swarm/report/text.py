@@ -88,11 +88,36 @@ def provenance_lines(result):
     return lines
 
 
+def scheduled_arms(result) -> list[int]:
+    """The arms that run a learning-rate schedule (their record names one; a constant
+    schedule is not recorded)."""
+    return [a for a, m in enumerate(result.arms) if m.get("schedule") is not None]
+
+
+def noise_desc(result):
+    """The gradient noise and its temperature; with schedules, that the temperature follows
+    them (the noise is added to the gradient, and the step's lr multiplies both)."""
+    sig = ", ".join(f"{x:g}" for x in result.spec.get("noise", []))
+    out = (f"**Gradient noise** σ = {sig}: Gaussian noise of standard deviation σ added to "
+           f"every coordinate of the gradient at every step, the same on the same (instance, "
+           f"start) key for every arm. For SGD it is a temperature T = lr·σ²/2 (heavy-ball "
+           f"momentum: lr·σ²/(2(1−μ))).")
+    if scheduled_arms(result):
+        names = sorted({str(m["schedule"]) for m in result.arms if m.get("schedule")})
+        out += (" The noise is additive to the gradient, so with a learning-rate schedule the "
+                "temperature follows the schedule: T_t = lr_t·σ²/2 for SGD, where lr_t is the "
+                "scheduled learning rate of step t (a decaying schedule anneals). Schedules "
+                "in this study: " + ", ".join(f"`{n}`" for n in names) + "; arms without one "
+                "run at a constant lr.")
+    return out
+
+
 def definitions(result):
     """The report's definitions of its quantities, with the study's numbers."""
     spec = result.spec
     tf = spec.get("tol_f")
     return [
+        noise_desc(result),
         "**P(global)**: fraction of trajectories whose end point lies in a global basin "
         "(diverged trajectories never count).",
         f"**Intervals** answer two questions. The **family-level** interval (the headline) "
