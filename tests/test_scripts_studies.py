@@ -101,3 +101,48 @@ def test_lr_sweep_tiny(tmp_path):
     assert set(best) == {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"}
     assert best["momentum"]["lr_eff"] in (1e-4, 1e-3) or np.isclose(
         best["momentum"]["lr_eff"], [1e-4, 1e-3]).any()
+
+
+def test_annealing_tiny():
+    from scripts import annealing
+    studies = annealing.run(quick=True, names=("rastrigin",))
+    assert [s["noise"] for s in studies] == list(annealing.SETUPS["rastrigin"]["noise"])
+    s = studies[0]
+    res, steps = s["result"], annealing.QUICK["steps"]
+    keys = annealing.arm_keys(res, steps)
+    assert keys == [(o, k) for o in annealing.OPTIMIZERS for k in annealing.SCHEDULES]
+    for row in s["table"]:                  # every schedule of an optimizer: the same lr, T₀
+        same = [r for r in s["table"] if r["optimizer"] == row["optimizer"]]
+        assert {(r["lr"], r["T0"]) for r in same} == {(row["lr"], row["T0"])}
+    sgd = s["table"][0]
+    assert sgd["T0"] == pytest.approx(sgd["lr"] * s["noise"] ** 2 / 2)
+    assert len(s["comparisons"]) == 2 * len(annealing.OPTIMIZERS)
+    index = {k: i for i, k in enumerate(keys)}
+    n = res.instances * res.starts
+    for c in s["comparisons"]:              # annealed (b) against constant (a), same keys
+        a = res.arm(index[(c["optimizer"], "constant")])["success"]
+        b = res.arm(index[(c["optimizer"], c["schedule"])])["success"]
+        assert c["b_only"] == int((b & ~a).sum()) and c["a_only"] == int((a & ~b).sum())
+        assert c["difference"] == pytest.approx((b.sum() - a.sum()) / n)
+        assert c["diff_low"] <= c["difference"] <= c["diff_high"]
+        assert c["p_holm"] >= c["pvalue"]
+    lrs = annealing.schedule_set(steps)
+    assert lrs["cosine"].lrs(1.0, steps)[-1] < 0.01 and lrs["step"].lrs(1.0, steps)[-1] == 0.125
+
+
+def test_annealing_main_writes_markdown_figure_and_csv(tmp_path):
+    from scripts import annealing
+    out = tmp_path / "studies"
+    assert annealing.main(["--quick", "--seed", "1", "--out", str(out)]) == 0
+    md = (out / "annealing.md").read_text()
+    assert f"`python scripts/annealing.py --quick --seed 1 --out {out}`" in md
+    assert f"swarm {swarm.__version__}, " in md and "![P(global)" in md
+    assert md.count("## rastrigin") == 2 and md.count("## gaussian_peaks") == 2
+    png = (out / "annealing.png").read_bytes()
+    assert png[:4] == b"\x89PNG" and len(png) > 20_000
+    rows = (out / "annealing.csv").read_text().splitlines()
+    assert len(rows) == 1 + 4 * 12 and rows[0].startswith("landscape,noise,optimizer")
+    # a hand-written Findings section survives regeneration
+    (out / "annealing.md").write_text(md.replace("## Set-up", "## Findings\n\nhand\n\n## Set-up"))
+    assert annealing.main(["--quick", "--seed", "1", "--out", str(out)]) == 0
+    assert "## Findings\n\nhand\n" in (out / "annealing.md").read_text()
