@@ -15,10 +15,25 @@ import numpy as np
 # optimizers
 # --------------------------------------------------------------------------------------------
 #
-# Each reference takes x0 (dim,), a dict of hyperparameters named as in ``swarm.optimizers``
-# (lr, momentum, alpha, b1, b2, eps, initial_accumulator, centered, bias_correction,
-# eps_inside), and ``grads``: either a function ``x -> g`` or a sequence of gradients (one row per
-# step). It returns the positions after each step, shape (steps, dim).
+# Each reference takes x0 (dim,), ``hp``: a dict of hyperparameters named as in
+# ``swarm.optimizers`` (a configuration of ``Optimizer.configs()``; an option missing from it is
+# off), and ``grads``: either a function ``x -> g`` or a sequence of gradients (one row per step).
+# ``lrs`` (optional) is the learning rate of each step, one per step (a schedule's values, as
+# torch's ``param_groups[0]["lr"]`` when ``optimizer.step()`` runs); without it every step uses
+# ``hp["lr"]``. It returns the positions after each step, shape (steps, dim).
+#
+# Every step, as torch with ``clip_grad_norm_``/``clip_grad_value_`` called before
+# ``optimizer.step()``:
+#
+#     g = grads(x)  →  clip_norm  →  clip_value  →  weight decay  →  the rule with lr = lrs[t − 1]
+#
+# Weight decay λ (``weight_decay``) is torch's L2 form g ← g + λ·x, or, with
+# ``decoupled_weight_decay`` (AdamW, and Adam/NAdam/RAdam with the flag), x ← x·(1 − lr·λ) before
+# the rule. Lion applies its own λ inside its rule (optax's form).
+#
+# Sources: torch/optim/{sgd,adagrad,rmsprop,adam,adamw,adamax,nadam,radam,adadelta,rprop}.py
+# (the single-tensor implementations), torch/nn/utils/clip_grad.py, Chen et al. 2023 (Lion),
+# Bernstein et al. 2018 (signSGD, Signum).
 
 
 def _gradients(grads, steps):
@@ -35,77 +50,106 @@ def _gradients(grads, steps):
             yield t, (lambda x, row=seq[t - 1]: row)
 
 
-def sgd(x0, hp, grads, steps=None):
-    """torch.optim.SGD (momentum 0):  x ← x − lr·g."""
+def clip_by_norm(g, max_norm):
+    """torch.nn.utils.clip_grad_norm_ on one parameter: g·min(1, c/(‖g‖₂ + 1e-6))."""
+    total = math.sqrt(float(np.sum(g * g)))
+    return g * min(max_norm / (total + 1e-6), 1.0)
+
+
+def clip_by_value(g, clip_value):
+    """torch.nn.utils.clip_grad_value_: each coordinate clamped to [−c, c]."""
+    return np.minimum(np.maximum(g, -clip_value), clip_value)
+
+
+def _run(x0, hp, grads, steps, lrs, rule, decoupled=None, decay=True):
+    """The common step loop: the gradient pipeline, then ``x = rule(x, g, lr, t)``.
+    ``decoupled`` forces the weight-decay form (None: the ``decoupled_weight_decay`` option);
+    ``decay=False``: the rule applies its weight decay itself (Lion)."""
     x = np.array(x0, dtype=np.float64)
-    out = []
-    for _, gf in _gradients(grads, steps):
-        g = np.asarray(gf(x), dtype=np.float64)
-        x = x - hp["lr"] * g
-        out.append(x.copy())
-    return np.array(out)
-
-
-def momentum(x0, hp, grads, steps=None):
-    """torch.optim.SGD(momentum=μ, dampening=0): first step b = g, then b ← μ·b + g;
-    x ← x − lr·b."""
-    x = np.array(x0, dtype=np.float64)
-    mu = hp["momentum"]
-    buf = None
-    out = []
-    for _, gf in _gradients(grads, steps):
-        g = np.asarray(gf(x), dtype=np.float64)
-        buf = g.copy() if buf is None else mu * buf + g
-        x = x - hp["lr"] * buf
-        out.append(x.copy())
-    return np.array(out)
-
-
-def nesterov(x0, hp, grads, steps=None):
-    """torch.optim.SGD(momentum=μ, nesterov=True): b ← μ·b + g (b = g first);
-    x ← x − lr·(g + μ·b)."""
-    x = np.array(x0, dtype=np.float64)
-    mu = hp["momentum"]
-    buf = None
-    out = []
-    for _, gf in _gradients(grads, steps):
-        g = np.asarray(gf(x), dtype=np.float64)
-        buf = g.copy() if buf is None else mu * buf + g
-        d = g + mu * buf
-        x = x - hp["lr"] * d
-        out.append(x.copy())
-    return np.array(out)
-
-
-def adagrad(x0, hp, grads, steps=None):
-    """torch.optim.Adagrad (lr_decay 0): S ← S + g² (S₀ = initial_accumulator);
-    x ← x − lr·g/(√S + ε)  [eps_inside: √(S + ε)]."""
-    x = np.array(x0, dtype=np.float64)
-    S = np.full_like(x, hp.get("initial_accumulator", 0.0))
-    eps = hp["eps"]
-    out = []
-    for _, gf in _gradients(grads, steps):
-        g = np.asarray(gf(x), dtype=np.float64)
-        S = S + g ** 2
-        std = np.sqrt(S + eps) if hp.get("eps_inside", False) else np.sqrt(S) + eps
-        x = x - hp["lr"] * g / std
-        out.append(x.copy())
-    return np.array(out)
-
-
-def rmsprop(x0, hp, grads, steps=None):
-    """torch.optim.RMSprop (momentum 0): v ← α·v + (1−α)·g²; centered: ḡ ← α·ḡ + (1−α)·g and
-    the second moment becomes v − ḡ²; x ← x − lr·g/(√v + ε)  [eps_inside: √(v + ε)].
-    bias_correction (not in torch; as documented in swarm): v and ḡ are divided by (1 − αᵗ)
-    before they are combined."""
-    x = np.array(x0, dtype=np.float64)
-    a = hp["alpha"]
-    eps = hp["eps"]
-    v = np.zeros_like(x)
-    gavg = np.zeros_like(x)
+    lam = hp.get("weight_decay", 0.0) if decay else 0.0
+    if decoupled is None:
+        decoupled = bool(hp.get("decoupled_weight_decay", False))
     out = []
     for t, gf in _gradients(grads, steps):
-        g = np.asarray(gf(x), dtype=np.float64)
+        lr = hp["lr"] if lrs is None else float(lrs[t - 1])
+        g = np.array(gf(x), dtype=np.float64)
+        if hp.get("clip_norm") is not None:
+            g = clip_by_norm(g, hp["clip_norm"])
+        if hp.get("clip_value") is not None:
+            g = clip_by_value(g, hp["clip_value"])
+        if lam != 0.0:
+            if decoupled:
+                x = x * (1.0 - lr * lam)
+            else:
+                g = g + lam * x
+        x = rule(x, g, lr, t)
+        out.append(x.copy())
+    return np.array(out)
+
+
+def sgd(x0, hp, grads, steps=None, lrs=None):
+    """torch.optim.SGD (momentum 0):  x ← x − lr·g."""
+    return _run(x0, hp, grads, steps, lrs, lambda x, g, lr, t: x - lr * g)
+
+
+def _sgd_momentum(x0, hp, grads, steps, lrs, nesterov):
+    """torch.optim.SGD(momentum=μ, dampening=d, nesterov): the first step's buffer is g itself,
+    later b ← μ·b + (1 − d)·g; the direction is b, or g + μ·b with nesterov; x ← x − lr·dir."""
+    mu = hp["momentum"]
+    d = hp.get("dampening", 0.0)
+    buf = None
+
+    def rule(x, g, lr, t):
+        nonlocal buf
+        buf = g.copy() if buf is None else mu * buf + (1.0 - d) * g
+        direction = g + mu * buf if nesterov else buf
+        return x - lr * direction
+    return _run(x0, hp, grads, steps, lrs, rule)
+
+
+def momentum(x0, hp, grads, steps=None, lrs=None):
+    """torch.optim.SGD(momentum=μ, dampening=d): b = g first, then b ← μ·b + (1−d)·g;
+    x ← x − lr·b."""
+    return _sgd_momentum(x0, hp, grads, steps, lrs, nesterov=False)
+
+
+def nesterov(x0, hp, grads, steps=None, lrs=None):
+    """torch.optim.SGD(momentum=μ, nesterov=True): b ← μ·b + g (b = g first);
+    x ← x − lr·(g + μ·b)."""
+    return _sgd_momentum(x0, hp, grads, steps, lrs, nesterov=True)
+
+
+def adagrad(x0, hp, grads, steps=None, lrs=None):
+    """torch.optim.Adagrad: S ← S + g² (S₀ = initial_accumulator);
+    x ← x − clr·g/(√S + ε) with clr = lr/(1 + (t−1)·lr_decay)  [eps_inside: √(S + ε)]."""
+    S = np.full(np.shape(x0), hp.get("initial_accumulator", 0.0), dtype=np.float64)
+    eps = hp["eps"]
+    lr_decay = hp.get("lr_decay", 0.0)
+
+    def rule(x, g, lr, t):
+        nonlocal S
+        S = S + g * g
+        std = np.sqrt(S + eps) if hp.get("eps_inside", False) else np.sqrt(S) + eps
+        clr = lr / (1.0 + (t - 1) * lr_decay)
+        return x - clr * g / std
+    return _run(x0, hp, grads, steps, lrs, rule)
+
+
+def rmsprop(x0, hp, grads, steps=None, lrs=None):
+    """torch.optim.RMSprop: v ← α·v + (1−α)·g²; centered: ḡ ← α·ḡ + (1−α)·g and the second
+    moment becomes v − ḡ²; avg = √v + ε  [eps_inside: √(v + ε)]; x ← x − lr·g/avg, or with
+    momentum μ: b ← μ·b + g/avg, x ← x − lr·b.
+    bias_correction (not in torch; as documented in swarm): v and ḡ are divided by (1 − αᵗ)
+    before they are combined."""
+    a = hp["alpha"]
+    eps = hp["eps"]
+    mu = hp.get("momentum", 0.0)
+    v = np.zeros(np.shape(x0))
+    gavg = np.zeros(np.shape(x0))
+    buf = np.zeros(np.shape(x0))
+
+    def rule(x, g, lr, t):
+        nonlocal v, gavg, buf
         v = a * v + (1.0 - a) * g ** 2
         gavg = a * gavg + (1.0 - a) * g
         c = (1.0 - a ** t) if hp.get("bias_correction", False) else 1.0
@@ -113,45 +157,242 @@ def rmsprop(x0, hp, grads, steps=None):
         if hp.get("centered", False):
             second = second - (gavg / c) ** 2
         avg = np.sqrt(second + eps) if hp.get("eps_inside", False) else np.sqrt(second) + eps
-        x = x - hp["lr"] * g / avg
-        out.append(x.copy())
-    return np.array(out)
+        if mu > 0.0:
+            buf = mu * buf + g / avg
+            return x - lr * buf
+        return x - lr * g / avg
+    return _run(x0, hp, grads, steps, lrs, rule)
 
 
-def adam(x0, hp, grads, steps=None):
-    """torch.optim.Adam (Kingma & Ba Algorithm 1, torch's arrangement):
-    m ← β1·m + (1−β1)·g ; v ← β2·v + (1−β2)·g² ;
+def _adam(x0, hp, grads, steps, lrs, decoupled):
+    """torch.optim.Adam / AdamW (Kingma & Ba Algorithm 1, torch's arrangement):
+    m ← β1·m + (1−β1)·g ; v ← β2·v + (1−β2)·g² ; amsgrad: v_max ← max(v_max, v), used for v ;
     denom = √v/√(1−β2ᵗ) + ε ; x ← x − (lr/(1−β1ᵗ))·m/denom.
     bias_correction=False: both corrections are 1. eps_inside: denom = √(v/(1−β2ᵗ) + ε)."""
-    x = np.array(x0, dtype=np.float64)
     b1, b2, eps = hp["b1"], hp["b2"], hp["eps"]
-    m = np.zeros_like(x)
-    v = np.zeros_like(x)
-    out = []
-    for t, gf in _gradients(grads, steps):
-        g = np.asarray(gf(x), dtype=np.float64)
+    m = np.zeros(np.shape(x0))
+    v = np.zeros(np.shape(x0))
+    vmax = np.zeros(np.shape(x0))
+
+    def rule(x, g, lr, t):
+        nonlocal m, v, vmax
         m = b1 * m + (1.0 - b1) * g
         v = b2 * v + (1.0 - b2) * g * g
+        second = v
+        if hp.get("amsgrad", False):
+            vmax = np.maximum(vmax, v)
+            second = vmax
         if hp.get("bias_correction", True):
             bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
         else:
             bc1, bc2 = 1.0, 1.0
         if hp.get("eps_inside", False):
-            denom = np.sqrt(v / bc2 + eps)
+            denom = np.sqrt(second / bc2 + eps)
         else:
-            denom = np.sqrt(v) / math.sqrt(bc2) + eps
-        x = x - (hp["lr"] / bc1) * m / denom
-        out.append(x.copy())
-    return np.array(out)
+            denom = np.sqrt(second) / math.sqrt(bc2) + eps
+        return x - (lr / bc1) * m / denom
+    return _run(x0, hp, grads, steps, lrs, rule, decoupled=decoupled)
+
+
+def adam(x0, hp, grads, steps=None, lrs=None):
+    """torch.optim.Adam (weight decay L2 unless ``decoupled_weight_decay``)."""
+    return _adam(x0, hp, grads, steps, lrs, decoupled=None)
+
+
+def adamw(x0, hp, grads, steps=None, lrs=None):
+    """torch.optim.AdamW: Adam after x ← x·(1 − lr·λ) (λ = weight_decay, torch default 1e-2)."""
+    return _adam(x0, hp, grads, steps, lrs, decoupled=True)
+
+
+def adamax(x0, hp, grads, steps=None, lrs=None):
+    """torch.optim.Adamax: m ← β1·m + (1−β1)·g ; u ← max(β2·u, |g| + ε) ;
+    x ← x − (lr/(1−β1ᵗ))·m/u."""
+    b1, b2, eps = hp["b1"], hp["b2"], hp["eps"]
+    m = np.zeros(np.shape(x0))
+    u = np.zeros(np.shape(x0))
+
+    def rule(x, g, lr, t):
+        nonlocal m, u
+        m = b1 * m + (1.0 - b1) * g
+        u = np.maximum(b2 * u, np.abs(g) + eps)
+        return x - (lr / (1.0 - b1 ** t)) * m / u
+    return _run(x0, hp, grads, steps, lrs, rule)
+
+
+def nadam(x0, hp, grads, steps=None, lrs=None):
+    """torch.optim.NAdam (Dozat 2016 with torch's momentum schedule):
+    μₜ = β1·(1 − ½·0.96^(t·ψ)) (ψ = momentum_decay), Πₜ = μ₁⋯μₜ ;
+    m ← β1·m + (1−β1)·g ; v ← β2·v + (1−β2)·g² ; denom = √(v/(1−β2ᵗ)) + ε ;
+    x ← x − lr·(1−μₜ)/(1−Πₜ)·g/denom − lr·μₜ₊₁/(1−Πₜ·μₜ₊₁)·m/denom."""
+    b1, b2, eps, psi = hp["b1"], hp["b2"], hp["eps"], hp["momentum_decay"]
+    m = np.zeros(np.shape(x0))
+    v = np.zeros(np.shape(x0))
+    prod = 1.0
+
+    def rule(x, g, lr, t):
+        nonlocal m, v, prod
+        mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+        mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+        prod = prod * mu
+        m = b1 * m + (1.0 - b1) * g
+        v = b2 * v + (1.0 - b2) * g * g
+        denom = np.sqrt(v / (1.0 - b2 ** t)) + eps
+        x = x - lr * (1.0 - mu) / (1.0 - prod) * g / denom
+        return x - lr * mu_next / (1.0 - prod * mu_next) * m / denom
+    return _run(x0, hp, grads, steps, lrs, rule)
+
+
+def radam(x0, hp, grads, steps=None, lrs=None):
+    """torch.optim.RAdam (Liu et al. 2020): m, v as Adam, m̂ = m/(1−β1ᵗ) ;
+    ρ∞ = 2/(1−β2) − 1, ρₜ = ρ∞ − 2t·β2ᵗ/(1−β2ᵗ) ; if ρₜ > 5:
+    r = √((ρₜ−4)(ρₜ−2)ρ∞/((ρ∞−4)(ρ∞−2)ρₜ)), x ← x − lr·m̂·r·√(1−β2ᵗ)/(√v + ε) ;
+    else x ← x − lr·m̂."""
+    b1, b2, eps = hp["b1"], hp["b2"], hp["eps"]
+    m = np.zeros(np.shape(x0))
+    v = np.zeros(np.shape(x0))
+    rho_inf = 2.0 / (1.0 - b2) - 1.0
+
+    def rule(x, g, lr, t):
+        nonlocal m, v
+        m = b1 * m + (1.0 - b1) * g
+        v = b2 * v + (1.0 - b2) * g * g
+        bc2 = 1.0 - b2 ** t
+        mhat = m / (1.0 - b1 ** t)
+        rho = rho_inf - 2.0 * t * b2 ** t / bc2
+        if rho > 5.0:
+            r = math.sqrt((rho - 4.0) * (rho - 2.0) * rho_inf
+                          / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho))
+            return x - lr * mhat * r * math.sqrt(bc2) / (np.sqrt(v) + eps)
+        return x - lr * mhat
+    return _run(x0, hp, grads, steps, lrs, rule)
+
+
+def adadelta(x0, hp, grads, steps=None, lrs=None):
+    """torch.optim.Adadelta (Zeiler 2012): v ← ρ·v + (1−ρ)·g² ;
+    δ = √(u + ε)/√(v + ε)·g ; u ← ρ·u + (1−ρ)·δ² ; x ← x − lr·δ."""
+    rho, eps = hp["rho"], hp["eps"]
+    v = np.zeros(np.shape(x0))
+    u = np.zeros(np.shape(x0))
+
+    def rule(x, g, lr, t):
+        nonlocal v, u
+        v = rho * v + (1.0 - rho) * g * g
+        delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+        u = rho * u + (1.0 - rho) * delta * delta
+        return x - lr * delta
+    return _run(x0, hp, grads, steps, lrs, rule)
+
+
+def rprop(x0, hp, grads, steps=None, lrs=None):
+    """torch.optim.Rprop: per coordinate, with the previous (possibly zeroed) gradient p (0 at
+    first) and step size s (the first step's lr at first): if g·p > 0, s ← min(s·η₊, s_max);
+    if g·p < 0, s ← max(s·η₋, s_min) and g ← 0; else s is kept (clamped to [s_min, s_max]) ;
+    x ← x − sign(g)·s ; p ← g. The learning rate enters only as the initial step size."""
+    em, ep = hp["etaminus"], hp["etaplus"]
+    smin, smax = hp["step_min"], hp["step_max"]
+    prev = np.zeros(np.shape(x0))
+    size = None
+
+    def rule(x, g, lr, t):
+        nonlocal prev, size
+        if size is None:
+            size = np.full(np.shape(x0), lr, dtype=np.float64)
+        g = g.copy()
+        for i in range(len(g)):
+            s = g[i] * prev[i]
+            if s > 0:
+                size[i] = size[i] * ep
+            elif s < 0:
+                size[i] = size[i] * em
+                g[i] = 0.0
+            size[i] = min(max(size[i], smin), smax)
+        prev = g
+        return x - np.sign(g) * size
+    return _run(x0, hp, grads, steps, lrs, rule)
+
+
+def lion(x0, hp, grads, steps=None, lrs=None):
+    """Lion (Chen et al. 2023, Algorithm 2; optax.lion): c = β1·m + (1−β1)·g ;
+    x ← x − lr·(sign(c) + λ·x) ; m ← β2·m + (1−β2)·g  (λ = weight_decay)."""
+    b1, b2 = hp["b1"], hp["b2"]
+    lam = hp.get("weight_decay", 0.0)
+    m = np.zeros(np.shape(x0))
+
+    def rule(x, g, lr, t):
+        nonlocal m
+        c = b1 * m + (1.0 - b1) * g
+        x = x - lr * (np.sign(c) + lam * x)
+        m = b2 * m + (1.0 - b2) * g
+        return x
+    return _run(x0, hp, grads, steps, lrs, rule, decay=False)
+
+
+def signsgd(x0, hp, grads, steps=None, lrs=None):
+    """signSGD (Bernstein et al. 2018): x ← x − lr·sign(g)."""
+    return _run(x0, hp, grads, steps, lrs, lambda x, g, lr, t: x - lr * np.sign(g))
+
+
+def signum(x0, hp, grads, steps=None, lrs=None):
+    """Signum (Bernstein et al. 2018): m ← β·m + (1−β)·g ; x ← x − lr·sign(m)."""
+    beta = hp["momentum"]
+    m = np.zeros(np.shape(x0))
+
+    def rule(x, g, lr, t):
+        nonlocal m
+        m = beta * m + (1.0 - beta) * g
+        return x - lr * np.sign(m)
+    return _run(x0, hp, grads, steps, lrs, rule)
 
 
 OPTIMIZERS = {"sgd": sgd, "momentum": momentum, "nesterov": nesterov, "adagrad": adagrad,
-              "rmsprop": rmsprop, "adam": adam}
+              "rmsprop": rmsprop, "adam": adam, "adamw": adamw, "adamax": adamax,
+              "nadam": nadam, "radam": radam, "adadelta": adadelta, "rprop": rprop,
+              "lion": lion, "signsgd": signsgd, "signum": signum}
 
 
-def optimize(kind, x0, hp, grads, steps=None):
+def optimize(kind, x0, hp, grads, steps=None, lrs=None):
     """Positions after each step of optimizer ``kind`` (see the per-kind references)."""
-    return OPTIMIZERS[kind](x0, hp, grads, steps)
+    return OPTIMIZERS[kind](x0, hp, grads, steps, lrs)
+
+
+# ---- learning-rate schedules ----------------------------------------------------------------
+#
+# torch.optim.lr_scheduler's closed forms at scheduler epoch e = t − 1 (the lr that step t = 1,
+# 2, … uses when ``scheduler.step()`` follows every ``optimizer.step()``).
+
+def schedule_factor(kind, e, **p):
+    """The factor lr_e/lr of schedule ``kind`` at epoch e (cosine: the lr itself needs eta_min,
+    see :func:`lr_sequence`)."""
+    if kind == "constant":
+        return 1.0
+    if kind == "step":                     # StepLR
+        return p["gamma"] ** (e // p["step_size"])
+    if kind == "multistep":                # MultiStepLR: milestones passed so far
+        return p["gamma"] ** sum(1 for m in p["milestones"] if m <= e)
+    if kind == "exponential":              # ExponentialLR
+        return p["gamma"] ** e
+    if kind == "inverse_time":             # LambdaLR(lambda e: 1/(1 + γ·e))
+        return 1.0 / (1.0 + p["gamma"] * e)
+    raise ValueError(kind)
+
+
+def lr_sequence(lr, steps, kind="constant", warmup=0, start_factor=1.0, **p):
+    """The learning rate of steps t = 1 … steps: ``warmup`` steps of LinearLR (factor
+    start_factor + (1 − start_factor)·e/W), then (SequentialLR) schedule ``kind`` from its
+    epoch 0. cosine (CosineAnnealingLR): eta_min + (lr − eta_min)·(1 + cos(π·e/T_max))/2."""
+    out = []
+    for t in range(1, steps + 1):
+        e = t - 1
+        if e < warmup:
+            out.append(lr * (start_factor + (1.0 - start_factor) * e / warmup))
+            continue
+        e -= warmup
+        if kind == "cosine":
+            eta_min = p.get("eta_min", 0.0)
+            out.append(eta_min + (lr - eta_min) * (1.0 + math.cos(math.pi * e / p["T_max"])) / 2)
+        else:
+            out.append(lr * schedule_factor(kind, e, **p))
+    return np.array(out)
 
 
 # --------------------------------------------------------------------------------------------
