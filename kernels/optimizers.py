@@ -53,7 +53,7 @@ def make(jit, F, L, cold=None, fma=None):
     """``(init, update)`` for working dtype ``F`` and ``L`` lanes (see the module docstring)."""
     fma = fma or _fma.cpu(jit)
     lanes = ids.lane_count(jit, L)
-    lr_at = schedules.make(jit, F)
+    lr_at = schedules.make(jit, F, fma)
     one = F(1.0)
     zero = F(0.0)
     half = F(0.5)

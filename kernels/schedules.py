@@ -41,15 +41,19 @@ The constant schedule without warm-up, the benchmarks' hot path, costs one add a
 """
 import math
 
-from . import ids
+from . import ids, kmath
 
 
-def make(jit, F):
-    """``lr_at(hp, t)`` compiled with ``jit`` in the float type ``F`` (the row's dtype)."""
+def make(jit, F, fma=None):
+    """``lr_at(hp, t)`` compiled with ``jit`` in the float type ``F`` (the row's dtype); ``fma``
+    is the target's fused multiply-add (:mod:`.fma`, default the CPU's). The cosine is
+    :func:`.kmath.sincos2pi`'s, not ``math.cos``: libdevice's cosine keeps its large-argument
+    reduction table in local memory, which every CUDA kernel would carry (the schedule kind is
+    read at run time), and its bits need not equal the CPU's."""
+    sincos2pi = kmath.make(jit, F, fma)[0]
     zero = F(0.0)
     one = F(1.0)
     half = F(0.5)
-    pi = F(math.pi)
 
     @jit
     def lr_at(hp, t):
@@ -83,7 +87,7 @@ def make(jit, F):
             T = int(hp[ids.HP_SCH_PERIOD])
             eta = hp[ids.HP_SCH_ETA_MIN]
             phase = F(ep % (2 * T))                          # cos has period 2T in e'
-            c = F(math.cos(pi * phase / F(T)))
+            c = sincos2pi(phase / F(2 * T))[1]              # cos(π·phase/T), phase < 2T
             return F(eta + (lr - eta) * (one + c) * half)
         # SCHED_INVERSE_TIME
         return F(lr / (one + gamma * F(ep)))

@@ -179,16 +179,8 @@ def test_host_lrs_equal_the_kernel(s, lr64):
     assert s.lrs(LR, 0).shape == (0,)
 
 
-@pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") == "1",
-                    reason="PTX compilation needs the real CUDA target")
-def test_compiles_as_a_cuda_device_function():
-    """The same source compiles for the GPU (PTX, no GPU needed): no array creation, no
-    exceptions, only maths numba.cuda supports."""
-    cuda = pytest.importorskip("numba.cuda")
-    lr_at = ks.make(lambda f: f, np.float32)            # the plain Python function
-    _, ret = cuda.compile_ptx(lr_at, (numba.float32[::1], numba.int64), device=True,
-                              cc=(8, 0))
-    assert ret == numba.float32
+# The CUDA build of lr_at is compiled (and checked free of local memory) with the whole kernel
+# by tests/test_cuda.py's PTX tests.
 
 
 # ------------------------------------------------------------------ text, dicts, round trips
