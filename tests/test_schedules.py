@@ -3,7 +3,6 @@ after a warm-up too), float32, the host-side ``Schedule.lrs``, text/dict round t
 messages for bad input."""
 import json
 import math
-import os
 import warnings
 
 import numba
