@@ -244,3 +244,21 @@ def test_feature_rows(bench):
     assert (cfg["clip_norm"], cfg["weight_decay"], str(cfg["schedule"])) == \
         (1.0, 0.01, "cosine(T_max=4, eta_min=0.0)")
     assert "features / W" in bench.report_extras({"features": rows})
+
+
+def test_gpu_check_without_a_gpu_says_so(tmp_path):
+    """scripts/gpu_check.sh (the whole GPU check in one command) is valid bash and, with no
+    GPU visible, stops at once with the reason instead of running the suite."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "scripts" / "gpu_check.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    from numba import cuda
+    if cuda.is_available():
+        pytest.skip("a CUDA device is visible: the check would run for real")
+    p = subprocess.run(["bash", str(script)], env={**os.environ, "OUT": str(tmp_path), "PYTHON": sys.executable},
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and "no CUDA device is visible" in p.stderr
+    assert not (tmp_path / "pytest.txt").exists()

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole GPU check in one command: the test suite on the GPU (its real-GPU tests included),
+# then scripts/bench_gpu.py, every figure into $OUT (default ./gpu-check). Within ten minutes
+# on one H100/H200 with 16 cores (the suite took 224 s there with 16 workers of 2 threads).
+#
+# Needs: an NVIDIA GPU, and swarm installed with its test extra and the CUDA extra matching the
+# driver (pip install -e '.[test,cuda12]' or '.[test,cuda13]'); pytest-xdist, when installed,
+# runs the suite in parallel. On a machine without package access, carry the wheels (numpy
+# below 2.5 for numba-cuda 0.30, dask, coco-experiment) and put them on PYTHONPATH first.
+#
+# Usage: bash scripts/gpu_check.sh [bench_gpu.py arguments, default --n 100000000 --steps 100]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-gpu-check}
+PY=${PYTHON:-python3}              # the interpreter that has swarm installed
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+{ nvidia-smi -L || echo "nvidia-smi: not found"; "$PY" -c "import sys, numba, numpy; print(sys.version.split()[0], 'numba',
+numba.__version__, 'numpy', numpy.__version__)"; git rev-parse --short HEAD 2>/dev/null || true
+} 2>&1 | tee "$OUT/machine.txt"
+"$PY" -c "from numba import cuda; assert cuda.is_available(), 'no CUDA device is visible'"
+par=()
+if "$PY" -c "import xdist" 2>/dev/null; then
+    par=(-n "$("$PY" -c 'import os; print(max(1, min(16, os.cpu_count() // 2)))')")
+fi
+set +e
+NUMBA_NUM_THREADS=2 timeout 420 "$PY" -m pytest -q -rfEs "${par[@]}" 2>&1 | tee "$OUT/pytest.txt"
+suite=${PIPESTATUS[0]}
+set -e
+args=("$@")
+[ ${#args[@]} -eq 0 ] && args=(--n 100000000 --steps 100)
+timeout 240 "$PY" scripts/bench_gpu.py "${args[@]}" --json "$OUT/bench_gpu.json" 2>&1 \
+    | tee "$OUT/bench_gpu.txt"
+echo "suite exit status $suite; figures in $OUT/"
+exit "$suite"
