@@ -75,7 +75,7 @@ def _mv(x, M, b=None):
 
 def _penalty(x, bound=5.0):
     t = np.maximum(np.abs(x) - bound, 0.0)
-    return np.sum(t * t, axis=-1), 2.0 * t * np.sign(x)
+    return _seq(t * t, axis=-1), 2.0 * t * np.sign(x)
 
 
 # --- T_osz and T_asy (elementwise), with their derivatives --------------------------------
@@ -85,8 +85,6 @@ def _tosz(x):
     ax = np.abs(x)
     nz = ax > 0
     xh = _log(np.where(nz, ax, 1.0))
-    c1 = np.where(x > 0, 10.0, 5.5)
-    c2 = np.where(x > 0, 7.9, 3.1)
     # COCO: tmp = log|x| / 0.1; pow(exp(tmp + 0.49 (sin(a tmp) + sin(b tmp))), 0.1)
     tmp = xh / 0.1
     a = np.where(x > 0, 1.0, 0.55)
@@ -96,7 +94,6 @@ def _tosz(x):
     # d y / d x = y / x * (1 + 0.49 (a cos(a tmp) + b cos(b tmp)))
     dinner = 1.0 + 0.49 * (a * _cos(a * tmp) + b * _cos(b * tmp))
     dy = np.where(nz, np.abs(y) / np.where(nz, ax, 1.0) * dinner, np.inf)
-    del c1, c2
     return y, dy
 
 
@@ -115,22 +112,17 @@ def _tasy(x, beta):
     return y, dy
 
 
-def _tosz_obj(y):
-    """T_osz on an objective value (transform_obj_oscillate), and its derivative."""
-    return _tosz(y)
-
-
 # --- the functions: each returns (f, grad) for rows x (m, n) -------------------------------
 
 def _f1(d, x):
     z = x - d["xopt"]
-    return np.sum(z * z, -1), 2.0 * z
+    return _seq(z * z, -1), 2.0 * z
 
 
 def _f2(d, x):
     z, dz = _tosz(x - d["xopt"])
     w = d["weights"]
-    return np.sum(w * z * z, -1), 2.0 * w * z * dz
+    return _seq(w * z * z, -1), 2.0 * w * z * dz
 
 
 def _rastrigin(z):
@@ -156,13 +148,13 @@ def _f4(d, x):
     z = fac * a
     f, g = _rastrigin(z)
     p, dp = _penalty(x)
-    return f + d["penalty"] * p, g * fac * da + d["penalty"] * dp
+    return f, g * fac * da + d["penalty"] * dp
 
 
 def _f5(d, x):
     s, xo = d["slopes"], d["xopt"]
     inside = x * xo < 25.0
-    f = np.sum(np.where(inside, 5.0 * np.abs(s) - s * x, 5.0 * np.abs(s) - s * xo), -1)
+    f = _seq(np.where(inside, 5.0 * np.abs(s) - s * x, 5.0 * np.abs(s) - s * xo), -1)
     return f, np.where(inside, -s, 0.0) + 0.0 * x
 
 
@@ -170,8 +162,8 @@ def _f6(d, x):
     M = d["M"]
     z = _mv(x - d["xopt"], M)
     w = np.where(d["shift"] * z > 0.0, 1e4, 1.0)
-    r = np.sum(w * z * z, -1)
-    o, do = _tosz_obj(r)
+    r = _seq(w * z * z, -1)
+    o, do = _tosz(r)            # transform_obj_oscillate
     f = _pow(o, 0.9)
     df = 0.9 * np.where(o > 0, o, 1.0) ** (-0.1) * do
     gz = (df[:, None] * 2.0 * w * z)
@@ -183,27 +175,25 @@ def _round(v):
 
 
 def _f7(d, x):
-    n = x.shape[-1]
     p, dp = _penalty(x)
     terms = (d["c1"][:, None] * d["Q"])[None, :, :] * (x - d["xopt"])[:, None, :]
     z = np.cumsum(terms, axis=2)[:, :, -1]                  # in COCO's order
     x1 = z[:, 0]
     zr = np.where(np.abs(z) > 0.5, _round(z), _round(10.0 * z) / 10.0)
     zz = _mv(zr, d["R"])
-    core = np.sum(d["weights"] * zz * zz, -1)
+    core = _seq(d["weights"] * zz * zz, -1)
     floor = np.abs(x1) * 1e-4
     f = 0.1 * np.maximum(floor, core) + p * d["penalty"]
     # gradient: 0 from the rounded core; the floor's where it wins
     gfloor = 0.1 * 1e-4 * np.sign(x1)[:, None] * d["c1"][0] * d["Q"][0][None, :]
     g = np.where((floor > core)[:, None], gfloor, 0.0) + d["penalty"] * dp
-    del n
     return f, g
 
 
 def _rosenbrock(z):
     a = z[:, :-1] * z[:, :-1] - z[:, 1:]
     b = z[:, :-1] - 1.0
-    f = 100.0 * np.sum(a * a, -1) + np.sum(b * b, -1)
+    f = 100.0 * _seq(a * a, -1) + _seq(b * b, -1)
     g = np.zeros_like(z)
     g[:, :-1] += 400.0 * a * z[:, :-1] + 2.0 * b
     g[:, 1:] += -200.0 * a
@@ -226,7 +216,7 @@ def _f10(d, x):
     R = d["R"]
     z, dz = _tosz(_mv(x - d["xopt"], R))
     w = d["weights"]
-    return np.sum(w * z * z, -1), (2.0 * w * z * dz) @ R
+    return _seq(w * z * z, -1), (2.0 * w * z * dz) @ R
 
 
 def _f11(d, x):
@@ -234,7 +224,7 @@ def _f11(d, x):
     z, dz = _tosz(_mv(x - d["xopt"], R))
     w = np.ones(x.shape[-1])
     w[0] = 1e6
-    return np.sum(w * z * z, -1), (2.0 * w * z * dz) @ R
+    return _seq(w * z * z, -1), (2.0 * w * z * dz) @ R
 
 
 def _f12(d, x):
@@ -244,13 +234,13 @@ def _f12(d, x):
     w = np.full(x.shape[-1], 1e6)
     w[0] = 1.0
     gz = 2.0 * w * z
-    return np.sum(w * z * z, -1), ((gz @ R) * da) @ R
+    return _seq(w * z * z, -1), ((gz @ R) * da) @ R
 
 
 def _f13(d, x):
     M = d["M"]
     z = _mv(x - d["xopt"], M)
-    r = np.sqrt(np.sum(z[:, 1:] ** 2, -1))
+    r = np.sqrt(_seq(z[:, 1:] ** 2, -1))
     f = z[:, 0] ** 2 + 100.0 * r
     gz = np.zeros_like(z)
     gz[:, 0] = 2.0 * z[:, 0]
@@ -286,8 +276,8 @@ def _f16(d, x):
     t = s / n - d["f0"]
     f = 10.0 * _pow(t, 3.0)
     p, dp = _penalty(x)
-    gz = 30.0 * t[:, None] ** 2 / n * np.sum(-_sin(arg) * d["ak"] * _TWO_PI * d["bk"], -1)
-    return f + d["penalty"] * p, ((gz @ M) * da) @ R + d["penalty"] * dp
+    gz = 30.0 * t[:, None] ** 2 / n * _seq(-_sin(arg) * d["ak"] * _TWO_PI * d["bk"], -1)
+    return f, ((gz @ M) * da) @ R + d["penalty"] * dp
 
 
 def _schaffers(z):
@@ -313,7 +303,7 @@ def _f17(d, x):
     a, da = _tasy(_mv(x - d["xopt"], R), d["beta"])
     f, g = _schaffers(_mv(a, M))
     p, dp = _penalty(x)
-    return f + d["penalty"] * p, (((g @ M) * da) @ R) + d["penalty"] * dp
+    return f, (((g @ M) * da) @ R) + d["penalty"] * dp
 
 
 def _f19(d, x):
@@ -334,19 +324,17 @@ def _f19(d, x):
 
 def _f20(d, x):
     n = x.shape[-1]
-    xo2 = 2.0 * np.abs(d["xopt"])
+    xo2 = 2.0 * np.abs(d["shift"])
     y = 2.0 * (d["signs"] * x)
     zh = y.copy()
     zh[:, 1:] = y[:, 1:] + 0.25 * (y[:, :-1] - xo2[:-1])
     z = 100.0 * (d["lam"] * (zh - xo2) + xo2)
     t = np.maximum(np.abs(z) - 500.0, 0.0)
-    pen = np.sum(t * t, -1)
+    pen = _seq(t * t, -1)
     sq = np.sqrt(np.abs(z))
-    f = 0.01 * (pen + 418.9828872724339 - np.sum(z * _sin(sq), -1) / n)
+    f = 0.01 * (pen + 418.9828872724339 - _seq(z * _sin(sq), -1) / n)
     # d/dz: 0.01 (2 t sign(z) - (sin(sq) + z cos(sq) sign(z) / (2 sq)) / n)
-    sqs = np.where(sq > 0, sq, 1.0)
     gz = 0.01 * (2.0 * t * np.sign(z) - (_sin(sq) + 0.5 * sq * _cos(sq) * (sq > 0)) / n)
-    del sqs
     gzh = gz * 100.0 * d["lam"]
     gy = gzh.copy()
     gy[:, :-1] += 0.25 * gzh[:, 1:]
@@ -359,7 +347,8 @@ def _f21(d, x):
     R = d["R"]
     t = _mv(x, R)
     diff = t[:, :, None] - d["y"][None, :, :]             # (m, n, peaks)
-    q = np.einsum("pj,mjp->mp", d["scales"], diff * diff)
+    dp_ = np.swapaxes(diff, 1, 2)                          # (m, peaks, n)
+    q = _seq(d["scales"][None, :, :] * dp_ * dp_)
     v = d["heights"] * _exp(-0.5 / n * q)               # (m, peaks)
     k = np.argmax(v, -1)
     vmax = v[np.arange(len(k)), k]
@@ -386,7 +375,7 @@ def _katsuura_core(z):
     ex = 10.0 / math.pow(n, 1.2)
     prod = np.cumprod(_pow(tmp, ex), -1)[:, -1]
     f = 10.0 / n / n * (-1.0 + prod)
-    ds = np.sum(np.sign(r), -1)                           # d s / d z
+    ds = _seq(np.sign(r), -1)                           # d s / d z
     gz = 10.0 / n / n * prod[:, None] * ex * i1 * ds / tmp
     return f, gz
 
@@ -395,7 +384,7 @@ def _f23(d, x):
     M = d["M"]
     f, gz = _katsuura_core(_mv(x - d["xopt"], M))
     p, dp = _penalty(x)
-    return f + d["penalty"] * p, gz @ M + d["penalty"] * dp
+    return f, gz @ M + d["penalty"] * dp
 
 
 def _f24(d, x):
@@ -423,11 +412,18 @@ _F = {1: _f1, 2: _f2, 3: _f3, 4: _f4, 5: _f5, 6: _f6, 7: _f7, 8: _f8, 9: _f9, 10
       19: _f19, 20: _f20, 21: _f21, 22: _f21, 23: _f23, 24: _f24}
 
 
+_OUTER_PENALTY = (4, 16, 17, 18, 23)   # f = (raw + fopt) + penalty; f7, f21, f24: in raw
+
+
 def value(data, x):
     """f(x) = the function's value, f_opt included."""
     xs, single = _rows(x)
-    f, _ = _F[data["function"]](data, xs)
-    return _out(f + data["fopt"], single)
+    with np.errstate(all="ignore"):         # the gradient's terms at non-differentiable points
+        f, _ = _F[data["function"]](data, xs)
+    f = f + data["fopt"]
+    if data["function"] in _OUTER_PENALTY:  # transform_obj_penalize outside transform_obj_shift
+        f = f + data["penalty"] * _penalty(xs)[0]
+    return _out(f, single)
 
 
 def gradient(data, x):
