@@ -34,7 +34,7 @@ from swarm import cli
 from swarm import landscapes as L
 from swarm import optimizers as O
 from swarm import starts as S
-from swarm.spec import SpecError, loads_spec, render
+from swarm.spec import MATCHED_KINDS, SpecError, loads_spec, render
 
 
 def _settings(n):
@@ -131,11 +131,49 @@ def _floats(lo, hi):
 
 LR = st.one_of(_floats(1e-4, 1.0), _floats(1.0, 1e6))       # large rates diverge
 UNIT = st.one_of(st.just(0.0), _floats(0.0, 0.999))
-HYPER = {"lr": LR, "lr_eff": LR, "momentum": UNIT, "alpha": UNIT, "b1": UNIT, "b2": UNIT,
-         "eps": st.one_of(st.just(0.0), _floats(1e-12, 1.0)),
-         "initial_accumulator": _floats(0.0, 1.0),
-         "centered": st.booleans(), "bias_correction": st.booleans(),
-         "eps_inside": st.booleans()}
+# good values per hyperparameter name, from the optimizer registry's ranges (a name means the
+# same range in every row that has it); narrower where a row relates two of them (Rprop's step
+# sizes) or the matched sweep divides by 1 − dampening
+_NARROW = {"step_min": _floats(0.0, 1e-3), "step_max": _floats(0.01, 50.0),
+           "dampening": _floats(0.0, 0.9), "etaplus": _floats(1.01, 3.0),
+           "schedule": st.sampled_from(["constant()", "cosine(T_max=10)",
+                                        "step(step_size=3, gamma=0.5)",
+                                        {"kind": "exponential", "gamma": 0.9},
+                                        "warmup(steps=2, then=cosine(T_max=5))"])}
+
+
+def _good(h):
+    if h.name in _NARROW:
+        return _NARROW[h.name]
+    if h.is_flag:
+        return st.booleans()
+    lo, hi = h.bounds.get("low", 0.0), h.bounds.get("high")
+    if hi is None:
+        return _floats(lo + 1e-3, 10.0) if h.bounds.get("low_open") else \
+            st.one_of(st.just(lo), _floats(lo, 1.0))
+    if h.bounds.get("low_open") or h.bounds.get("high_open"):
+        return _floats(lo + 0.01 * (hi - lo), hi - 0.01 * (hi - lo)) if \
+            h.bounds.get("low_open") else st.one_of(st.just(lo), _floats(lo, lo + 0.999 * (hi - lo)))
+    return _floats(lo, hi)
+
+
+def _bad(h):
+    if h.name == "schedule":
+        return st.sampled_from(["bogus", 3, 1.5, True, "cosine()", "step(step_size=0)",
+                                {"kind": "cosine"}, {"T_max": 3}, DATE])
+    if h.is_flag:
+        return BAD_FLAG
+    b = h.bounds
+    return bad_real(b.get("low"), b.get("high"), b.get("low_open", False),
+                    b.get("high_open", False))
+
+
+_HYPERS = {}
+for _row in O.REGISTRY.values():
+    for _h in _row.all_hypers:
+        assert _HYPERS.setdefault(_h.name, _h).bounds == _h.bounds, \
+            f"{_h.name} has different ranges in different rows: the strategies below assume one"
+HYPER = {"lr": LR, "lr_eff": LR, **{k: _good(h) for k, h in _HYPERS.items() if k != "lr"}}
 LAND_VALUES = {"dim": st.integers(1, 3), "rotate": st.booleans(), "shift": _floats(0.0, 1.0),
                "bound": _floats(1.0, 10.0), "half_width": _floats(0.1, 6.0),
                "tilt": st.one_of(_floats(0.01, 0.38), _floats(-0.38, -0.01)),
@@ -152,7 +190,7 @@ def optimizer_tables(draw, kind=None):
     for k in chosen:
         t[k] = draw(st.lists(HYPER[k], min_size=1, max_size=2)) if k == grid else \
             draw(HYPER[k])
-    if "momentum" in names and "lr" not in t and draw(st.booleans()):
+    if kind in MATCHED_KINDS and "lr" not in t and draw(st.booleans()):
         t["lr_eff"] = draw(HYPER["lr_eff"])                     # the matched sweep
     if draw(st.booleans()):
         t["label"] = draw(st.text(max_size=6))
@@ -373,10 +411,7 @@ def _bad_text(allowed):
 
 
 BAD_FLAG = st.sampled_from([0, 1, "true", "yes", 1.0, NAN, [True], {"a": True}, DATE])
-BAD_HYPER = {"lr": bad_real(0.0, low_open=True), "lr_eff": bad_real(0.0, low_open=True),
-             **{k: bad_real(0.0, 1.0, high_open=True) for k in ("momentum", "alpha", "b1", "b2")},
-             "eps": bad_real(0.0), "initial_accumulator": bad_real(0.0),
-             **{k: BAD_FLAG for k in ("centered", "bias_correction", "eps_inside")}}
+BAD_HYPER = {"lr_eff": bad_real(0.0, low_open=True), **{k: _bad(h) for k, h in _HYPERS.items()}}
 BAD_LAND = {"dim": bad_int(1, 1024), "rotate": BAD_FLAG, "shift": bad_real(0.0, 1.0),
             "bound": bad_real(1.0), "half_width": bad_real(0.0, low_open=True),
             "peaks": bad_int(1, 10_000), "cond": bad_real(1.0),
@@ -447,12 +482,12 @@ def corrupted_specs(draw, target):
     elif section == "optimizer" and ":" in what:
         k = what.split(":")[1]
         doc = draw(valid_specs(kind=draw(st.sampled_from(
-            _kinds_with("momentum" if k == "lr_eff" else k)))))
+            list(MATCHED_KINDS) if k == "lr_eff" else _kinds_with(k)))))
     elif what == "lr_eff with lr":
-        doc = draw(valid_specs(kind=draw(st.sampled_from(_kinds_with("momentum")))))
+        doc = draw(valid_specs(kind=draw(st.sampled_from(MATCHED_KINDS))))
     elif what == "lr_eff without momentum":
         doc = draw(valid_specs(kind=draw(st.sampled_from(
-            [k for k in KINDS if k not in _kinds_with("momentum")]))))
+            [k for k in KINDS if k not in MATCHED_KINDS]))))
     elif what.startswith(("missing:", "value:", "box:")) and section == "start":
         doc = draw(valid_specs(rule=what.split(":")[1].split(".")[0]))
     elif what == "box vs domain":
@@ -530,7 +565,7 @@ def corrupted_specs(draw, target):
             t["label"] = draw(st.sampled_from([3, True, ["a"], {"a": 1}, 1.5, DATE]))
             return doc, "optimizers[0].label", at_run
         if what == "unknown":
-            allowed = ["kind", "label"] + names + (["lr_eff"] if "momentum" in names else [])
+            allowed = ["kind", "label"] + names + (["lr_eff"] if kind in MATCHED_KINDS else [])
             k = draw(st.one_of(st.sampled_from(["steps", "seed", "beta1", "weight_decay",
                                                 "lr_eff", *HYPER]), ODD_KEYS)
                      .filter(lambda s: s not in allowed))
@@ -544,7 +579,7 @@ def corrupted_specs(draw, target):
             t["lr_eff"] = draw(LR)
             return doc, "optimizers[0].lr_eff", at_run
         if what in ("empty grid", "nested grid"):
-            k = draw(st.sampled_from(names + (["lr_eff"] if "momentum" in names else [])))
+            k = draw(st.sampled_from(names + (["lr_eff"] if kind in MATCHED_KINDS else [])))
             if k == "lr_eff":
                 t.pop("lr", None)
             t[k] = [] if what == "empty grid" else [[draw(HYPER[k])]]
