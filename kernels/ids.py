@@ -6,6 +6,9 @@ launch (and every GPU warp) takes the same branch; everything numeric travels in
 
 # landscape families
 RASTRIGIN, ACKLEY, GRIEWANK, LEVY, STYBLINSKI_TANG, HIMMELBLAU, DOUBLE_WELL, GAUSSIAN_PEAKS = range(8)
+LANDSCAPE_FAMILIES = tuple(range(8))   # every id needs an entry in the kernels' family tables
+# (kernels.families, kernels.labels, kernels.layout) and a row in swarm.landscapes.REGISTRY
+SHIFTED_FAMILIES = (RASTRIGIN, ACKLEY, GRIEWANK, LEVY, STYBLINSKI_TANG, HIMMELBLAU)   # h(R(x − s))
 
 # optimizer rules (kernel ids; the registry ``swarm.optimizers.REGISTRY`` maps names to them:
 # ``adamw`` runs ADAM's rule with decoupled weight decay, ``signsgd`` SIGNUM's with momentum 0)

@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba import njit
 
-from . import cache, philox
+from . import cache, layout, philox
 
 _philox4x32, _normal2, uniform2, box_muller = philox.make(njit, np.float64)
 C1 = np.uint64(0xFFFFFFFF)      # the counter word no trajectory kernel uses
@@ -157,10 +157,14 @@ def rotation(k0, k1, fid, index, first, d, R, scratch):
             R[i, j] = Q[j, i]
 
 
+shifted_layout = njit(layout.shifted)
+peaks_layout = njit(layout.peaks)
+
+
 @_kernel
 def shifted(k0, k1, fid, lo, d, lo_x, span_x, rotate, zstar, gz, head, tail, lp, gmin):
-    """Rows ``lp`` (n, LP_HEAD + d + d² + len(tail)) and global minima ``gmin`` of the
-    shifted instances lo … lo+n−1: ``[head, s, R, tail]`` with ``s = x* − Rᵀz*``.
+    """Rows ``lp`` (n, ``layout.shifted(d, len(tail) // d).size``) and global minima ``gmin``
+    of the shifted instances lo … lo+n−1: ``[head, s, R, tail]`` with ``s = x* − Rᵀz*``.
 
     Draws: x* (d uniforms, ``x*ᵢ = lo_x + span_x·u``) from pair 0; with ``rotate``, R from the
     d² normals at pairs ceil(d/2) …. ``gz`` (n_global, d): the global minima in z, mapped to
@@ -170,6 +174,7 @@ def shifted(k0, k1, fid, lo, d, lo_x, span_x, rotate, zstar, gz, head, tail, lp,
     R, scratch = rotation_scratch(d)
     x = np.empty(d + 1)
     ng = gz.shape[0]
+    lay = shifted_layout(d)
     for r in range(n):
         index = lo + r
         uniforms(k0, k1, fid, index, 0, d, x)
@@ -184,16 +189,16 @@ def shifted(k0, k1, fid, lo, d, lo_x, span_x, rotate, zstar, gz, head, tail, lp,
             acc = 0.0
             for j in range(d):
                 acc += R[j, i] * zstar[j]
-            row[nh + i] = x[i] - acc
-        put(row, nh + d, R, d)
-        o = nh + d + d * d
+            row[lay.shift + i] = x[i] - acc
+        put(row, lay.rot, R, d)
+        o = lay.minima
         for c in range(len(tail)):
             row[o + c] = tail[c]
         if ng == 0:
             for i in range(d):
                 gmin[r, 0, i] = x[i]
         for m in range(ng):
-            to_x(row, nh, gz, m, d, gmin[r, m])
+            to_x(row, gz, m, d, gmin[r, m])
 
 
 @njit
@@ -205,21 +210,22 @@ def put(row, o, M, d):
 
 
 @njit
-def to_x(row, nh, mz, m, d, out):
-    """out = s + Rᵀ z for z = mz[m] (s and R from a shifted row whose header has nh floats)."""
-    o = nh + d
+def to_x(row, mz, m, d, out):
+    """out = s + Rᵀ z for z = mz[m] (s and R from a shifted row)."""
+    lay = shifted_layout(d)
+    o = lay.rot
     for i in range(d):
         acc = 0.0
         for j in range(d):
             acc += mz[m, j] * row[o + j * d + i]
-        out[i] = row[nh + i] + acc
+        out[i] = row[lay.shift + i] + acc
 
 
 @njit
-def inside(row, nh, mz, m, hw, d, x):
+def inside(row, mz, m, hw, d, x):
     """x = s + Rᵀ mz[m] for candidate m of a shifted instance; whether it lies in
     [−hw, hw]^d."""
-    to_x(row, nh, mz, m, d, x)
+    to_x(row, mz, m, d, x)
     for i in range(d):
         if not (-hw <= x[i] <= hw):
             return False
@@ -227,7 +233,7 @@ def inside(row, nh, mz, m, hw, d, x):
 
 
 @_kernel
-def shifted_minima(row, nh, xs, mz, hw, d):
+def shifted_minima(row, xs, mz, hw, d):
     """All listed minima of one shifted instance: x* first, then the candidates mz[1:] (z*'s
     candidate is mz[0]; the others sorted by distance to it on the host) that lie inside the
     domain, in that order."""
@@ -236,20 +242,20 @@ def shifted_minima(row, nh, xs, mz, hw, d):
     out[0] = xs
     c = 1
     for m in range(1, M):
-        if inside(row, nh, mz, m, hw, d, out[c]):
+        if inside(row, mz, m, hw, d, out[c]):
             c += 1
     return out[:c].copy()
 
 
 @_kernel
-def shifted_minimum(lp, nh, mz, hw, d, k, out):
+def shifted_minimum(lp, mz, hw, d, k, out):
     """out[r] = listed minimum k ≥ 1 of every shifted instance (the order of
     :func:`shifted_minima`); returns the first r that lists fewer than k + 1 minima, or −1."""
     x = np.empty(d)
     for r in range(lp.shape[0]):
         c = 0
         for m in range(1, mz.shape[0]):
-            if inside(lp[r], nh, mz, m, hw, d, x):
+            if inside(lp[r], mz, m, hw, d, x):
                 c += 1
                 if c == k:
                     break
@@ -275,7 +281,7 @@ def peak_centres(k0, k1, fid, index, P, d, lo_c, span_c, lo_0, span_0, c):
 @_kernel
 def peaks(k0, k1, fid, lo, d, P, lo_c, span_c, lo_0, span_0, rotate, head, logw, lamtab,
           lp, gmin):
-    """Rows ``lp`` (n, LP_HEAD + 1 + d² + P(1 + 2d)) and global minima ``gmin`` (n, 1, d) of the
+    """Rows ``lp`` (n, ``layout.peaks(d, P).size``) and global minima ``gmin`` (n, 1, d) of the
     Gaussian-peaks instances lo … lo+n−1: ``[head, P, R, P × (log wₖ, R cₖ, λₖ)]``.
 
     Draws, each from a fresh pair: the centres (P·d uniforms, :func:`peak_centres`); P − 1
@@ -294,7 +300,8 @@ def peaks(k0, k1, fid, lo, d, P, lo_c, span_c, lo_0, span_0, rotate, head, logw,
     p_keys = pairs(P * d)
     p_lam = p_keys + pairs(P - 1)
     p_rot = p_lam + pairs(P * d)
-    stride = 1 + 2 * d
+    lay = peaks_layout(d)
+    stride = lay.stride
     for r in range(n):
         index = lo + r
         peak_centres(k0, k1, fid, index, P, d, lo_c, span_c, lo_0, span_0, c)
@@ -306,34 +313,35 @@ def peaks(k0, k1, fid, lo, d, P, lo_c, span_c, lo_0, span_0, rotate, head, logw,
         row = lp[r]
         for q in range(nh):
             row[q] = head[q]
-        row[nh] = P
-        put(row, nh + 1, R, d)
-        o = nh + 1 + d * d
+        row[lay.count] = P
+        put(row, lay.rot, R, d)
+        o = lay.first
         for k in range(P):
             b = o + k * stride
-            row[b] = logw[k]
+            row[b + lay.logw] = logw[k]
             for i in range(d):
                 if rotate:
                     acc = 0.0
                     for j in range(d):
                         acc += R[i, j] * c[k, j]
-                    row[b + 1 + i] = acc
+                    row[b + lay.centre + i] = acc
                 else:
-                    row[b + 1 + i] = c[k, i]
+                    row[b + lay.centre + i] = c[k, i]
             a = 0 if k == 0 else 1 + aord[k - 1]
             stable_argsort(keys[k * d:(k + 1) * d], lord)
             for i in range(d):
-                row[b + 1 + d + i] = lamtab[a, lord[i]]
+                row[b + lay.lam + i] = lamtab[a, lord[i]]
         for i in range(d):
             gmin[r, 0, i] = c[0, i]
 
 
 @njit
-def _undominated(row, nh, d, P, keep):
+def _undominated(row, d, P, keep):
     """keep[k]: no other peak is as high as peak k at its centre (log domain: for every j ≠ k,
     log w_j − ½ Σᵢ λ_jᵢ (ỹ_kᵢ − ỹ_jᵢ)² < log w_k); returns how many are kept."""
-    o = nh + 1 + d * d
-    stride = 1 + 2 * d
+    lay = peaks_layout(d)
+    o = lay.first
+    stride = lay.stride
     nk = 0
     for k in range(P):
         bk = o + k * stride
@@ -344,9 +352,9 @@ def _undominated(row, nh, d, P, keep):
             bj = o + j * stride
             q = 0.0
             for i in range(d):
-                t = row[bk + 1 + i] - row[bj + 1 + i]
-                q += row[bj + 1 + d + i] * (t * t)
-            if not (row[bj] - 0.5 * q < row[bk]):
+                t = row[bk + lay.centre + i] - row[bj + lay.centre + i]
+                q += row[bj + lay.lam + i] * (t * t)
+            if not (row[bj + lay.logw] - 0.5 * q < row[bk + lay.logw]):
                 ok = False
                 break
         keep[k] = ok
@@ -356,13 +364,13 @@ def _undominated(row, nh, d, P, keep):
 
 
 @_kernel
-def peaks_minima(k0, k1, fid, index, row, nh, d, P, lo_c, span_c, lo_0, span_0):
+def peaks_minima(k0, k1, fid, index, row, d, P, lo_c, span_c, lo_0, span_0):
     """The listed minima of one Gaussian-peaks instance: its undominated centres, in peak
     order (the global one first)."""
     c = np.empty((P, d))
     peak_centres(k0, k1, fid, index, P, d, lo_c, span_c, lo_0, span_0, c)
     keep = np.empty(P, np.bool_)
-    nk = _undominated(row, nh, d, P, keep)
+    nk = _undominated(row, d, P, keep)
     out = np.empty((nk, d))
     q = 0
     for k in range(P):
@@ -373,13 +381,13 @@ def peaks_minima(k0, k1, fid, index, row, nh, d, P, lo_c, span_c, lo_0, span_0):
 
 
 @_kernel
-def peaks_minimum(k0, k1, fid, lo, lp, nh, d, P, lo_c, span_c, lo_0, span_0, k, out):
+def peaks_minimum(k0, k1, fid, lo, lp, d, P, lo_c, span_c, lo_0, span_0, k, out):
     """out[r] = listed minimum k of every Gaussian-peaks instance lo + r (the k-th undominated
     centre); returns the first r that lists fewer than k + 1, or −1."""
     c = np.empty((P, d))
     keep = np.empty(P, np.bool_)
     for r in range(lp.shape[0]):
-        nk = _undominated(lp[r], nh, d, P, keep)
+        nk = _undominated(lp[r], d, P, keep)
         if nk <= k:
             return r
         peak_centres(k0, k1, fid, lo + r, P, d, lo_c, span_c, lo_0, span_0, c)

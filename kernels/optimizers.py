@@ -46,7 +46,7 @@ same step as torch's.
 import math
 
 from . import fma as _fma
-from . import ids, schedules
+from . import dispatch, ids, schedules
 
 
 def make(jit, F, L, cold=None, fma=None):
@@ -263,11 +263,7 @@ def make(jit, F, L, cold=None, fma=None):
         ids.RADAM: radam, ids.ADADELTA: adadelta, ids.RPROP: rprop, ids.LION: lion,
         ids.SIGNUM: signum,
     }
-    missing = sorted(set(ids.OPTIMIZER_RULES) - set(rules))
-    if missing or set(rules) - set(ids.OPTIMIZER_RULES):
-        raise ImportError(f"kernels.optimizers: optimizer ids {missing} have no rule (and "
-                          f"{sorted(set(rules) - set(ids.OPTIMIZER_RULES))} are not in "
-                          f"ids.OPTIMIZER_RULES)")
+    dispatch.check("kernels.optimizers", "optimizer", ids.OPTIMIZER_RULES, rules)
 
     @jit
     def unknown(kind, hp, lr, t, x, g, s1, s2, s3, os, dim):
@@ -275,7 +271,8 @@ def make(jit, F, L, cold=None, fma=None):
             for k in range(lanes(x)):
                 x[j, k] = nan
 
-    rule = _dispatch(jit, rules, unknown)
+    rule = dispatch.chain(jit, "rule", "kind", "hp, lr, t, x, g, s1, s2, s3, os, dim", rules,
+                          unknown)
 
     @jit
     def init(kind, hp, s1, s2, s3, t, dim):
@@ -331,19 +328,3 @@ def make(jit, F, L, cold=None, fma=None):
 
     return init, update
 
-
-def _dispatch(jit, rules, unknown):
-    """``rule(kind, …)``: one flat ``if kind == id: rules[id](…) elif …`` chain over ``rules``,
-    ``unknown`` at its end. Written out from the table, so it cannot drift from it; flat, so each
-    rule is compiled into the chain once (a chain of nested two-way dispatches compiled the
-    rules below each link again: 1.5× the kernels' compile time)."""
-    args = "hp, lr, t, x, g, s1, s2, s3, os, dim"
-    lines = [f"def rule(kind, {args}):"]
-    for n, rid in enumerate(sorted(rules)):
-        lines += [f"    {'if' if n == 0 else 'elif'} kind == {int(rid)}:",
-                  f"        r{int(rid)}({args})"]
-    lines += ["    else:", f"        unknown(kind, {args})"]
-    scope = {f"r{int(rid)}": f for rid, f in rules.items()}
-    scope["unknown"] = unknown
-    exec("\n".join(lines), scope)           # noqa: S102 - source built above from int ids
-    return jit(scope["rule"])

@@ -14,6 +14,12 @@ known, see ``minima_rule``), its domain (for uniform starts), the box whose exit
 divergence, and offers NumPy-vectorised ``f``, ``grad`` and ``basin`` over points of shape
 ``(n, dim)`` — evaluated by the same compiled code the kernels run.
 
+Every family is one :class:`Row` of :data:`REGISTRY` (by name; :data:`BY_ID` by kernel id): its
+kernel id, constructor, standard domain, f*, minima, basin-label rule, naive reference in
+``tests/naive.py`` and parameter-row layout (``swarm.kernels.layout``), with a slot for the
+diagonal Hessian (issue 23). The kernels dispatch on the id from their own tables, which fail at
+import without an entry for every id; the tests are parametrised from the registry.
+
 Families (``docs/landscapes.md``): :func:`gaussian_peaks` (Gallagher-style
 max-set of Gaussians), :func:`rastrigin`, :func:`ackley`, :func:`griewank`, :func:`levy`,
 :func:`styblinski_tang` (randomly shifted, optionally rotated), :func:`himmelblau` (four global
@@ -31,20 +37,13 @@ import numpy as np
 
 from swarm import _validate as V
 from swarm.kernels import ids
+from swarm.kernels import dispatch as _kdispatch
+from swarm.kernels import layout as _klayout
 from swarm.kernels.philox import split_seed
 
 MAX_LISTED_MINIMA = 20_000
-_SHIFTED = {
-    "rastrigin": ids.RASTRIGIN, "ackley": ids.ACKLEY, "griewank": ids.GRIEWANK, "levy": ids.LEVY,
-    "styblinski_tang": ids.STYBLINSKI_TANG, "himmelblau": ids.HIMMELBLAU,
-}
-# standard domain half-width, minimiser of h, polish (steps, step length) and label lattice
-_HALF_WIDTH = {"rastrigin": 5.12, "ackley": 32.768, "griewank": 600.0, "levy": 10.0,
-               "styblinski_tang": 5.0, "himmelblau": 5.0}
-_POLISH = {"ackley": (150, 0.02), "griewank": (500, 0.1), "himmelblau": (600, 0.01),
-           "gaussian_peaks": (150, 0.08)}
-# Griewank's minima sit near zᵢ = π√i·kᵢ (with Σkᵢ even), so its label lattice has spacing π
-_QUANT = {"ackley": 1.0, "griewank": math.pi}
+# the families of the Shifted class (their rows in REGISTRY)
+_SHIFTED = ("rastrigin", "ackley", "griewank", "levy", "styblinski_tang", "himmelblau")
 HIMMELBLAU_MINIMA = np.array([[3.0, 2.0], [-2.805118086952745, 3.131312518250573],
                               [-3.779310253377747, -3.283185991286170],
                               [3.584428340330492, -1.848126526964404]])
@@ -194,7 +193,8 @@ class Family:
 
     @property
     def fid(self) -> int:
-        raise NotImplementedError
+        """The kernel id (``ids.*``) of the family's row."""
+        return self.row.fid
 
     def instance(self, seed: int, index: int) -> Instance:
         """Instance ``index`` of this family under ``seed`` (a pure function of both): the
@@ -252,13 +252,31 @@ class Family:
     def header(self, fstar, n_global, rotated=False):
         h = np.zeros(ids.LP_HEAD)
         h[ids.LP_FSTAR] = fstar
-        steps, step = _POLISH.get(self.name, (0, 0.0))
+        steps, step = self.row.polish
         h[ids.LP_POLISH_STEPS] = steps
         h[ids.LP_POLISH_H] = step
-        h[ids.LP_QUANT] = _QUANT.get(self.name, 1.0)
+        h[ids.LP_QUANT] = self.row.quant
         h[ids.LP_ROTATED] = float(rotated)
         h[ids.LP_NGLOBAL] = n_global
         return h
+
+    @property
+    def row(self) -> "Row":
+        """The family's row of :data:`REGISTRY`."""
+        return REGISTRY[self.name]
+
+    @property
+    def minima_rule(self) -> str:
+        return self.row.minima
+
+    def _layout_params(self) -> dict:
+        """What sizes the family's parameter row beyond ``dim`` (:mod:`swarm.kernels.layout`)."""
+        return {}
+
+    @property
+    def layout(self):
+        """The named offsets of the family's parameter rows (``kernels.layout.layout``)."""
+        return self.row.layout(self.dim, **self._layout_params())
 
     @cached_property
     def tables(self):
@@ -325,12 +343,8 @@ class Shifted(Family):
         V.real("bound", self.bound, low=1.0)
 
     @property
-    def fid(self):
-        return _SHIFTED[self.name]
-
-    @property
     def half_width(self):
-        return _HALF_WIDTH[self.name]
+        return self.row.half_width
 
     @property
     def z_star(self):
@@ -341,10 +355,11 @@ class Shifted(Family):
     def _canonical(self):
         """Parameters of the unshifted, unrotated instance (for tabulating h)."""
         d = self.dim
-        p = np.zeros(ids.LP_HEAD + d + d * d + (8 if self.name == "himmelblau" else 0))
-        p[ids.LP_HEAD + d:ids.LP_HEAD + d + d * d] = np.eye(d).ravel()
+        lay = self.layout
+        p = np.zeros(lay.size)
+        p[lay.rot:lay.rot + d * d] = np.eye(d).ravel()
         if self.name == "himmelblau":
-            p[ids.LP_HEAD + d + d * d:] = HIMMELBLAU_MINIMA.ravel()
+            p[lay.minima:lay.size] = HIMMELBLAU_MINIMA.ravel()
         return p
 
     def _types(self):
@@ -398,9 +413,8 @@ class Shifted(Family):
         return np.array(list(itertools.product(*(per_type[t] for t in ctype))))
 
     def size_hint(self):
-        d = self.dim
         himmelblau = self.name == "himmelblau"
-        n_params = ids.LP_HEAD + d + d * d + (8 if himmelblau else 0)
+        n_params = self.layout.size
         mz = self._minima_z
         if himmelblau or mz is None:
             return n_params, 4 if himmelblau else 1, 4 if himmelblau else 0
@@ -414,16 +428,6 @@ class Shifted(Family):
             ((delta >= -hw) & (delta <= hw)).astype(float)
         return n_params, 1, max(1.0, float(np.prod(p, axis=1).sum()))
 
-    @property
-    def minima_rule(self) -> str:
-        return {"rastrigin": "a minimum near every integer point of z = R(x − s)",
-                "ackley": "minima near the integer lattice of z = R(x − s)",
-                "griewank": "minima near zᵢ = π√i·kᵢ with Σkᵢ even, z = R(x − s)",
-                "levy": "per-coordinate minima of the separable Levy terms",
-                "styblinski_tang": "2^dim minima: each zᵢ at −2.903534 or +2.746803 (those "
-                                   "inside the domain are listed)",
-                "himmelblau": "four global minima"}[self.name]
-
     @cached_property
     def _bulk_args(self):
         """What every instance shares: header (with f*), the row's tail (Himmelblau's four
@@ -431,9 +435,7 @@ class Shifted(Family):
         and x*'s range (low, width)."""
         d = self.dim
         himmelblau = self.name == "himmelblau"
-        head = self.header(0.0, 4 if himmelblau else 1, self.rotate)
-        if self.name == "styblinski_tang":
-            head[ids.LP_FSTAR] = d * 0.5 * (ST_ZSTAR ** 4 - 16.0 * ST_ZSTAR ** 2 + 5.0 * ST_ZSTAR)
+        head = self.header(self.row.f_star(self), 4 if himmelblau else 1, self.rotate)
         tail = HIMMELBLAU_MINIMA.ravel().copy() if himmelblau else np.zeros(0)
         gz = HIMMELBLAU_MINIMA.copy() if himmelblau else np.zeros((0, d))
         a = self.shift * self.half_width
@@ -468,7 +470,7 @@ class Shifted(Family):
             return gmin.copy()
         if self._listing is None:
             return None
-        return _bulk().shifted_minima(params, ids.LP_HEAD, gmin[0], self._listing,
+        return _bulk().shifted_minima(params, gmin[0], self._listing,
                                       self.half_width, self.dim)
 
     def _minimum(self, bank, k):
@@ -478,7 +480,7 @@ class Shifted(Family):
         if self._listing is None or not 0 <= k < len(self._listing):
             return None, 0                  # (at most one listed minimum per candidate)
         out = np.empty((n, self.dim))
-        r = _bulk().shifted_minimum(bank.lp, ids.LP_HEAD, self._listing,
+        r = _bulk().shifted_minimum(bank.lp, self._listing,
                                     self.half_width, self.dim, k, out)
         return (out, None) if r < 0 else (None, r)
 
@@ -544,10 +546,6 @@ class DoubleWell(Family):
         V.real("bound", self.bound, low=1.0)
 
     @property
-    def fid(self):
-        return ids.DOUBLE_WELL
-
-    @property
     def roots(self):
         """(left minimum, saddle, right minimum) in x₁."""
         r = np.sort(np.roots([1.0, 0.0, -1.0, self.tilt]).real)
@@ -564,9 +562,7 @@ class DoubleWell(Family):
         return tab, ctype, np.array([0 if self.tilt >= 0 else 1, 0], dtype=np.int64)
 
     def size_hint(self):
-        return ids.LP_HEAD + 1, 1, 2
-
-    minima_rule = "the two outer roots of x³ − x + c"
+        return self.layout.size, 1, 2
 
     @cached_property
     def _minima(self):
@@ -578,7 +574,7 @@ class DoubleWell(Family):
 
     def _fill(self, seed, lo, lp, gmin):
         """No draws: every instance is the same landscape."""
-        head = self.header(self.potential(self._minima[0, 0]), 1)
+        head = self.header(self.row.f_star(self), 1)
         lp[:] = np.concatenate([head, [self.tilt]])
         gmin[:] = self._minima[:1]
 
@@ -626,16 +622,12 @@ class GaussianPeaks(Family):
         V.real("half_width", self.half_width, low=0.0, low_open=True)
         V.real("bound", self.bound, low=1.0)
 
-    @property
-    def fid(self):
-        return ids.GAUSSIAN_PEAKS
-
     def size_hint(self):
         # listed minima: between 1 and `peaks` centres; 1 keeps the estimate a lower bound
-        d, P = self.dim, self.peaks
-        return ids.LP_HEAD + 1 + d * d + P * (1 + 2 * d), 1, 1
+        return self.layout.size, 1, 1
 
-    minima_rule = "the peak centres not dominated by a higher peak"
+    def _layout_params(self):
+        return {"peaks": self.peaks}
 
     @cached_property
     def _bulk_args(self):
@@ -649,7 +641,7 @@ class GaussianPeaks(Family):
         alphas = [self.cond] + [self.cond ** (2.0 * j / max(P - 2, 1)) for j in range(P - 1)]
         expo = [0.5 * i / max(d - 1, 1) for i in range(d)]
         lamtab = np.array([[a ** e / (a ** 0.25 * d) for e in expo] for a in alphas])
-        head = self.header(-10.0, 1, self.rotate)
+        head = self.header(self.row.f_star(self), 1, self.rotate)
         return head, logw, lamtab, (-hw, hw - (-hw)), (-0.8 * hw, 0.8 * hw - (-0.8 * hw))
 
     def _fill(self, seed, lo, lp, gmin):
@@ -671,7 +663,7 @@ class GaussianPeaks(Family):
 
     def _listed_minima(self, seed, index, params, gmin):
         k0, k1, fid, lo_c, span_c, lo_0, span_0 = self._centre_args(seed)
-        return _bulk().peaks_minima(k0, k1, fid, index, params, ids.LP_HEAD, self.dim,
+        return _bulk().peaks_minima(k0, k1, fid, index, params, self.dim,
                                     self.peaks, lo_c, span_c, lo_0, span_0)
 
     def _minimum(self, bank, k):
@@ -681,7 +673,7 @@ class GaussianPeaks(Family):
             return None, 0
         k0, k1, fid, lo_c, span_c, lo_0, span_0 = self._centre_args(bank.seed)
         out = np.empty((len(bank), self.dim))
-        r = _bulk().peaks_minimum(k0, k1, fid, bank.lo, bank.lp, ids.LP_HEAD, self.dim,
+        r = _bulk().peaks_minimum(k0, k1, fid, bank.lo, bank.lp, self.dim,
                                   self.peaks, lo_c, span_c, lo_0, span_0, k, out)
         return (out, None) if r < 0 else (None, r)
 
@@ -692,9 +684,62 @@ def gaussian_peaks(dim: int = 2, peaks: int = 21, *, cond: float = 1000.0, rotat
     return GaussianPeaks(dim, peaks, cond, rotate, half_width, bound)
 
 
-FAMILIES = {"rastrigin": rastrigin, "ackley": ackley, "griewank": griewank, "levy": levy,
-            "styblinski_tang": styblinski_tang, "himmelblau": himmelblau,
-            "double_well": double_well, "gaussian_peaks": gaussian_peaks}
+@dataclass(frozen=True)
+class Row:
+    """One landscape family of the registry: everything about it in one place. The kernels
+    dispatch on ``fid`` from their own tables (``swarm.kernels.families``, ``.labels``,
+    ``.layout``), which fail at import without an entry for every id; the tests, parametrised
+    from :data:`REGISTRY`, check each row against them, its naive reference and its docs row."""
+    name: str
+    fid: int                        # kernel id (ids.*)
+    factory: object                 # the public constructor, landscapes.<name>
+    half_width: float               # the standard domain [−half_width, half_width]^dim
+    f_star: object                  # family → its exact f* (the same for every instance)
+    f_star_text: str                # f*, as docs/landscapes.md states it
+    minima: str                     # what the minima are (Instance.minima_rule)
+    label_rule: str                 # kernels.labels.RULE_OF: "table" (separable, exact),
+                                    # "lattice" (polish + lattice), "nearest" (polish + nearest
+                                    # stored minimum), "peak" (polish + active peak)
+    naive: str                      # its reference in tests/naive.py (f; naive.<naive>_grad ∇f)
+    layout: object                  # kernels.layout function: (dim, **params) → named offsets
+    polish: tuple = (0, 0.0)        # normalised gradient steps before labelling: (count, length)
+    quant: float = 1.0              # label lattice spacing (label rule "lattice")
+    hessian_diag: object = None     # the diagonal Hessian, for noise models (issue 23): not yet
+
+
+_ROWS = (
+    Row("rastrigin", ids.RASTRIGIN, rastrigin, 5.12, lambda fam: 0.0, "0",
+        "a minimum near every integer point of z = R(x − s)", "table", "rastrigin",
+        _klayout.shifted),
+    Row("ackley", ids.ACKLEY, ackley, 32.768, lambda fam: 0.0, "0",
+        "minima near the integer lattice of z = R(x − s)", "lattice", "ackley",
+        _klayout.shifted, polish=(150, 0.02), quant=1.0),
+    # Griewank's minima sit near zᵢ = π√i·kᵢ (with Σkᵢ even), so its label lattice has spacing π
+    Row("griewank", ids.GRIEWANK, griewank, 600.0, lambda fam: 0.0, "0",
+        "minima near zᵢ = π√i·kᵢ with Σkᵢ even, z = R(x − s)", "lattice", "griewank",
+        _klayout.shifted, polish=(500, 0.1), quant=math.pi),
+    Row("levy", ids.LEVY, levy, 10.0, lambda fam: 0.0, "0",
+        "per-coordinate minima of the separable Levy terms", "table", "levy", _klayout.shifted),
+    Row("styblinski_tang", ids.STYBLINSKI_TANG, styblinski_tang, 5.0,
+        lambda fam: fam.dim * 0.5 * (ST_ZSTAR ** 4 - 16.0 * ST_ZSTAR ** 2 + 5.0 * ST_ZSTAR),
+        "−39.16616570·d",
+        "2^dim minima: each zᵢ at −2.903534 or +2.746803 (those inside the domain are listed)",
+        "table", "styblinski_tang", _klayout.shifted),
+    Row("himmelblau", ids.HIMMELBLAU, himmelblau, 5.0, lambda fam: 0.0, "0",
+        "four global minima", "nearest", "himmelblau", _klayout.LAYOUTS[ids.HIMMELBLAU],
+        polish=(600, 0.01)),
+    Row("double_well", ids.DOUBLE_WELL, double_well, 2.0,
+        lambda fam: fam.potential(fam._minima[0, 0]), "U at the lower outer root",
+        "the two outer roots of x³ − x + c", "table", "double_well", _klayout.double_well),
+    Row("gaussian_peaks", ids.GAUSSIAN_PEAKS, gaussian_peaks, 5.0, lambda fam: -10.0, "−10",
+        "the peak centres not dominated by a higher peak", "peak", "gaussian_peaks",
+        _klayout.peaks, polish=(150, 0.08)),
+)
+# every landscape family, by name (the kernels' ids: ids.LANDSCAPE_FAMILIES)
+REGISTRY: dict[str, Row] = {r.name: r for r in _ROWS}
+FAMILIES = {name: row.factory for name, row in REGISTRY.items()}
+BY_ID = {row.fid: row for row in _ROWS}
+_kdispatch.check("swarm.landscapes.REGISTRY", "landscape family", ids.LANDSCAPE_FAMILIES, BY_ID)
 
 
 def from_dict(d: dict) -> Family:

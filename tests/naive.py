@@ -2,14 +2,19 @@
 
 Written from the formulas of ``docs/optimizers.md`` (torch.optim forms) and
 ``docs/landscapes.md``, not from the kernels: no loop fusion,
-no scratch arrays, no shared code with ``swarm.kernels``. Used by ``test_optimizers.py`` and
-``test_landscapes.py``.
+no scratch arrays, no shared code with ``swarm.kernels`` — but for where the numbers sit in a
+landscape's parameter row, which ``swarm.kernels.layout`` declares for every user (a format,
+not a formula). Used by ``test_optimizers.py`` and ``test_landscapes.py``; the landscape
+registry (``swarm.landscapes.REGISTRY``) names each family's reference here (``Row.naive``:
+``<naive>`` and ``<naive>_grad``).
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
+
+from swarm.kernels import layout
 
 # --------------------------------------------------------------------------------------------
 # optimizers
@@ -584,24 +589,29 @@ def gaussian_peaks(centres, log_heights, lam, R):
     return f, grad, logvals
 
 
-def unpack_peaks(params, dim, head=8):
+def unpack_peaks(params, dim):
     """(centres in x, log heights, λ, R) from a GaussianPeaks instance's packed ``params`` row:
-    ``[header (head), P, R (dim·dim, row-major), P × (log w, R·c (dim), λ (dim))]``."""
+    ``[header, P, R (dim·dim, row-major), P × (log w, R·c (dim), λ (dim))]``, at the offsets
+    that ``kernels.layout.peaks`` declares."""
     p = np.asarray(params, dtype=np.float64)
-    P = int(p[head])
-    R = p[head + 1:head + 1 + dim * dim].reshape(dim, dim)
-    rows = p[head + 1 + dim * dim:].reshape(P, 1 + 2 * dim)
-    logw = rows[:, 0]
-    yc = rows[:, 1:1 + dim]
-    lam = rows[:, 1 + dim:]
+    lay = layout.peaks(dim)
+    P = int(p[lay.count])
+    R = p[lay.rot:lay.rot + dim * dim].reshape(dim, dim)
+    rows = p[lay.first:lay.first + P * lay.stride].reshape(P, lay.stride)
+    logw = rows[:, lay.logw]
+    yc = rows[:, lay.centre:lay.centre + dim]
+    lam = rows[:, lay.lam:lay.lam + dim]
     centres = yc @ R                                           # cₖ = Rᵀ ỹₖ, row-wise
     return centres, logw, lam, R
 
 
-def unpack_shifted(params, dim, head=8):
-    """(s, R) from a shifted instance's ``params``: ``[header, s (dim), R (dim·dim), …]``."""
+def unpack_shifted(params, dim):
+    """(s, R) from a shifted instance's ``params``: ``[header, s (dim), R (dim·dim), …]``, at
+    the offsets that ``kernels.layout.shifted`` declares."""
     p = np.asarray(params, dtype=np.float64)
-    return p[head:head + dim].copy(), p[head + dim:head + dim + dim * dim].reshape(dim, dim).copy()
+    lay = layout.shifted(dim)
+    return (p[lay.shift:lay.shift + dim].copy(),
+            p[lay.rot:lay.rot + dim * dim].reshape(dim, dim).copy())
 
 
 def for_instance(inst):
@@ -617,7 +627,7 @@ def for_instance(inst):
     s, R = unpack_shifted(inst.params, d)
     if not inst.family.rotate:
         R = np.eye(d)
-    h, dh = SHIFTED[name]
+    h, dh = SHIFTED[inst.family.row.naive]
     return shifted(h, dh, s, R)
 
 

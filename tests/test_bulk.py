@@ -132,7 +132,8 @@ def test_rotation_flag_keeps_the_shift():
         plain = landscapes.rastrigin(d).bank(SEED, 3, 50)
         rot = landscapes.rastrigin(d, rotate=True).bank(SEED, 3, 50)
         assert np.array_equal(plain.gmin, rot.gmin)
-        R = plain.lp[:, ids.LP_HEAD + d:ids.LP_HEAD + d + d * d]
+        o = plain.family.layout.rot
+        R = plain.lp[:, o:o + d * d]
         assert np.all(R == np.eye(d).ravel())
 
 
@@ -156,7 +157,7 @@ def test_documented_counter_layout():
 
 def rotations(bank):
     fam, d = bank.family, bank.family.dim
-    o = ids.LP_HEAD + (1 if fam.name == "gaussian_peaks" else d)
+    o = fam.layout.rot
     return bank.lp[:, o:o + d * d].reshape(-1, d, d)
 
 
@@ -222,11 +223,11 @@ def test_x_star_is_uniform_in_the_shifted_domain(name, rotate):
 
 
 def unpack_peaks(bank):
-    d, P = bank.family.dim, bank.family.peaks
+    d, P, lay = bank.family.dim, bank.family.peaks, bank.family.layout
     R = rotations(bank)
-    rows = bank.lp[:, ids.LP_HEAD + 1 + d * d:].reshape(len(bank), P, 1 + 2 * d)
-    centres = np.einsum("npi,nij->npj", rows[:, :, 1:1 + d], R)      # cₖ = Rᵀ(R cₖ)
-    return rows[:, :, 0], centres, rows[:, :, 1 + d:]
+    rows = bank.lp[:, lay.first:lay.size].reshape(len(bank), P, lay.stride)
+    centres = np.einsum("npi,nij->npj", rows[:, :, lay.centre:lay.centre + d], R)  # cₖ = Rᵀ(R cₖ)
+    return rows[:, :, lay.logw], centres, rows[:, :, lay.lam:lay.lam + d]
 
 
 @pytest.mark.slow

@@ -208,7 +208,7 @@ def test_basin_measure_of_deterministic_descent(name):
     lr = 1e-3 if name == "rastrigin" else 5e-3
     res = swarm.run(fam, [O.sgd(lr=lr)], instances=1, starts=n, steps=3000, seed=1)
     tab, _, gk = fam.tables
-    s = inst.params[8]                           # shift s: z = x − s
+    s = inst.params[fam.layout.shift]            # shift s: z = x − s
     row = tab[0][np.isfinite(tab[0])]
     lo_b = row[gk[0] - 1] if gk[0] > 0 else -np.inf
     hi_b = row[gk[0]] if gk[0] < len(row) else np.inf

@@ -1,18 +1,22 @@
 """Landscape instances against the naive NumPy references (tests/naive.py), finite differences,
 their known minima, basin labels against plain gradient descent, determinism, and validation.
 
-Parametrised over every family (and dims, rotation, tilt): a new family added to ``FAMILIES``
-gets every generic test.
+Parametrised over every family of the registry (``landscapes.REGISTRY``; and dims, rotation,
+tilt): a new family added there gets every generic test, and the completeness test names what
+its row still lacks (a naive reference, a docs row, a test case, the kernels' entries).
 """
 import math
 import os
+import pathlib
 import sys
 
 import numpy as np
 import pytest
 
 from swarm import landscapes
-from swarm.kernels import ids
+from swarm.kernels import dispatch, ids
+from swarm.kernels import labels as klabels
+from swarm.kernels import layout as klayout
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import naive  # noqa: E402
@@ -34,12 +38,12 @@ VARIANTS = {
 
 
 def _families():
-    """Every family of ``landscapes.FAMILIES`` in its variants; a family without an entry in
-    VARIANTS runs with its defaults (and test_every_family_has_variants fails)."""
+    """Every family of ``landscapes.REGISTRY`` in its variants; a family without an entry in
+    VARIANTS runs with its defaults (and the completeness test fails)."""
     out = []
-    for name, factory in landscapes.FAMILIES.items():
+    for name, row in landscapes.REGISTRY.items():
         for suffix, kw in VARIANTS.get(name, [("", {})]):
-            out.append((f"{name}-{suffix}" if suffix else name, factory(**kw)))
+            out.append((f"{name}-{suffix}" if suffix else name, row.factory(**kw)))
     return out
 
 
@@ -50,11 +54,125 @@ SEED = 20240611
 _CACHE = {}
 
 
-def test_every_family_has_variants():
-    missing = sorted(set(landscapes.FAMILIES) - set(VARIANTS))
-    assert not missing, (f"families without test variants: {missing}; add them to VARIANTS in "
-                         f"tests/test_landscapes.py (their dims and parameters)")
-    assert not set(VARIANTS) - set(landscapes.FAMILIES)
+DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs" / "landscapes.md"
+
+
+def registry_gaps(registry, references, docs, variants):
+    """What each registry row lacks, one line each: its naive reference (``references``: the
+    module or a namespace), its row in the docs' family table, test variants, and agreement
+    with the kernels' tables (label rule, layout)."""
+    gaps = []
+    for name, row in registry.items():
+        if not callable(getattr(references, row.naive, None)):
+            gaps.append(f"{name}: no naive reference (naive.{row.naive} in tests/naive.py)")
+        if f"| `{name}(" not in docs:
+            gaps.append(f"{name}: no row in the family table of docs/landscapes.md "
+                        f"(| `{name}(…)` | formula | domain | global minimum | basin labels |)")
+        if name not in variants:
+            gaps.append(f"{name}: no test case (VARIANTS[{name!r}] in tests/test_landscapes.py)")
+        if klabels.RULE_OF.get(row.fid) != row.label_rule:
+            gaps.append(f"{name}: label rule {row.label_rule!r} is not the kernels' "
+                        f"{klabels.RULE_OF.get(row.fid)!r} (kernels/labels.py RULE_OF)")
+        if klayout.LAYOUTS.get(row.fid) is not row.layout:
+            gaps.append(f"{name}: its layout is not kernels/layout.py's LAYOUTS[{row.fid}]")
+    for name in sorted(set(variants) - set(registry)):
+        gaps.append(f"{name}: test variants for no registry row")
+    return gaps
+
+
+def test_every_registry_row_is_complete():
+    gaps = registry_gaps(landscapes.REGISTRY, naive, DOCS.read_text(), VARIANTS)
+    assert not gaps, "missing:\n" + "\n".join(gaps)
+    assert {r.fid for r in landscapes.REGISTRY.values()} == set(ids.LANDSCAPE_FAMILIES)
+    assert set(landscapes.FAMILIES) == set(landscapes.REGISTRY)
+
+
+def test_the_completeness_check_names_the_missing_piece():
+    import types
+    refs = types.SimpleNamespace(**{k: v for k, v in vars(naive).items() if k != "levy"})
+    docs = DOCS.read_text().replace("| `ackley(", "| `Ackley(")
+    variants = {k: v for k, v in VARIANTS.items() if k != "griewank"}
+    reg = dict(landscapes.REGISTRY)
+    reg["himmelblau"] = landscapes.dataclasses.replace(reg["himmelblau"], label_rule="lattice")
+    gaps = registry_gaps(reg, refs, docs, variants)
+    assert any(g.startswith("levy: no naive reference") for g in gaps)
+    assert any(g.startswith("ackley: no row in the family table") for g in gaps)
+    assert any(g.startswith("griewank: no test case") for g in gaps)
+    assert any(g.startswith("himmelblau: label rule") for g in gaps)
+    assert len(gaps) == 4
+
+
+@pytest.mark.parametrize("row", landscapes.REGISTRY.values(), ids=landscapes.REGISTRY)
+def test_registry_row_matches_its_instances(row):
+    """f*, domain, layout and the Hessian slot of each row against an instance of each
+    variant."""
+    assert row.hessian_diag is None                 # issue 23
+    for suffix, kw in VARIANTS[row.name]:
+        fam = row.factory(**kw)
+        assert fam.row is row and fam.fid == row.fid and fam.name == row.name
+        inst = inst_of(fam)
+        assert inst.f_star == row.f_star(fam)
+        if "half_width" not in kw:
+            assert np.all(inst.domain == [[-row.half_width] * fam.dim, [row.half_width] * fam.dim])
+        lay = fam.layout
+        assert lay == klayout.layout(row.fid, fam.dim, **fam._layout_params())
+        assert len(inst.params) == lay.size == fam.size_hint()[0]
+        assert inst.params[ids.LP_POLISH_STEPS] == row.polish[0]
+
+
+def test_layouts_name_every_offset_once():
+    """The layouts tile the row after the header: consecutive, non-overlapping parts."""
+    d, P = 3, 5
+    s = klayout.shifted(d, 4)
+    assert (s.shift, s.rot, s.minima, s.size) == (ids.LP_HEAD, ids.LP_HEAD + d,
+                                                   ids.LP_HEAD + d + d * d,
+                                                   ids.LP_HEAD + d + d * d + 4 * d)
+    p = klayout.peaks(d, P)
+    assert (p.count, p.rot, p.first) == (ids.LP_HEAD, ids.LP_HEAD + 1, ids.LP_HEAD + 1 + d * d)
+    assert (p.logw, p.centre, p.lam, p.stride) == (0, 1, 1 + d, 1 + 2 * d)
+    assert p.size == p.first + P * p.stride
+    assert klayout.double_well(d) == (ids.LP_HEAD, ids.LP_HEAD + 1)
+    assert set(klayout.LAYOUTS) == set(ids.LANDSCAPE_FAMILIES)
+
+
+def test_a_table_without_every_id_fails_at_import():
+    with pytest.raises(ImportError, match=r"ids \[2\] have no entry"):
+        dispatch.check("t", "landscape family", (0, 1, 2), {0: len, 1: len})
+    with pytest.raises(ImportError, match=r"\[9\] are not among"):
+        dispatch.check("t", "landscape family", (0, 1), {0: len, 1: len, 9: len})
+
+
+def test_the_dispatch_is_written_from_the_table():
+    """One branch per function (ids sharing one share the branch), the unknown at the end."""
+    def jit(f):
+        return f
+
+    def a(k, x):
+        return ("a", k, x)
+
+    def b(k, x):
+        return ("b", k, x)
+
+    def unknown(k, x):
+        return ("unknown", k, x)
+
+    f = dispatch.chain(jit, "f", "fid", "x", {0: a, 2: a, 1: b}, unknown, ret=True, keyed=True)
+    assert [f(k, 5) for k in (0, 1, 2, 3)] == [("a", 0, 5), ("b", 1, 5), ("a", 2, 5),
+                                              ("unknown", 3, 5)]
+
+
+def test_an_unknown_family_id_gives_nan_and_the_diverged_label():
+    """Never another family: the end of the kernels' dispatch chains."""
+    from swarm.kernels import cpu
+    inst = inst_of(landscapes.rastrigin(2))
+    x = np.array([[0.3, -1.2], [2.0, 1.0]])
+    f, g = np.empty(2), np.empty((2, 2))
+    cpu.evaluate(len(ids.LANDSCAPE_FAMILIES), inst.params, x, f, g)
+    assert np.all(np.isnan(f)) and np.all(np.isnan(g))
+    out = np.zeros(2, np.int64)
+    tab, ctype, gk = inst.family.tables
+    cpu.label(len(ids.LANDSCAPE_FAMILIES), inst.params, tab, ctype, gk, x, out)
+    assert np.all(out == ids.DIVERGED)
 
 
 def inst_of(fam, index=0, seed=SEED):

@@ -216,13 +216,15 @@ def rastrigin_f(x, s):
 
 def unpack_peaks(inst):
     """(R, log w, ỹ, λ) from the packed parameters of a GaussianPeaks instance:
-    params = [header (LP_HEAD), P, R row-major (D·D), P rows of (log wₖ, ỹₖ = R cₖ (D), λₖ (D))]."""
+    params = [header, P, R row-major (D·D), P rows of (log wₖ, ỹₖ = R cₖ (D), λₖ (D))], at the
+    offsets of ``kernels.layout.peaks``."""
     p, d = inst.params, inst.dim
-    P = int(p[ids.LP_HEAD])
-    o = ids.LP_HEAD + 1
-    R = p[o:o + d * d].reshape(d, d)
-    rows = p[o + d * d:o + d * d + P * (1 + 2 * d)].reshape(P, 1 + 2 * d)
-    return R.copy(), rows[:, 0].copy(), rows[:, 1:1 + d].copy(), rows[:, 1 + d:].copy()
+    lay = inst.family.layout
+    P = int(p[lay.count])
+    R = p[lay.rot:lay.rot + d * d].reshape(d, d)
+    rows = p[lay.first:lay.first + P * lay.stride].reshape(P, lay.stride)
+    return (R.copy(), rows[:, lay.logw].copy(), rows[:, lay.centre:lay.centre + d].copy(),
+            rows[:, lay.lam:lay.lam + d].copy())
 
 
 class _PeaksNumpy:

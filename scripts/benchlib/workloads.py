@@ -33,7 +33,8 @@ def shift(inst) -> np.ndarray:
     """s of an unrotated shifted instance: f(x) = h(x − s)."""
     if inst.params[ids.LP_ROTATED] != 0:
         raise ValueError("the NumPy reference handles unrotated instances only")
-    return inst.params[ids.LP_HEAD:ids.LP_HEAD + inst.dim].copy()
+    s = inst.family.layout.shift
+    return inst.params[s:s + inst.dim].copy()
 
 
 def peaks_instance(seed: int = 0):
