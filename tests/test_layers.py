@@ -22,7 +22,7 @@ PKG = ROOT / "swarm"
 LAYERS = [
     ("files", "outcomes", "_validate", "_version"),      # io helpers, outcome definitions
     ("schedules",),                                     # learning-rate schedules
-    ("stats", "theory", "landscapes", "optimizers", "starts"),
+    ("stats", "theory", "landscapes", "optimizers", "starts", "bbob"),
     ("aggregate",),
     ("analysis",),
     ("result",),
