@@ -54,6 +54,7 @@ def make(jit, F, fma=None):
     zero = F(0.0)
     one = F(1.0)
     half = F(0.5)
+    nan = F(math.nan)
 
     @jit
     def lr_at(hp, t):
@@ -89,7 +90,8 @@ def make(jit, F, fma=None):
             phase = F(ep % (2 * T))                          # cos has period 2T in e'
             c = sincos2pi(phase / F(2 * T))[1]              # cos(π·phase/T), phase < 2T
             return F(eta + (lr - eta) * (one + c) * half)
-        # SCHED_INVERSE_TIME
-        return F(lr / (one + gamma * F(ep)))
+        if kind == ids.SCHED_INVERSE_TIME:
+            return F(lr / (one + gamma * F(ep)))
+        return nan                  # not a schedule (swarm.schedules refuses it): diverges
 
     return lr_at

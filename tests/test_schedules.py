@@ -282,3 +282,12 @@ def test_bad_fields_of_a_direct_schedule():
         S.constant().lrs(0.0, 5)
     with pytest.raises(ValueError, match=r"steps must be an integer"):
         S.constant().lrs(0.1, -1)
+
+
+def test_an_unknown_schedule_kind_gives_nan_not_another_schedule(lr64):
+    """The kernel's last branch is inverse_time only for its own id: a row with a kind no
+    schedule has (which swarm.schedules never writes) yields NaN, so the trajectory diverges."""
+    hp = row({ids.HP_SCHED: 99.0, ids.HP_SCH_GAMMA: 0.5})
+    assert np.isnan(lr64(hp, 3))
+    assert lr64(row({ids.HP_SCHED: float(ids.SCHED_INVERSE_TIME), ids.HP_SCH_GAMMA: 0.5}), 3) \
+        == LR / (1 + 0.5 * 2)
