@@ -29,11 +29,13 @@ def cache_dir():
     return os.path.join(root, "numba-" + source_hash())
 
 
-def cached_njit(**options):
-    """``numba.njit(cache=True, **options)`` with the cache in :func:`cache_dir`."""
+def cached_njit(sub=None, **options):
+    """``numba.njit(cache=True, **options)`` with the cache in :func:`cache_dir` (in its
+    subdirectory ``sub``: kernels that share a source function but not its globals, such as
+    the BBOB kernel set of :mod:`.cpu`, must not share an index)."""
     def deco(fn):
         saved = config.CACHE_DIR
-        config.CACHE_DIR = cache_dir()
+        config.CACHE_DIR = cache_dir() if sub is None else os.path.join(cache_dir(), sub)
         try:
             return numba.njit(cache=True, **options)(fn)
         finally:

@@ -12,7 +12,15 @@ Within a block the lanes are innermost, so LLVM vectorises the maths across traj
 One kernel per working dtype (Numba caches only module-level functions, so the two differ only
 in the dtype and the block function they call), cached on disk; the maths is built by
 :func:`kernels.trajectory.make`.
+
+Two kernel sets: the main one (``B64``, ``B32``, …) serves ``ids.NATIVE_FAMILIES`` and never
+compiles COCO's BBOB functions; :func:`bbob_kernels` builds the same kernels (the same source
+functions, rebound to BBOB block functions, cached in their own subdirectory) for
+``ids.BBOB_FAMILIES``, on first use only. ``KERNELS``, ``PATHS``, :func:`evaluate` and
+:func:`label` pick the set by the family id.
 """
+import types
+
 import numpy as np
 from numba import njit, prange
 
@@ -52,8 +60,8 @@ def lanes_for(n_start, dim=2, itemsize=8):
 # views passed between functions would otherwise pay atomic reference counts in the step loop.
 _hot = njit(inline="always", error_model="numpy")
 _cold = njit(error_model="numpy", _nrt=False)
-B64, VG64, LABEL64 = trajectory.make(_hot, np.float64, LANES, _cold)
-B32 = trajectory.make(_hot, np.float32, LANES, _cold)[0]
+B64, VG64, LABEL64 = trajectory.make(_hot, np.float64, LANES, _cold, only=ids.NATIVE_FAMILIES)
+B32 = trajectory.make(_hot, np.float32, LANES, _cold, only=ids.NATIVE_FAMILIES)[0]
 
 _kernel = cache.cached_njit(parallel=True, error_model="numpy")
 _single = cache.cached_njit(error_model="numpy")
@@ -165,7 +173,7 @@ def path32(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
 
 
 @_kernel
-def evaluate(fid, p, X, fout, gout):
+def evaluate64(fid, p, X, fout, gout):
     """f and ∇f (float64) at the rows of X, with the kernels' own landscape code."""
     n, dim = X.shape
     for b in prange((n + BASE_LANES - 1) // BASE_LANES):
@@ -185,11 +193,11 @@ def evaluate(fid, p, X, fout, gout):
 
 
 @_kernel
-def label(fid, p, tab, ctype, gk, X, out):
+def label64(fid, p, tab, ctype, gk, X, out):
     """Basin labels of the rows of X, with the kernels' own labeller."""
     n, dim = X.shape
     for b in prange((n + BASE_LANES - 1) // BASE_LANES):
-        w = np.zeros((4, dim, BASE_LANES))
+        w = np.zeros((6, dim, BASE_LANES))
         t = np.empty((ids.NLS, BASE_LANES))
         ki = np.empty(BASE_LANES, dtype=np.int64)
         lab = np.empty(BASE_LANES, dtype=np.int64)
@@ -197,10 +205,54 @@ def label(fid, p, tab, ctype, gk, X, out):
         for k in range(m):
             for j in range(dim):
                 w[0, j, k] = X[b * BASE_LANES + k, j]
-        LABEL64(fid, p, tab, ctype, gk, w[0], w[1], w[2], w[3], t[0], t[1:], ki, lab, dim)
+        LABEL64(fid, p, tab, ctype, gk, w[0], w[1], w[2], w[3], w[4], w[5], t[0], t[1:], ki, lab,
+                dim)
         for k in range(m):
             out[b * BASE_LANES + k] = lab[k]
 
 
-PATHS = {np.dtype(np.float64): path64, np.dtype(np.float32): path32}
-KERNELS = {np.dtype(np.float64): run64, np.dtype(np.float32): run32}
+_KERNEL_NAMES = ("run64", "run32", "path64", "path32", "evaluate64", "label64")
+MAIN = types.SimpleNamespace(**{k: globals()[k] for k in _KERNEL_NAMES})
+_BBOB = []
+
+
+def bbob_kernels():
+    """The kernel set of the BBOB functions (a namespace like :data:`MAIN`), built on first
+    use: the main set's kernel functions rebound to block functions that serve only
+    ``ids.BBOB_FAMILIES``, so that the main kernels never compile them and a study of the other
+    families never waits for them."""
+    if not _BBOB:
+        only = ids.BBOB_FAMILIES
+        scope = dict(globals())
+        scope["B64"], scope["VG64"], scope["LABEL64"] = trajectory.make(
+            _hot, np.float64, LANES, _cold, only=only)
+        scope["B32"] = trajectory.make(_hot, np.float32, LANES, _cold, only=only)[0]
+        made = {}
+        for name in _KERNEL_NAMES:
+            py = globals()[name].py_func
+            fn = types.FunctionType(py.__code__, scope, py.__name__, py.__defaults__)
+            opts = dict(error_model="numpy", **({"parallel": True}
+                                                  if name.startswith(("run", "eval", "label"))
+                                                  else {}))
+            made[name] = cache.cached_njit(sub="bbob", **opts)(fn)
+        _BBOB.append(types.SimpleNamespace(**made))
+    return _BBOB[0]
+
+
+def kernels_for(fid):
+    """The kernel set that serves family ``fid`` (:data:`MAIN` or :func:`bbob_kernels`)."""
+    return bbob_kernels() if int(fid) in ids.BBOB_FAMILIES else MAIN
+
+
+def _routed(name):
+    def run(fid, *args):
+        return getattr(kernels_for(fid), name)(fid, *args)
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = f"``{name}`` of the kernel set serving the family id (:func:`kernels_for`)."
+    return run
+
+
+evaluate = _routed("evaluate64")
+label = _routed("label64")
+PATHS = {np.dtype(np.float64): _routed("path64"), np.dtype(np.float32): _routed("path32")}
+KERNELS = {np.dtype(np.float64): _routed("run64"), np.dtype(np.float32): _routed("run32")}

@@ -44,7 +44,11 @@ def build(F, maxd, fid=None, dim=None):
     ``fid``, ``dim`` given: built for that family (the launch's own ``fid`` argument is then
     ignored) and that exact dimension; ``None``: read at run time (both ``None``: one kernel
     for every family, the benchmark's baseline)."""
-    block = trajectory.make(cuda.jit(device=True), F, 1, fma=_fma.cuda_device())[0]
+    # BBOB ids get the BBOB functions; every other kernel (and the any-family one) only the
+    # main families, as on the CPU
+    only = ids.BBOB_FAMILIES if fid is not None and int(fid) in ids.BBOB_FAMILIES \
+        else ids.NATIVE_FAMILIES
+    block = trajectory.make(cuda.jit(device=True), F, 1, fma=_fma.cuda_device(), only=only)[0]
     FID = -1 if fid is None else int(fid)          # closure constants: Numba folds the select
     DIM = -1 if dim is None else int(dim)
     if DIM > maxd:

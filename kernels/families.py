@@ -27,6 +27,7 @@ Every function works on a block of L lanes: points are ``(dim, L)`` arrays, per-
 CUDA kernel builds the same code with L = 1. Elementary functions come from :mod:`.kmath`
 (branch-free, vectorisable, identical on every target).
 """
+import importlib
 import math
 from types import SimpleNamespace
 
@@ -36,11 +37,12 @@ from . import dispatch, ids, kmath
 from . import layout as _layout
 
 
-def make(jit, F, L, cold, fma, linalg):
+def make(jit, F, L, cold, fma, linalg, only=None):
     """The families' functions for working dtype F and L lanes (``jit``: inlined scalar
     helpers, ``cold``: block-level calls, ``linalg``: :func:`.linalg.make`'s products), as a
     namespace: ``value_grad`` and what the basin labels reuse (``to_z``, ``active_peak``,
-    ``gather_active``, ``matvec``, ``shifted_at``, ``peaks_at``)."""
+    ``gather_active``, ``matvec``, ``shifted_at``, ``peaks_at``). ``only``: the family ids
+    the dispatch serves (default all; the others get the NaN end, and are never compiled)."""
     lanes = ids.lane_count(jit, L)
     matvec, matvec_t = linalg
     shifted_at = jit(_layout.shifted)
@@ -360,6 +362,7 @@ def make(jit, F, L, cold, fma, linalg):
     # shifted entry share one branch, so it is compiled once)
     VALUE_GRAD = {i: shifted for i in ids.SHIFTED_FAMILIES}
     VALUE_GRAD.update({ids.DOUBLE_WELL: double_well, ids.GAUSSIAN_PEAKS: gaussian_peaks})
+    VALUE_GRAD.update(bbob_entries(jit, F, L, cold, fma, linalg, lanes, unknown))
     dispatch.check("kernels.families.VALUE_GRAD", "landscape family", ids.LANDSCAPE_FAMILIES,
                    VALUE_GRAD)
     # value_grad(fid, p, x, g, z, gz, f, t, ki, cc, lam, dim): f(x) into f and ∇f(x) into g for
@@ -367,9 +370,35 @@ def make(jit, F, L, cold, fma, linalg):
     # centre and curvatures in cc, lam from one call to the next, keyed by the lane's active
     # peak in t[2]: the caller sets t[2] to −1 before the first call (and cc, lam are scratch
     # for the other families).
+    served = VALUE_GRAD if only is None else {k: VALUE_GRAD[k] for k in only}
     value_grad = dispatch.chain(cold, "value_grad", "fid",
-                                "p, x, g, z, gz, f, t, ki, cc, lam, dim", VALUE_GRAD, unknown,
+                                "p, x, g, z, gz, f, t, ki, cc, lam, dim", served, unknown,
                                 keyed=True)
     return SimpleNamespace(value_grad=value_grad, to_z=to_z, active_peak=active_peak,
                            gather_active=gather_active, matvec=matvec, shifted_at=shifted_at,
                            peaks_at=peaks_at, lanes=lanes)
+
+
+def bbob_entries(jit, F, L, cold, fma, linalg, lanes, unknown):
+    """``VALUE_GRAD``'s entries for the BBOB ids: each function of :mod:`.bbob` (f1–f12) and
+    :mod:`.bbob_multi` (f13–f24, when that module exists) behind an adapter to the families'
+    signature (its scratch u, v are the families' cc, lam: distinct arrays); a function not
+    written yet gets ``unknown`` (NaN)."""
+    fns = {}
+    for name in ("bbob", "bbob_multi"):
+        try:
+            mod = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__package__}.{name}":
+                raise
+            continue
+        fns.update(mod.make(jit, F, L, cold, fma, linalg, lanes))
+
+    def adapter(fn):
+        @jit
+        def entry(fid, p, x, g, z, gz, f, t, ki, cc, lam, dim):
+            fn(p, x, g, z, gz, cc, lam, f, t, dim)
+        return entry
+
+    return {fid: adapter(fns[fid - ids.BBOB_F1 + 1]) if fid - ids.BBOB_F1 + 1 in fns
+            else unknown for fid in ids.BBOB_FAMILIES}

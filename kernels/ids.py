@@ -6,8 +6,15 @@ launch (and every GPU warp) takes the same branch; everything numeric travels in
 
 # landscape families
 RASTRIGIN, ACKLEY, GRIEWANK, LEVY, STYBLINSKI_TANG, HIMMELBLAU, DOUBLE_WELL, GAUSSIAN_PEAKS = range(8)
-LANDSCAPE_FAMILIES = tuple(range(8))   # every id needs an entry in the kernels' family tables
+# COCO's 24 noiseless BBOB functions (swarm.bbob; kernels/bbob.py f1–f12, kernels/bbob_multi.py
+# f13–f24): function n has id 7 + n. They run in their own CPU kernel set (kernels/cpu.py)
+BBOB_F1, BBOB_F2, BBOB_F3, BBOB_F4, BBOB_F5, BBOB_F6, BBOB_F7, BBOB_F8, BBOB_F9, BBOB_F10, \
+    BBOB_F11, BBOB_F12, BBOB_F13, BBOB_F14, BBOB_F15, BBOB_F16, BBOB_F17, BBOB_F18, BBOB_F19, \
+    BBOB_F20, BBOB_F21, BBOB_F22, BBOB_F23, BBOB_F24 = range(8, 32)
+BBOB_FAMILIES = tuple(range(8, 32))
+LANDSCAPE_FAMILIES = tuple(range(32))  # every id needs an entry in the kernels' family tables
 # (kernels.families, kernels.labels, kernels.layout) and a row in swarm.landscapes.REGISTRY
+NATIVE_FAMILIES = tuple(range(8))      # the families of the main CPU kernels (no BBOB)
 SHIFTED_FAMILIES = (RASTRIGIN, ACKLEY, GRIEWANK, LEVY, STYBLINSKI_TANG, HIMMELBLAU)   # h(R(x − s))
 
 # optimizer rules (kernel ids; the registry ``swarm.optimizers.REGISTRY`` maps names to them:

@@ -400,3 +400,77 @@ def peaks_minimum(k0, k1, fid, lo, lp, d, P, lo_c, span_c, lo_0, span_0, k, out)
                     break
                 q += 1
     return -1
+
+
+# ---- COCO's BBOB functions: the row of one (function, dim, instance), packed on the host
+
+# what each function stores (keys of swarm.bbob.instance_data): (A, B, u, v, scalars); the
+# scalars go to c[BBOB_SLOT[key]]. Everything not listed stays 0 (docs/bbob.md)
+BBOB_PACK = {
+    1: (None, None, None, None, ()),
+    2: (None, None, "weights", None, ()),
+    3: (None, None, "lam", None, ("beta",)),
+    4: (None, None, "scales", None, ("penalty",)),
+    5: (None, None, "slopes", None, ()),
+    6: ("M", None, None, None, ()),
+    7: ("R", "Q", "c1", "weights", ("penalty",)),
+    8: (None, None, None, None, ("factor",)),
+    9: ("M", None, None, None, ("factor", "b")),
+    10: ("R", None, "weights", None, ()),
+    11: ("R", None, None, None, ()),
+    12: ("R", None, None, None, ("beta",)),
+    13: ("M", None, None, None, ()),
+    14: ("R", None, "exponents", None, ()),
+    15: ("R", "M", None, None, ("beta",)),
+    16: ("R", "M", None, None, ("penalty", "f0")),
+    17: ("R", "M", None, None, ("beta", "penalty")),
+    18: ("R", "M", None, None, ("beta", "penalty")),
+    19: ("R", "M", None, None, ("scales", "b", "facftrue")),
+    20: (None, None, "shift", "lam", ()),
+    21: ("R", None, None, None, ("penalty",)),
+    22: ("R", None, None, None, ("penalty",)),
+    23: ("M", None, None, None, ("penalty",)),
+    24: ("R", "Q", "lam", None, ("penalty", "d", "mu0", "mu1", "s")),
+}
+BBOB_SLOT = {"beta": 0, "penalty": 1, "factor": 2, "scales": 2, "b": 3, "d": 3, "f0": 4,
+             "facftrue": 4, "mu0": 5, "mu1": 6, "s": 7}
+
+
+def bbob_pack(data):
+    """The kernel row (float64, header included: ``LP_FSTAR`` = f_opt, ``LP_NGLOBAL`` = 1) of
+    the BBOB instance whose ``swarm.bbob.instance_data`` is ``data``, laid out by
+    :func:`.layout.bbob`. The polish and lattice entries of the header are left 0 (the
+    family's registry row sets them)."""
+    from . import ids
+    f, d = int(data["function"]), int(data["dim"])
+    P = int(data.get("peaks", 0)) if f in (21, 22) else 0
+    lay = layout.bbob(d, P)
+    row = np.zeros(lay.size)
+    row[ids.LP_FSTAR] = data["fopt"]
+    row[ids.LP_NGLOBAL] = 1.0
+    row[lay.xopt:lay.xopt + d] = data["xopt"]
+    a, b, u, v, scalars = BBOB_PACK[f]
+    if a:
+        row[lay.a:lay.a + d * d] = np.asarray(data[a], dtype=np.float64).ravel()
+    if b:
+        row[lay.b:lay.b + d * d] = np.asarray(data[b], dtype=np.float64).ravel()
+    if u:
+        row[lay.u:lay.u + d] = data[u]
+    if v:
+        row[lay.v:lay.v + d] = data[v]
+    for key in scalars:
+        row[lay.c + BBOB_SLOT[key]] = data[key]
+    if P:
+        row[lay.count] = P
+        row[lay.y:lay.y + P * d] = np.asarray(data["y"]).T.ravel()       # peak k at y + k·d
+        row[lay.sc:lay.sc + P * d] = np.asarray(data["scales"]).ravel()
+        row[lay.ht:lay.ht + P] = data["heights"]
+    return row
+
+
+def bbob_row(function, dim, instance):
+    """:func:`bbob_pack` of COCO's ``function`` (1–24) in ``dim`` dimensions, instance
+    ``instance``. The one place the kernels reach into ``swarm``: the instance data is
+    ``swarm.bbob``'s (pure Python and NumPy, host only), imported here when called."""
+    from swarm import bbob
+    return bbob_pack(bbob.instance_data(function, dim, instance))

@@ -13,6 +13,8 @@ the chain labels every lane ``ids.DIVERGED``, never by another family's rule):
   √i for Griewank's coordinate i).
 - ``nearest`` (Himmelblau): polished, then the nearest of the four minima stored in the row.
 - ``peak`` (Gaussian peaks): polished in y = R x, then the active peak.
+- ``bbob`` (COCO's BBOB functions, no exact basin rule): polished, then the cell of
+  x − x_opt on a lattice of spacing ``LP_QUANT`` (the global cell is the one around x_opt).
 
 A cell label is 0 for the global cell and ≥ 1 otherwise: the cells in base 1024 (exact up to 6
 coordinates) or a 62-bit polynomial hash of them (beyond).
@@ -29,27 +31,32 @@ CODE_MASK = (1 << 62) - 1
 LINEAR_MAX = 128                  # basin tables with at most this many boundaries: scanned
 
 
-def make(jit, F, L, cold, fam):
-    """``label(fid, p, tab, ctype, gk, x, g, z, gz, f, t, ki, out, dim)`` for working dtype F
-    and L lanes; ``fam``: :func:`.families.make`'s namespace."""
+def make(jit, F, L, cold, fam, only=None):
+    """``label(fid, p, tab, ctype, gk, x, g, z, gz, cc, lam, f, t, ki, out, dim)`` for working
+    dtype F and L lanes (``cc``, ``lam``: two more ``(dim, L)`` scratch arrays, distinct from
+    the others); ``fam``: :func:`.families.make`'s namespace; ``only``: the family ids served
+    (default all, the others get the diverged label)."""
     lanes = fam.lanes
     value_grad, to_z, active_peak, gather_active, matvec = \
         fam.value_grad, fam.to_z, fam.active_peak, fam.gather_active, fam.matvec
     shifted_at, peaks_at = fam.shifted_at, fam.peaks_at
+    bbob_at = jit(_layout.bbob)
     zero = F(0.0)
     one = F(1.0)
     half = F(0.5)
     inf = F(math.inf)
 
     @cold
-    def polish(fid, p, x, g, z, gz, f, t, ki, dim):
+    def polish(fid, p, x, g, z, gz, cc, lam, f, t, ki, dim):
         """Normalised gradient steps of length h: Euler steps along the gradient-flow path
-        (a lane whose gradient is zero or not finite stays where it is)."""
+        (a lane whose gradient is zero or not finite stays where it is). ``cc``, ``lam``:
+        value_grad's cache arrays (the shifted families and Himmelblau use none: z, gz may
+        stand in; the BBOB functions need them distinct)."""
         L = lanes(f)
         h = p[ids.LP_POLISH_H]
         nrm = t[3]
         for _ in range(int(p[ids.LP_POLISH_STEPS])):
-            value_grad(fid, p, x, g, z, gz, f, t, ki, z, gz, dim)   # not Gaussian peaks
+            value_grad(fid, p, x, g, z, gz, f, t, ki, cc, lam, dim)   # not Gaussian peaks
             for k in range(L):
                 nrm[k] = zero
             for j in range(dim):
@@ -149,11 +156,12 @@ def make(jit, F, L, cold, fam):
         for k in range(L):
             out[k] = 0 if glob[k] != zero else (out[k] & CODE_MASK) + 1
 
-    # ---- the label rules, each label(fid, p, tab, ctype, gk, x, g, z, gz, f, t, ki, out, dim);
+    # ---- the label rules, each label(fid, p, tab, ctype, gk, x, g, z, gz, cc, lam, f, t, ki,
+    # out, dim);
     # x is overwritten by the polish. 0 … n_global−1: global basins
 
     @jit
-    def table(fid, p, tab, ctype, gk, x, g, z, gz, f, t, ki, out, dim):
+    def table(fid, p, tab, ctype, gk, x, g, z, gz, cc, lam, f, t, ki, out, dim):
         """Separable families: the boundary table's cells of z (of x: the double well)."""
         L = lanes(f)
         if fid == ids.DOUBLE_WELL:
@@ -165,17 +173,17 @@ def make(jit, F, L, cold, fam):
         cells(fid, p, tab, ctype, gk, z, f, ki, out, dim, True)
 
     @jit
-    def lattice(fid, p, tab, ctype, gk, x, g, z, gz, f, t, ki, out, dim):
+    def lattice(fid, p, tab, ctype, gk, x, g, z, gz, cc, lam, f, t, ki, out, dim):
         """Polish, then the lattice cells of z."""
-        polish(fid, p, x, g, z, gz, f, t, ki, dim)
+        polish(fid, p, x, g, z, gz, z, gz, f, t, ki, dim)
         to_z(p, p[ids.LP_ROTATED] != zero, x, z, gz, dim)
         cells(fid, p, tab, ctype, gk, z, f, ki, out, dim, False)
 
     @jit
-    def nearest(fid, p, tab, ctype, gk, x, g, z, gz, f, t, ki, out, dim):
+    def nearest(fid, p, tab, ctype, gk, x, g, z, gz, cc, lam, f, t, ki, out, dim):
         """Polish, then the nearest of the minima stored in the row (Himmelblau's four, in z)."""
         L = lanes(f)
-        polish(fid, p, x, g, z, gz, f, t, ki, dim)
+        polish(fid, p, x, g, z, gz, z, gz, f, t, ki, dim)
         to_z(p, p[ids.LP_ROTATED] != zero, x, z, gz, dim)
         mo = shifted_at(dim).minima
         for k in range(L):
@@ -192,29 +200,43 @@ def make(jit, F, L, cold, fam):
             out[k] = kb
 
     @jit
-    def peak(fid, p, tab, ctype, gk, x, g, z, gz, f, t, ki, out, dim):
+    def peak(fid, p, tab, ctype, gk, x, g, z, gz, cc, lam, f, t, ki, out, dim):
         """Polish in y = R x, then the active peak."""
         matvec(p, peaks_at(dim).rot, x, z, dim)
         polish_peaks(p, z, gz, x, g, t, ki, dim)        # x, g: free scratch now
         active_peak(p, z, f, out, t[1], dim)
 
     @jit
-    def unknown(fid, p, tab, ctype, gk, x, g, z, gz, f, t, ki, out, dim):
+    def bbob(fid, p, tab, ctype, gk, x, g, z, gz, cc, lam, f, t, ki, out, dim):
+        """Polish, then the lattice cell of x − x_opt (spacing ``LP_QUANT``)."""
+        L = lanes(f)
+        polish(fid, p, x, g, z, gz, cc, lam, f, t, ki, dim)
+        xo = bbob_at(dim).xopt
+        for i in range(dim):
+            c = p[xo + i]
+            for k in range(L):
+                z[i, k] = x[i, k] - c
+        cells(fid, p, tab, ctype, gk, z, f, ki, out, dim, False)
+
+    @jit
+    def unknown(fid, p, tab, ctype, gk, x, g, z, gz, cc, lam, f, t, ki, out, dim):
         for k in range(lanes(f)):          # never another family's rule
             out[k] = ids.DIVERGED
 
     # one line per family: label's chain is written from this table (the rule names are the
     # registry's label rules, swarm.landscapes.REGISTRY)
-    RULES = {"table": table, "lattice": lattice, "nearest": nearest, "peak": peak}
+    RULES = {"table": table, "lattice": lattice, "nearest": nearest, "peak": peak, "bbob": bbob}
     LABEL = {fid: RULES[rule] for fid, rule in RULE_OF.items()}
     dispatch.check("kernels.labels.LABEL", "landscape family", ids.LANDSCAPE_FAMILIES, LABEL)
+    served = LABEL if only is None else {k: LABEL[k] for k in only}
     return dispatch.chain(cold, "label", "fid",
-                          "p, tab, ctype, gk, x, g, z, gz, f, t, ki, out, dim", LABEL, unknown,
-                          keyed=True)
+                          "p, tab, ctype, gk, x, g, z, gz, cc, lam, f, t, ki, out, dim", served,
+                          unknown, keyed=True)
 
 
 # the label rule of each family (the dispatch is written from it)
 RULE_OF = {ids.RASTRIGIN: "table", ids.STYBLINSKI_TANG: "table", ids.LEVY: "table",
            ids.DOUBLE_WELL: "table", ids.ACKLEY: "lattice", ids.GRIEWANK: "lattice",
            ids.HIMMELBLAU: "nearest", ids.GAUSSIAN_PEAKS: "peak"}
+RULE_OF.update({fid: "bbob" for fid in ids.BBOB_FAMILIES})
 dispatch.check("kernels.labels.RULE_OF", "landscape family", ids.LANDSCAPE_FAMILIES, RULE_OF)

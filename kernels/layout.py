@@ -9,6 +9,9 @@ A row is the header (``ids.LP_HEAD`` floats: ``ids.LP_FSTAR`` …) followed by t
 - Gaussian peaks: ``[P | R (d×d, row-major) | P rows of (log wₖ, ỹₖ = R cₖ (d), λₖ (d))]``;
   peak k's row starts at ``first + k·stride``, its entries at ``logw``, ``centre``, ``lam``
   from there.
+- BBOB (COCO's f1–f24, one layout for all): ``[x_opt (d) | A (d×d) | B (d×d) | u (d) | v (d) |
+  c (8 scalars) | P | P peak centres y (d each) | P scale rows (d each) | P heights]``; what
+  each function stores where is in ``docs/bbob.md`` (the packer: ``instances.bbob_row``).
 
 Each function returns the offsets as a named tuple of ints, ``size`` the row's length. They are
 plain integer arithmetic: the host calls them as they are, the kernels compile them with their
@@ -22,6 +25,8 @@ from . import dispatch, ids
 Shifted = namedtuple("Shifted", "shift rot minima size")
 DoubleWell = namedtuple("DoubleWell", "tilt size")
 Peaks = namedtuple("Peaks", "count rot first stride logw centre lam size")
+Bbob = namedtuple("Bbob", "xopt a b u v c count y sc ht size")
+BBOB_SCALARS = 8          # c[0] … c[7]
 
 
 def shifted(dim, n_minima=0):
@@ -46,6 +51,22 @@ def peaks(dim, peaks=0):
     return Peaks(count, rot, first, stride, 0, 1, 1 + dim, first + peaks * stride)
 
 
+def bbob(dim, peaks=0):
+    """``[head | x_opt | A | B | u | v | c (8) | P | y (P·d) | sc (P·d) | heights (P)]``:
+    matrices row-major, peak k's centre at ``y + k·d``, its scales at ``sc + k·d``."""
+    xopt = ids.LP_HEAD
+    a = xopt + dim
+    b = a + dim * dim
+    u = b + dim * dim
+    v = u + dim
+    c = v + dim
+    count = c + BBOB_SCALARS
+    y = count + 1
+    sc = y + peaks * dim
+    ht = sc + peaks * dim
+    return Bbob(xopt, a, b, u, v, c, count, y, sc, ht, ht + peaks)
+
+
 def _himmelblau(dim):
     return shifted(dim, 4)
 
@@ -54,10 +75,11 @@ def _himmelblau(dim):
 LAYOUTS = {ids.RASTRIGIN: shifted, ids.ACKLEY: shifted, ids.GRIEWANK: shifted, ids.LEVY: shifted,
            ids.STYBLINSKI_TANG: shifted, ids.HIMMELBLAU: _himmelblau,
            ids.DOUBLE_WELL: double_well, ids.GAUSSIAN_PEAKS: peaks}
+LAYOUTS.update({fid: bbob for fid in ids.BBOB_FAMILIES})
 dispatch.check("kernels.layout", "landscape family", ids.LANDSCAPE_FAMILIES, LAYOUTS)
 
 
 def layout(fid, dim, **params):
     """The named offsets of family ``fid``'s rows in ``dim`` dimensions; ``params``: what sizes
-    the row beyond ``dim`` (Gaussian peaks: ``peaks``)."""
+    the row beyond ``dim`` (Gaussian peaks, BBOB f21/f22: ``peaks``)."""
     return LAYOUTS[fid](dim, **params)

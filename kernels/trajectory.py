@@ -33,16 +33,16 @@ from . import fma as _fma
 from . import ids, landscapes, optimizers, philox
 
 
-def make(jit, F, L, cold=None, fma=None):
+def make(jit, F, L, cold=None, fma=None, only=None):
     """``jit`` compiles scalar helpers used inside lane loops (inlined), ``cold`` the
     block-level functions; ``fma`` is the target's fused multiply-add (:mod:`.fma`, default
-    the CPU's)."""
+    the CPU's); ``only``: the landscape family ids served (default all)."""
     cold = cold or jit
     fma = fma or _fma.cpu(jit)
     lanes = ids.lane_count(jit, L)
     _, normal2, uniform2, box_muller = philox.make(jit, F, fma)
     opt_init, opt_update = optimizers.make(jit, F, L, cold, fma)
-    value_grad, label = landscapes.make(jit, F, L, cold, fma)
+    value_grad, label = landscapes.make(jit, F, L, cold, fma, only)
     zero = F(0.0)
     half = F(0.5)
     one = F(1.0)
@@ -92,8 +92,8 @@ def make(jit, F, L, cold=None, fma=None):
         for j in range(dim):
             for k in range(L):
                 xp[j, k] = x[j, k]
-        label(fid, p, tab, ctype, gk, xp, w[ids.W_G], w[ids.W_Z], w[ids.W_GZ], t[ids.LS_F],
-              t[ids.LS_T0:], ki, out, dim)
+        label(fid, p, tab, ctype, gk, xp, w[ids.W_G], w[ids.W_Z], w[ids.W_GZ], w[ids.W_CC],
+              w[ids.W_LAM], t[ids.LS_F], t[ids.LS_T0:], ki, out, dim)
 
     @jit
     def track(p, gmin, tol_x, tol_f, step, x, t, hit, dim):

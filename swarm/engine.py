@@ -558,6 +558,7 @@ def _checked_study(landscape, optimizers, *, instances, starts, steps, noise, se
             not all(isinstance(o, Optimizer) for o in optimizers):
         raise ValueError("optimizers must be a non-empty list of specs from swarm.optimizers "
                          f"(e.g. optimizers.adam(lr=0.01)), got {optimizers!r}")
+    landscape.check_optimizers(optimizers)
     instances = V.integer("instances", instances, low=1, high=MAX_COUNTER)
     starts = V.integer("starts", starts, low=1, high=MAX_COUNTER)
     steps = V.integer("steps", steps, low=1, high=MAX_COUNTER - 1)

@@ -286,6 +286,10 @@ class Family:
     def to_dict(self):
         return {"name": self.name, **dataclasses.asdict(self)}
 
+    def check_optimizers(self, optimizers):
+        """Refuse optimizers that cannot run on this family (a ValueError); every optimizer
+        runs on the families but COCO's f7 and f23 (:meth:`Bbob.check_optimizers`)."""
+
     def size_hint(self) -> tuple[int, int, float]:
         """Sizes of one instance, for memory estimates without building any: (floats in its
         kernel parameter row, number of global minima, expected number of listed minima)."""
@@ -684,6 +688,128 @@ def gaussian_peaks(dim: int = 2, peaks: int = 21, *, cond: float = 1000.0, rotat
     return GaussianPeaks(dim, peaks, cond, rotate, half_width, bound)
 
 
+# BBOB labels: polished by BBOB_POLISH normalised gradient steps (count, length), then the
+# cell of x − x_opt on a lattice of spacing BBOB_QUANT (docs/bbob.md)
+BBOB_POLISH = (200, 0.01)
+BBOB_QUANT = 0.1
+# COCO's BBOB functions whose gradient carries no information (docs/bbob.md): f7 (step
+# ellipsoid, piecewise constant: ∇f = 0 almost everywhere) and f23 (Katsuura: kinks on a 2⁻³³
+# grid); a study refuses gradient optimizers on them without the opt-in
+BBOB_UNINFORMATIVE = (7, 23)
+BBOB_HALF_WIDTH = 5.0            # COCO's search domain [−5, 5]^d
+
+
+def _bbob_functions():
+    return range(1, 25)
+
+
+def _bbob_data_row(function, dim, instance):
+    """The packed kernel row of one COCO instance (kept: instances are pure Python to make)."""
+    key = (function, dim, instance)
+    row = _BBOB_ROWS.get(key)
+    if row is None:
+        row = _bulk().bbob_row(function, dim, instance)
+        if len(_BBOB_ROWS) >= 512:
+            _BBOB_ROWS.pop(next(iter(_BBOB_ROWS)))
+        _BBOB_ROWS[key] = row
+    return row
+
+
+_BBOB_ROWS: dict = {}
+
+
+@dataclass(frozen=True)
+class Bbob(Family):
+    """COCO's noiseless BBOB function ``function`` (1–24) in ``dim`` dimensions, instance by
+    instance equal to COCO's ``bbob`` suite (``swarm.bbob``, ``docs/bbob.md``): the study's
+    instance k is COCO's instance ``coco_instance + k`` (the seed plays no part: COCO's
+    instances are fixed). Domain [−5, 5]^d (uniform starts), f* = f_opt of each instance, one
+    global minimum x_opt. ``allow_uninformative_gradient``: let gradient optimizers run on f7
+    and f23, whose gradient carries no information (refused otherwise)."""
+    function: int = 1
+    dim: int = 2
+    coco_instance: int = 1
+    allow_uninformative_gradient: bool = False
+    bound: float = 4.0
+
+    def __post_init__(self):
+        V.integer("function", self.function, low=1, high=24)
+        V.integer("dim", self.dim, low=2, high=1024)
+        V.integer("instance", self.coco_instance, low=1, high=2 ** 31 - 1)
+        V.flag("allow_uninformative_gradient", self.allow_uninformative_gradient)
+        V.real("bound", self.bound, low=1.0)
+
+    @property
+    def name(self):
+        return f"bbob_f{self.function}"
+
+    @property
+    def half_width(self):
+        return BBOB_HALF_WIDTH
+
+    @property
+    def f_opt(self):
+        """f_opt of the family's first instance (COCO instance ``coco_instance``)."""
+        return float(_bbob_data_row(self.function, self.dim, self.coco_instance)[ids.LP_FSTAR])
+
+    def check_optimizers(self, optimizers):
+        """A ValueError when gradient optimizers would run on a function whose gradient
+        carries no information (f7, f23) without ``allow_uninformative_gradient=True``."""
+        if self.function in BBOB_UNINFORMATIVE and not self.allow_uninformative_gradient \
+                and optimizers:
+            what = "step ellipsoid: ∇f = 0 almost everywhere" if self.function == 7 else \
+                "Katsuura: kinks on a 2^-33 grid, ∇f says nothing at any step size"
+            raise ValueError(
+                f"landscape bbob_f{self.function} ({what}) gives gradient optimizers no "
+                f"information ({', '.join(sorted({o.kind for o in optimizers}))} need ∇f); "
+                f"pass allow_uninformative_gradient=True to the landscape to run them anyway")
+
+    def _layout_params(self):
+        return {"peaks": 101 if self.function == 21 else 21 if self.function == 22 else 0}
+
+    def size_hint(self):
+        return self.layout.size, 1, 1
+
+    def _fill(self, seed, lo, lp, gmin):
+        """No draws: COCO instance ``coco_instance + lo + r`` for row r (``swarm.bbob``),
+        with the registry row's polish and lattice entries in its header."""
+        head = self.header(0.0, 1)
+        xo, d = self.layout.xopt, self.dim
+        for r in range(len(lp)):
+            row = _bbob_data_row(self.function, self.dim, self.coco_instance + lo + r)
+            lp[r] = row
+            for k in (ids.LP_POLISH_STEPS, ids.LP_POLISH_H, ids.LP_QUANT):
+                lp[r, k] = head[k]
+            gmin[r, 0] = row[xo:xo + d]
+
+    def _listed_minima(self, seed, index, params, gmin):
+        return None                         # COCO lists x_opt only
+
+    def _minimum(self, bank, k):
+        return (bank.gmin[:, 0].copy(), None) if k == 0 else (None, 0)
+
+
+def bbob(function: int, dim: int = 2, *, instance: int = 1,
+         allow_uninformative_gradient: bool = False, bound: float = 4.0):
+    """COCO's BBOB function ``function`` (1–24; ``swarm.bbob.NAMES``) in ``dim`` ≥ 2
+    dimensions; the study's instances are COCO's ``instance``, ``instance + 1``, …; see
+    :class:`Bbob`."""
+    return Bbob(function, dim, instance, allow_uninformative_gradient, bound)
+
+
+def _bbob_factory(n):
+    def make(dim: int = 2, *, instance: int = 1, allow_uninformative_gradient: bool = False,
+             bound: float = 4.0):
+        return bbob(n, dim, instance=instance,
+                    allow_uninformative_gradient=allow_uninformative_gradient, bound=bound)
+    make.__name__ = make.__qualname__ = f"bbob_f{n}"
+    make.__doc__ = f"COCO's BBOB f{n}: ``bbob({n}, dim, instance=…)`` (:func:`bbob`)."
+    return make
+
+
+BBOB_FACTORIES = {n: _bbob_factory(n) for n in _bbob_functions()}
+
+
 @dataclass(frozen=True)
 class Row:
     """One landscape family of the registry: everything about it in one place. The kernels
@@ -699,8 +825,10 @@ class Row:
     minima: str                     # what the minima are (Instance.minima_rule)
     label_rule: str                 # kernels.labels.RULE_OF: "table" (separable, exact),
                                     # "lattice" (polish + lattice), "nearest" (polish + nearest
-                                    # stored minimum), "peak" (polish + active peak)
-    naive: str                      # its reference in tests/naive.py (f; naive.<naive>_grad ∇f)
+                                    # stored minimum), "peak" (polish + active peak), "bbob"
+                                    # (polish + lattice cell of x − x_opt)
+    naive: str                      # its reference in tests/naive.py (f; naive.<naive>_grad ∇f;
+                                    # BBOB rows: tests/naive_bbob.py's value and gradient)
     layout: object                  # kernels.layout function: (dim, **params) → named offsets
     polish: tuple = (0, 0.0)        # normalised gradient steps before labelling: (count, length)
     quant: float = 1.0              # label lattice spacing (label rule "lattice")
@@ -734,7 +862,12 @@ _ROWS = (
     Row("gaussian_peaks", ids.GAUSSIAN_PEAKS, gaussian_peaks, 5.0, lambda fam: -10.0, "−10",
         "the peak centres not dominated by a higher peak", "peak", "gaussian_peaks",
         _klayout.peaks, polish=(150, 0.08)),
-)
+) + tuple(
+    Row(f"bbob_f{n}", ids.BBOB_F1 + n - 1, BBOB_FACTORIES[n], BBOB_HALF_WIDTH,
+        lambda fam: fam.f_opt, "f_opt of the COCO instance",
+        "x_opt (COCO's best_parameter); local minima not listed", "bbob", "value",
+        _klayout.bbob, polish=BBOB_POLISH, quant=BBOB_QUANT)
+    for n in _bbob_functions())
 # every landscape family, by name (the kernels' ids: ids.LANDSCAPE_FAMILIES)
 REGISTRY: dict[str, Row] = {r.name: r for r in _ROWS}
 FAMILIES = {name: row.factory for name, row in REGISTRY.items()}
@@ -750,4 +883,6 @@ def from_dict(d: dict) -> Family:
     if name in _SHIFTED:
         return Shifted(name=name, **{k: v for k, v in d.items() if k != "name"})
     d.pop("name", None)
+    if name.startswith("bbob_f"):
+        return Bbob(**d)
     return {"double_well": DoubleWell, "gaussian_peaks": GaussianPeaks}[name](**d)
