@@ -20,7 +20,8 @@ Tolerances, each measured (worst over this file's points, float64):
   centre up to rounding);
 - float32: the same code compiled for float32 (rows and points rounded to float32) against the
   float64 reference, tolerances by the function's conditioning (see ``F32_TOL``).
-- the one-lane build (the CUDA kernels' L = 1) gives the L = 8 build's bits.
+- the one-lane build (the CUDA kernels' L = 1) and the real kernel path (``cpu.evaluate``)
+  give the L = 8 build's bits.
 """
 import numba
 import numpy as np
@@ -235,3 +236,20 @@ def test_float32(function):
             assert np.all(eg <= gtol), f"f{function} d{d} i{inst}: {eg.max():.3g}"
         fx, _ = run(fns[function], row, data["xopt"][None, :].astype(np.float32), np.float32)
         assert abs(fx[0] - data["fopt"]) <= 1e-5 * max(1.0, abs(data["fopt"]))
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_the_kernel_path_gives_the_standalone_bits(function):
+    """Through the real kernels (``cpu.evaluate``: the BBOB kernel set's dispatch and adapter,
+    its lane blocks and scratch) the same bits as the standalone build."""
+    from swarm.kernels import cpu
+    rng = np.random.default_rng(11)
+    for d in (2, 5, 20):
+        row = instances.bbob_row(function, d, 1)
+        X = points(rng, d, 12, 4)
+        f = np.empty(len(X))
+        g = np.empty_like(X)
+        cpu.evaluate(ids.BBOB_F1 + function - 1, row, X, f, g)
+        fs, gs = run(build(np.float64)[function], row, X)
+        np.testing.assert_array_equal(f, fs, err_msg=f"f{function} d{d}")
+        np.testing.assert_array_equal(g, gs, err_msg=f"f{function} d{d}")
