@@ -788,6 +788,7 @@ def path(instance, optimizer: Optimizer, x0, steps: int = 500, *, noise: float =
         raise ValueError(f"optimizer must be a spec from swarm.optimizers, got {optimizer!r}")
     if optimizer.n_configs != 1:
         raise ValueError(f"path needs one configuration, got a grid of {optimizer.n_configs}")
+    instance.family.check_optimizers([optimizer])
     cfgs = optimizer.configs()
     steps = V.integer("steps", steps, low=1, high=MAX_COUNTER - 1)
     noise = V.real("noise", noise, low=0.0)

@@ -761,7 +761,8 @@ class Bbob(Family):
                 "Katsuura: kinks on a 2^-33 grid, ∇f says nothing at any step size"
             raise ValueError(
                 f"landscape bbob_f{self.function} ({what}) gives gradient optimizers no "
-                f"information ({', '.join(sorted({o.kind for o in optimizers}))} need ∇f); "
+                f"information (the optimizers {', '.join(sorted({o.kind for o in optimizers}))} "
+                f"follow ∇f); "
                 f"pass allow_uninformative_gradient=True to the landscape to run them anyway")
 
     def _layout_params(self):

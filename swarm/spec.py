@@ -639,6 +639,8 @@ def loads_spec(text: str, name: str = "<spec>") -> Spec:
 
     family = _landscape(ctx, data)
     opts = _optimizers(ctx, data)
+    with ctx.checking(("landscape", "family")):
+        family.check_optimizers(opts)      # COCO's f7, f23: gradients without information
     noise = _noise(ctx, data)
     n_arms = sum(o.n_configs for o in opts) * len(noise)
     if n_arms > engine.MAX_ARMS:
