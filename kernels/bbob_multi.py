@@ -387,10 +387,11 @@ def make(jit, F, L, cold, fma, linalg, lanes):
     # ---- f21 / f22 Gallagher's Gaussian peaks
 
     @cold
-    def best_peak(p, lay, y, best, kbest, q, dim):
+    def best_peak(p, y, best, kbest, q, dim):
         """Per lane: the largest log hₖ − qₖ/(2n) (best) and its peak (kbest, as a float);
         coordinates in fours, as ``families.active_peak``."""
         L = lanes(best)
+        lay = at(dim, 0)
         npk = int(p[lay.count])
         sco = lay.y + npk * dim
         hto = sco + npk * dim
@@ -455,7 +456,7 @@ def make(jit, F, L, cold, fma, linalg, lanes):
         matvec(p, lay.a, x, z, dim)                 # y = R x
         best = t[0]
         kb = t[1]
-        best_peak(p, lay, z, best, kb, t[2], dim)
+        best_peak(p, z, best, kb, t[2], dim)
         nn = F(dim)
         for k in range(L):
             vmax = exp(best[k])
