@@ -14,7 +14,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from numba import njit
+from numba import cuda, from_dtype, njit
 
 from swarm import landscapes
 from swarm.kernels import families, hessians, ids, linalg
@@ -32,7 +32,7 @@ N = 64               # points per case
 RTOL_NAIVE = 1e-11
 RTOL_FD = 1e-6
 EPS_FD = 1e-5
-RTOL_F32 = 1e-3      # float32 build against float64
+RTOL_F32 = 2e-4      # float32 build against float64 (measured 3.1e-5, Griewank 5-D rotated)
 
 
 def build_cpu(F, L=LANES):
@@ -236,7 +236,8 @@ def test_a_family_without_a_hessian_fails_at_make():
 # ---- the same code for the GPU (no GPU needed: PTX through numba-cuda's NVVM)
 
 def _cuda_kernel(F, fid, dim):
-    from numba import cuda, from_dtype
+    """The CUDA kernel ``run(p, X, out)``: one thread per row of X (``cuda`` is a module global
+    here: the simulator swaps it in the kernel's globals)."""
     jit = cuda.jit(device=True)
     fma = kfma.cuda_device()
     fam = families.make(jit, F, 1, jit, fma, linalg.make(jit, F, 1, jit, fma))
@@ -266,7 +267,6 @@ def test_hess_diag_compiles_to_ptx_without_local_memory(fid, F):
     """Built as the CUDA kernels build the landscape code (L = 1, family id and dim constant),
     every family's hess_diag compiles, and at 2-D its per-thread arrays stay in registers."""
     import numba
-    from numba import cuda
 
     class _Device:
         compute_capability = (9, 0)
