@@ -92,17 +92,34 @@ def make(jit, F, L, cold, fma, fam):
     @cold
     def sq_t(p, r, d, h, dim, add):
         """h_i (+)= Σⱼ Rⱼᵢ² dⱼ in every lane, R the dim × dim row-major matrix at p[r:]; ``add``:
-        add to h, else overwrite it."""
+        add to h, else overwrite it. Summed in order j = 0, 1, …, four columns per pass (one
+        load and store of h per four products, as in linalg's rowdot2)."""
         L = lanes(h)
         for i in range(dim):
             if not add:
                 for k in range(L):
                     h[i, k] = zero
-            for j in range(dim):
-                m = p[r + j * dim + i]
-                m2 = m * m
+            j = 0
+            while j + 4 <= dim:
+                m0 = p[r + j * dim + i]
+                m1 = p[r + (j + 1) * dim + i]
+                m2 = p[r + (j + 2) * dim + i]
+                m3 = p[r + (j + 3) * dim + i]
+                a0 = m0 * m0
+                a1 = m1 * m1
+                a2 = m2 * m2
+                a3 = m3 * m3
                 for k in range(L):
-                    h[i, k] = fma(m2, d[j, k], h[i, k])
+                    h[i, k] = fma(a3, d[j + 3, k], fma(a2, d[j + 2, k],
+                                                       fma(a1, d[j + 1, k],
+                                                           fma(a0, d[j, k], h[i, k]))))
+                j += 4
+            while j < dim:
+                m0 = p[r + j * dim + i]
+                a0 = m0 * m0
+                for k in range(L):
+                    h[i, k] = fma(a0, d[j, k], h[i, k])
+                j += 1
 
     # ---- separable shifted families: h''(zⱼ) into d
 
