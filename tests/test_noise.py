@@ -329,9 +329,11 @@ def test_heavy_tails_diverge_as_today():
     """Huge α-stable jumps leave the box: diverged, end basin −1, never a success."""
     res = study(N.alpha_stable(5.0, 0.6), steps=60)
     div = res.outcomes["diverged"]
-    assert div.mean() > 0.5
     assert np.all(res.outcomes["end_basin"][div] == ids.DIVERGED)
-    assert res.table()[0]["p_global"] <= 1 - div[: 3 * 40].mean() + 1e-12
+    sgd = res.arm(0)                  # SGD (Adam's steps are bounded by its lr: few diverge)
+    assert sgd["diverged"].mean() > 0.25
+    assert not np.any(sgd["success"] & sgd["diverged"])
+    assert res.table()[0]["p_global"] <= 1 - sgd["diverged"].mean() + 1e-12
 
 
 def test_run_refuses_bad_noise_naming_it():
