@@ -60,7 +60,8 @@ def lanes_for(n_start, dim=2, itemsize=8):
 # views passed between functions would otherwise pay atomic reference counts in the step loop.
 _hot = njit(inline="always", error_model="numpy")
 _cold = njit(error_model="numpy", _nrt=False)
-B64, VG64, LABEL64 = trajectory.make(_hot, np.float64, LANES, _cold, only=ids.NATIVE_FAMILIES)
+B64, VG64, LABEL64 = trajectory.make(_hot, np.float64, LANES, _cold,
+                                     only=ids.NATIVE_FAMILIES)[:3]
 B32 = trajectory.make(_hot, np.float32, LANES, _cold, only=ids.NATIVE_FAMILIES)[0]
 
 _kernel = cache.cached_njit(parallel=True, error_model="numpy")

@@ -40,9 +40,10 @@ from . import layout as _layout
 def make(jit, F, L, cold, fma, linalg, only=None):
     """The families' functions for working dtype F and L lanes (``jit``: inlined scalar
     helpers, ``cold``: block-level calls, ``linalg``: :func:`.linalg.make`'s products), as a
-    namespace: ``value_grad`` and what the basin labels reuse (``to_z``, ``active_peak``,
-    ``gather_active``, ``matvec``, ``shifted_at``, ``peaks_at``). ``only``: the family ids
-    the dispatch serves (default all; the others get the NaN end, and are never compiled)."""
+    namespace: ``value_grad`` and what the basin labels and the diagonal Hessians reuse
+    (``to_z``, ``active_peak``, ``gather_active``, ``matvec``, ``matvec_t``, ``shifted_at``,
+    ``peaks_at``). ``only``: the family ids the dispatch serves (default all; the others get
+    the NaN end, and are never compiled)."""
     lanes = ids.lane_count(jit, L)
     matvec, matvec_t = linalg
     shifted_at = jit(_layout.shifted)
@@ -380,8 +381,8 @@ def make(jit, F, L, cold, fma, linalg, only=None):
                                 "p, x, g, z, gz, f, t, ki, cc, lam, dim", served, unknown,
                                 keyed=True)
     return SimpleNamespace(value_grad=value_grad, to_z=to_z, active_peak=active_peak,
-                           gather_active=gather_active, matvec=matvec, shifted_at=shifted_at,
-                           peaks_at=peaks_at, lanes=lanes)
+                           gather_active=gather_active, matvec=matvec, matvec_t=matvec_t,
+                           shifted_at=shifted_at, peaks_at=peaks_at, lanes=lanes)
 
 
 def bbob_entries(jit, F, L, cold, fma, linalg, lanes, unknown):

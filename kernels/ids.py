@@ -56,7 +56,14 @@ HP_SCH_ETA_MIN = 22    # eta_min (cosine)
 HP_WARMUP = 23         # linear warm-up steps W (0: none); the schedule starts after them
 HP_WARMUP_START = 24   # the warm-up's start factor (torch LinearLR's start_factor)
 HP_MILESTONES = 25     # MAX_MILESTONES milestones (multistep), unused ones +inf
-HP_SIZE = HP_MILESTONES + MAX_MILESTONES
+HP_NOISE_KIND = HP_MILESTONES + MAX_MILESTONES   # noise model (NOISE_*; swarm.noise)
+HP_NOISE_PARAM = HP_NOISE_KIND + 1   # ν (Student-t) | α (α-stable)
+HP_NOISE_VEC = HP_NOISE_KIND + 2     # 1.0: per-coordinate σ_j in hp[HP_SIZE + j] (the row is
+                                     # then HP_SIZE + dim wide); HP_SIGMA ≠ 0 still gates noise
+HP_SIZE = HP_NOISE_KIND + 3
+
+# gradient-noise models (``hp[HP_NOISE_KIND]``): σ·ξ added per coordinate
+NOISE_GAUSSIAN, NOISE_STUDENT_T, NOISE_STABLE, NOISE_CURVATURE = range(4)
 
 # header of the per-instance landscape parameter row ``lp[i, :]``
 LP_FSTAR = 0          # exact global minimum value f*

@@ -12,7 +12,9 @@ and leaves per lane, in ``li`` / ``t``: start basin, end basin, hit step, best f
 - otherwise f and ∇f are evaluated at the current point, the best f and the first global-target
   hit are recorded (``‖x − x*‖ ≤ tol_x`` for any global minimum, or ``f − f* ≤ tol_f``;
   ``hit_step`` counts the updates made before the hit: 0 is the start itself),
-  ``σ·N(0, 1)`` noise is added per coordinate and the optimizer updates;
+  ``σ·ξ`` noise is added per coordinate and the optimizer updates (ξ ~ N(0, 1), today's
+  noise, inline; the other models — Student-t, α-stable, per-coordinate σ, curvature — in
+  ``add_noise``, chosen by the hp row's ``HP_NOISE_KIND``, constant per launch);
 - the final point is evaluated and checked once more (hit step ``steps``);
 - ``rec`` (``(m, dim)``, usually ``m = 0``) receives lane 0's first ``m`` positions x₀, x₁, ….
 
@@ -30,7 +32,7 @@ import math
 import numpy as np
 
 from . import fma as _fma
-from . import ids, landscapes, optimizers, philox
+from . import ids, landscapes, noise, optimizers, philox
 
 
 def make(jit, F, L, cold=None, fma=None, only=None):
@@ -42,7 +44,8 @@ def make(jit, F, L, cold=None, fma=None, only=None):
     lanes = ids.lane_count(jit, L)
     _, normal2, uniform2, box_muller = philox.make(jit, F, fma)
     opt_init, opt_update = optimizers.make(jit, F, L, cold, fma)
-    value_grad, label = landscapes.make(jit, F, L, cold, fma, only)
+    value_grad, label, hess_diag = landscapes.make(jit, F, L, cold, fma, only)
+    stable, student_t = noise.make(jit, F, fma)
     zero = F(0.0)
     half = F(0.5)
     one = F(1.0)
@@ -138,6 +141,47 @@ def make(jit, F, L, cold=None, fma=None, only=None):
         return n_alive
 
     @cold
+    def add_noise(nkind, hp, k0, k1, step, s0, inst, g, u1, u2, h, dim):
+        """``g += σ·ξ`` for every noise model but plain Gaussian with one σ (``block`` does
+        that one inline): ξ Student-t or α-stable (counter: coordinate j), or Gaussian (counter:
+        coordinate pair, the plain path's normals) scaled by ``√|h|`` for curvature noise
+        (``h`` holds diag H at the current point). σ is ``hp[HP_SIGMA]``, or with
+        ``HP_NOISE_VEC`` the per-coordinate ``hp[HP_SIZE + j]``."""
+        L = lanes(u1)
+        vec = hp[ids.HP_NOISE_VEC] != zero
+        par = hp[ids.HP_NOISE_PARAM]
+        sigma = hp[ids.HP_SIGMA]
+        if nkind == ids.NOISE_STUDENT_T or nkind == ids.NOISE_STABLE:
+            for j in range(dim):
+                sj = hp[ids.HP_SIZE + j] if vec else sigma
+                if nkind == ids.NOISE_STUDENT_T:
+                    for k in range(L):
+                        g[j, k] = fma(sj, student_t(k0, k1, j, step, s0 + k, inst, par), g[j, k])
+                else:
+                    for k in range(L):
+                        g[j, k] = fma(sj, stable(k0, k1, j, step, s0 + k, inst, par), g[j, k])
+            return
+        curv = nkind == ids.NOISE_CURVATURE
+        if not curv and nkind != ids.NOISE_GAUSSIAN:
+            for j in range(dim):             # no such model: NaN, the trajectory diverges
+                for k in range(L):
+                    g[j, k] = nan
+            return
+        for j in range(0, dim, 2):
+            two = j + 1 < dim
+            sa = hp[ids.HP_SIZE + j] if vec else sigma
+            sb = hp[ids.HP_SIZE + j + 1] if (vec and two) else sigma
+            for k in range(L):
+                u1[k], u2[k] = uniform2(k0, k1, j // 2, step, s0 + k, inst)
+            for k in range(L):
+                a, b = box_muller(u1[k], u2[k])
+                ca = sa * math.sqrt(abs(h[j, k])) if curv else sa
+                g[j, k] = fma(ca, a, g[j, k])
+                if two:
+                    cb = sb * math.sqrt(abs(h[j + 1, k])) if curv else sb
+                    g[j + 1, k] = fma(cb, b, g[j + 1, k])
+
+    @cold
     def block(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
               tol_f, inst, s0, n_act, known_sb, w, t, li, rec, dim):
         L = lanes(t)
@@ -168,6 +212,8 @@ def make(jit, F, L, cold=None, fma=None, only=None):
                     sb[k] = ids.DIVERGED
         opt_init(kind, hp, s1, s2, s3, t, dim)
         sigma = hp[ids.HP_SIGMA]
+        nkind = int(hp[ids.HP_NOISE_KIND])
+        plain = nkind == ids.NOISE_GAUSSIAN and hp[ids.HP_NOISE_VEC] == zero
         cc = w[ids.W_CC]
         lam = w[ids.W_LAM]
         for k in range(L):
@@ -180,7 +226,17 @@ def make(jit, F, L, cold=None, fma=None, only=None):
             value_grad(fid, p, x, g, z, gz, f, t[ids.LS_T0:], ki, cc, lam, dim)
             if track(p, gmin, tol_x, tol_f, step, x, t, hit, dim) == 0 or step > steps:
                 break
-            if sigma != zero:
+            if sigma != zero and not plain:
+                if nkind == ids.NOISE_CURVATURE:
+                    # diag H at x into W_P (free during the steps); W_Z, W_GZ and W_LAM are
+                    # its scratch, and with T0…T0+3 it overwrites Gaussian peaks' value cache
+                    # (W_CC/W_LAM keyed by row T0+2), which is marked empty again
+                    hess_diag(fid, p, x, w[ids.W_P], z, gz, lam, t[ids.LS_T0:], dim)
+                    for k in range(L):
+                        t[ids.LS_T0 + 2, k] = -one
+                add_noise(nkind, hp, k0, k1, step, s0, inst, g, t[ids.LS_T0], t[ids.LS_T0 + 1],
+                          w[ids.W_P], dim)
+            elif sigma != zero:
                 u1 = t[ids.LS_T0]
                 u2 = t[ids.LS_T0 + 1]
                 for j in range(0, dim, 2):
@@ -198,4 +254,4 @@ def make(jit, F, L, cold=None, fma=None, only=None):
             if alive[k] == zero:
                 eb[k] = ids.DIVERGED
 
-    return block, value_grad, label
+    return block, value_grad, label, add_noise

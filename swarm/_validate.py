@@ -1,6 +1,7 @@
 """Input validation at the boundary: every check raises ``ValueError`` naming the field and
 what is allowed, so that bad input never reaches a kernel (and never becomes a Numba typing
 traceback, a hang, or a silently wrong number)."""
+import ast
 import math
 import numbers
 
@@ -48,6 +49,26 @@ def choice(name, value, allowed):
     if value not in allowed:
         raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
     return value
+
+
+def literal(node, what, call=None):
+    """A parameter value in the text of a ``kind(parameters)`` call (an ``ast`` node): a number,
+    a (nested) list of numbers, or what ``call(node)`` makes of it where that is not None;
+    otherwise ``ValueError(f"{what}, got …")``."""
+    if call is not None:
+        out = call(node)
+        if out is not None:
+            return out
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [literal(n, what, call) for n in node.elts]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        v = literal(node.operand, what, call)
+        if isinstance(v, (int, float)):
+            return -v if isinstance(node.op, ast.USub) else v
+    if (isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
+            and not isinstance(node.value, bool)):
+        return node.value
+    raise ValueError(f"{what}, got {ast.unparse(node)!r}")
 
 
 def _has_non_number(value):

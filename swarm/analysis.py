@@ -47,7 +47,7 @@ from swarm import outcomes as OC
 from swarm import stats
 from swarm.aggregate import basin_rows, hit_grid
 
-META_KEYS = ("label", "kind", "noise")
+META_KEYS = ("label", "kind", "noise", "noise_model")
 DEFAULT_RESAMPLES = 2000
 # the hit-time median bootstrap resamples trajectories: bound its work (elements drawn)
 _HIT_BOOT_ELEMENTS = 2e8
@@ -95,6 +95,10 @@ def arm_names(result, with_noise=True) -> list[str]:
     ``with_noise=False`` leaves σ out (names of optimizer configurations; then arms that
     differ only in σ share a name)."""
     several_sigma = with_noise and len(result.spec.get("noise", [])) > 1
+    # noise model kinds (a study over several keeps them apart in names without σ)
+    models = {m.get("noise_model"): (m.get("noise_model") or "gaussian").split("(")[0]
+              for m in result.arms}
+    models = models if len(set(models.values())) > 1 else {}
     vary = {lab: varying_keys(result, lab) for lab in {m["label"] for m in result.arms}}
     names = []
     for meta in result.arms:
@@ -105,7 +109,9 @@ def arm_names(result, with_noise=True) -> list[str]:
             if k == "lr" or (k in vary[meta["label"]] and k != "noise"):
                 parts.append(f"{k}={fmt_value(meta[k])}")
         if several_sigma:
-            parts.append(f"σ={fmt_value(meta['noise'])}")
+            parts.append(meta.get("noise_model") or f"σ={fmt_value(meta['noise'])}")
+        elif not with_noise and len(models) > 1:
+            parts.append(models.get(meta.get("noise_model"), "gaussian"))
         names.append(f"{meta['label']}({', '.join(parts)})" if parts else meta["label"])
     seen = {}
     for i, n in enumerate(names):
@@ -128,6 +134,8 @@ def _base_row(result, a, names):
     meta = result.arms[a]
     row = {"arm": a, "name": names[a], "label": meta["label"], "kind": meta["kind"],
            "noise": meta["noise"]}
+    if "noise_model" in meta:
+        row["noise_model"] = meta["noise_model"]
     for k in hyper_keys(result):
         if k in meta:
             row[k] = meta[k]

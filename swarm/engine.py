@@ -19,6 +19,7 @@ import numpy as np
 
 from swarm import _validate as V
 from swarm import checkpoint as _checkpoint
+from swarm import noise as _noise
 from swarm import starts as _starts
 from swarm._version import __version__
 from swarm.aggregate import MAX_BASIN_ROWS, Aggregate
@@ -410,8 +411,8 @@ class Plan:
             self.blocks_per_chunk = max(1, self.blocks_per_chunk // self.nsb) * self.nsb
         self.n_global = landscape.n_global
         self.n_chunks = -(-(instances * self.nsb) // self.blocks_per_chunk)
-        self.hp = [hyper_row(a["optimizer"].kind, a["config"], a["noise"])[None, :]
-                   for a in arms]
+        self.hp = [hyper_row(a["optimizer"].kind, a["config"], a["noise"], landscape.dim)
+                   [None, :] for a in arms]
         self._gpu = None
 
     def __getstate__(self):
@@ -567,8 +568,9 @@ def _checked_study(landscape, optimizers, *, instances, starts, steps, noise, se
         noise = noise.tolist()
     sigmas = tuple(noise) if isinstance(noise, (list, tuple)) else (noise,)
     if not sigmas:
-        raise ValueError("noise must be a real number ≥ 0 or a non-empty list of them, got []")
-    sigmas = tuple(V.real("noise", s, low=0.0) for s in sigmas)
+        raise ValueError("noise must be a real number ≥ 0, a noise model (swarm.noise) or a "
+                         "non-empty list of them, got []")
+    sigmas = tuple(_noise_level(s, landscape.dim) for s in sigmas)
     if progress is not None and not callable(progress):
         raise ValueError(f"progress must be a callable (called with the number of "
                          f"trajectories finished per chunk) or None, got {progress!r}")
@@ -656,7 +658,9 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     """Run a study: every optimizer (configuration) from ``starts`` start points on each of
     ``instances`` random instances of ``landscape``, for ``steps`` steps.
 
-    ``noise`` is the std σ of additive Gaussian gradient noise (a sequence adds a σ grid).
+    ``noise`` is the std σ of additive Gaussian gradient noise, or a noise model from
+    :mod:`swarm.noise` (``student_t``, ``alpha_stable``, ``curvature``, ``gaussian`` with
+    per-coordinate σ; also their text or dict); a sequence of them is a grid (more arms).
     Returns a :class:`~swarm.result.Result` with exact aggregates (always) and per-trajectory
     outcomes (when kept), and provenance. Same arguments and seed → bit-identical outcomes and
     aggregates, whatever ``threads`` and ``chunk_size`` (and, in float64, whether the CPU or
@@ -714,7 +718,8 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
         cluster=cluster)
 
     spec = {"landscape": landscape.to_dict(), "optimizers": [o.to_dict() for o in optimizers],
-            "instances": instances, "starts": starts, "steps": steps, "noise": list(sigmas),
+            "instances": instances, "starts": starts, "steps": steps,
+            "noise": [_noise.record(s) for s in sigmas],
             "seed": seed, "start": start.to_dict(), "dtype": dtype, "tol_x": tol_x,
             "tol_f": None if tol_f == -np.inf else tol_f}
     t0 = time.perf_counter()
@@ -765,7 +770,7 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     timings["trajectory_steps_per_s"] = total * steps / max(
         timings["execute_s"] if cluster is not None else timings["kernel_s"], 1e-12)
     arm_rows = [{"label": str(a["optimizer"].label), "kind": a["optimizer"].kind,
-                 **arm_params(a["optimizer"].kind, a["config"]), "noise": a["noise"]}
+                 **arm_params(a["optimizer"].kind, a["config"]), **_noise_fields(a["noise"])}
                 for a in arms]
     prov = provenance(backend, timings, threads, chunk_size)
     if cluster_info is not None:
@@ -773,6 +778,25 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     n_global = np.broadcast_to(np.int64(plan.n_global), (instances,))    # a view: no memory
     return Result(spec=spec, arms=arm_rows, outcomes=outcomes, n_global=n_global,
                   provenance=prov, aggregate=agg)
+
+
+def _noise_level(n, dim):
+    """One noise level checked (:func:`swarm.noise.canonical`: a float σ or a model), its
+    per-coordinate σ against the landscape's dim."""
+    n = _noise.canonical(n)
+    if not isinstance(n, float) and n.per_coordinate and len(n.sigma) != dim:
+        raise ValueError(f"noise sigma has {len(n.sigma)} values, one per coordinate, but the "
+                         f"landscape has dim = {dim}: {n}")
+    return n
+
+
+def _noise_fields(n) -> dict:
+    """An arm's noise as its record says it: ``noise`` the number σ (today's form; for a
+    model, its σ, or the root mean square of per-coordinate σ) and, for a model other than
+    plain Gaussian, ``noise_model`` its text (``student_t(sigma=0.5, nu=3.0)``)."""
+    if isinstance(n, float):
+        return {"noise": n}
+    return {"noise": n.scale, "noise_model": str(n)}
 
 
 def path(instance, optimizer: Optimizer, x0, steps: int = 500, *, noise: float = 0.0,
@@ -791,7 +815,7 @@ def path(instance, optimizer: Optimizer, x0, steps: int = 500, *, noise: float =
     instance.family.check_optimizers([optimizer])
     cfgs = optimizer.configs()
     steps = V.integer("steps", steps, low=1, high=MAX_COUNTER - 1)
-    noise = V.real("noise", noise, low=0.0)
+    noise = _noise_level(noise, instance.dim)
     seed = V.integer("seed", seed, low=0, high=2 ** 64 - 1)
     V.choice("dtype", dtype, DTYPES)
     F = DTYPES[dtype]
@@ -804,7 +828,7 @@ def path(instance, optimizer: Optimizer, x0, steps: int = 500, *, noise: float =
                          f"allowed (half the available memory); ask for fewer steps")
     x0 = V.vector("x0", x0, instance.dim)
     inputs = Inputs.one(instance, _starts.point(x0), F)
-    hp = hyper_row(optimizer.kind, cfgs[0], noise)[None, :]
+    hp = hyper_row(optimizer.kind, cfgs[0], noise, instance.dim)[None, :]
     rec = np.full((1, steps + 1, instance.dim), np.nan, dtype=F)
     # the start index keys the noise; the instance index is that of the instance
     launch_idx = V.integer("start_index", start_index, low=0, high=MAX_COUNTER)

@@ -833,36 +833,41 @@ class Row:
     layout: object                  # kernels.layout function: (dim, **params) → named offsets
     polish: tuple = (0, 0.0)        # normalised gradient steps before labelling: (count, length)
     quant: float = 1.0              # label lattice spacing (label rule "lattice")
-    hessian_diag: object = None     # the diagonal Hessian, for noise models (issue 23): not yet
+    hessian_diag: str = ""          # its diagonal-Hessian reference in tests/naive.py (the
+                                    # kernels': swarm.kernels.hessians, dispatched on fid)
 
 
 _ROWS = (
     Row("rastrigin", ids.RASTRIGIN, rastrigin, 5.12, lambda fam: 0.0, "0",
         "a minimum near every integer point of z = R(x − s)", "table", "rastrigin",
-        _klayout.shifted),
+        _klayout.shifted, hessian_diag="rastrigin_hessian_diag"),
     Row("ackley", ids.ACKLEY, ackley, 32.768, lambda fam: 0.0, "0",
         "minima near the integer lattice of z = R(x − s)", "lattice", "ackley",
-        _klayout.shifted, polish=(150, 0.02), quant=1.0),
+        _klayout.shifted, polish=(150, 0.02), quant=1.0, hessian_diag="ackley_hessian_diag"),
     # Griewank's minima sit near zᵢ = π√i·kᵢ (with Σkᵢ even), so its label lattice has spacing π
     Row("griewank", ids.GRIEWANK, griewank, 600.0, lambda fam: 0.0, "0",
         "minima near zᵢ = π√i·kᵢ with Σkᵢ even, z = R(x − s)", "lattice", "griewank",
-        _klayout.shifted, polish=(500, 0.1), quant=math.pi),
+        _klayout.shifted, polish=(500, 0.1), quant=math.pi,
+        hessian_diag="griewank_hessian_diag"),
     Row("levy", ids.LEVY, levy, 10.0, lambda fam: 0.0, "0",
-        "per-coordinate minima of the separable Levy terms", "table", "levy", _klayout.shifted),
+        "per-coordinate minima of the separable Levy terms", "table", "levy", _klayout.shifted,
+        hessian_diag="levy_hessian_diag"),
     Row("styblinski_tang", ids.STYBLINSKI_TANG, styblinski_tang, 5.0,
         lambda fam: fam.dim * 0.5 * (ST_ZSTAR ** 4 - 16.0 * ST_ZSTAR ** 2 + 5.0 * ST_ZSTAR),
         "−39.16616570·d",
         "2^dim minima: each zᵢ at −2.903534 or +2.746803 (those inside the domain are listed)",
-        "table", "styblinski_tang", _klayout.shifted),
+        "table", "styblinski_tang", _klayout.shifted,
+        hessian_diag="styblinski_tang_hessian_diag"),
     Row("himmelblau", ids.HIMMELBLAU, himmelblau, 5.0, lambda fam: 0.0, "0",
         "four global minima", "nearest", "himmelblau", _klayout.LAYOUTS[ids.HIMMELBLAU],
-        polish=(600, 0.01)),
+        polish=(600, 0.01), hessian_diag="himmelblau_hessian_diag"),
     Row("double_well", ids.DOUBLE_WELL, double_well, 2.0,
         lambda fam: fam.potential(fam._minima[0, 0]), "U at the lower outer root",
-        "the two outer roots of x³ − x + c", "table", "double_well", _klayout.double_well),
+        "the two outer roots of x³ − x + c", "table", "double_well", _klayout.double_well,
+        hessian_diag="double_well_hessian_diag"),
     Row("gaussian_peaks", ids.GAUSSIAN_PEAKS, gaussian_peaks, 5.0, lambda fam: -10.0, "−10",
         "the peak centres not dominated by a higher peak", "peak", "gaussian_peaks",
-        _klayout.peaks, polish=(150, 0.08)),
+        _klayout.peaks, polish=(150, 0.08), hessian_diag="gaussian_peaks_hessian_diag"),
 ) + tuple(
     Row(f"bbob_f{n}", ids.BBOB_F1 + n - 1, BBOB_FACTORIES[n], BBOB_HALF_WIDTH,
         lambda fam: fam.f_opt, "f_opt of the COCO instance",

@@ -364,9 +364,12 @@ def check_cast(kind: str, config: dict, dtype) -> None:
                              f"dtype='float64' or another value") from None
 
 
-def hyper_row(kind: str, config: dict, sigma: float) -> np.ndarray:
-    """The kernel's hyperparameter row for one configuration."""
-    row = np.zeros(ids.HP_SIZE)
+def hyper_row(kind: str, config: dict, sigma, dim: int | None = None) -> np.ndarray:
+    """The kernel's hyperparameter row for one configuration under gradient noise ``sigma``:
+    a number (σ of Gaussian noise, today's row) or a :class:`swarm.noise.Noise` (its
+    columns; per-coordinate σ widens the row by ``dim`` columns)."""
+    cols = {ids.HP_SIGMA: sigma} if isinstance(sigma, (int, float)) else sigma.columns(dim)
+    row = np.zeros(max(ids.HP_SIZE, max(cols) + 1))
     r = REGISTRY[kind]
     for col, value in r.fixed:
         row[col] = value
@@ -377,7 +380,8 @@ def hyper_row(kind: str, config: dict, sigma: float) -> np.ndarray:
                 row[col] = v
         elif value is not None:
             row[h.column] = float(value)
-    row[ids.HP_SIGMA] = sigma
+    for col, v in cols.items():
+        row[col] = v
     with np.errstate(divide="ignore"):       # log 0 = −inf gives 0ᵗ = 0: still exact
         row[ids.HP_LOG_A] = np.log(row[ids.HP_A])
         row[ids.HP_LOG_B] = np.log(row[ids.HP_B])

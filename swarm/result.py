@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from swarm import noise as N
 from swarm import outcomes as OC
 from swarm.outcomes import FIELDS, OUTCOME_BYTES, empty_outcomes  # noqa: F401 (also read from here)
 
@@ -223,7 +224,7 @@ class Result:
             return "-" if not np.isfinite(v) else f"{v:.0f}"
         lines = [f"{spec['landscape']['name']} (dim {spec['landscape']['dim']}): "
                  f"{spec['instances']} instances × {spec['starts']} starts, {spec['steps']} "
-                 f"steps, noise σ = {', '.join(f'{s:g}' for s in spec['noise'])}, seed "
+                 f"steps, noise σ = {', '.join(N.text(s) for s in spec['noise'])}, seed "
                  f"{spec['seed']}, {spec['dtype']}"]
         w = max([34] + [len(n) for n in names])          # long grid labels widen the column
         cis = ([f"family {pct} CI"] if family else []) + [f"pooled {pct} CI"]
@@ -445,8 +446,14 @@ def _manifest_fields(d, manifest):
         raise bad("spec.dtype", f"must be float64 or float32, got {str(spec.get('dtype'))[:40]}")
     noise = spec.get("noise")
     if not isinstance(noise, list) or not noise or not all(
-            isinstance(x, (int, float)) and not isinstance(x, bool) for x in noise):
-        raise bad("spec.noise", "must be a list of numbers")
+            (isinstance(x, (int, float)) and not isinstance(x, bool)) or isinstance(x, dict)
+            for x in noise):
+        raise bad("spec.noise", "must be a list of numbers or noise models")
+    try:
+        for x in noise:
+            N.parse(x)
+    except ValueError as e:
+        raise bad("spec.noise", f"is damaged ({e})") from None
     land = spec.get("landscape")
     if not isinstance(land, dict):
         raise bad("spec.landscape", "must be an object")

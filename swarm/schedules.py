@@ -288,22 +288,18 @@ def from_dict(d) -> Schedule:
     return Schedule(kind, **{k: v for k, v in d.items() if k != "kind"})
 
 
-def _literal(node):
-    """A parameter value of a schedule's text: a number, a list of numbers, or a call."""
+def _then(node):
+    """A schedule's call inside a schedule's text (a warm-up's then), else None."""
     func = node.func if isinstance(node, ast.Call) else node
     if isinstance(func, ast.Name) and func.id in _PARAMS:
-        return _call(node)                               # a warm-up's then
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [_literal(n) for n in node.elts]
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        v = _literal(node.operand)
-        if isinstance(v, (int, float)):
-            return -v if isinstance(node.op, ast.USub) else v
-    if (isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
-            and not isinstance(node.value, bool)):
-        return node.value
-    raise ValueError(f"a schedule parameter must be a number, a list of numbers or a "
-                     f"schedule, got {ast.unparse(node)!r}")
+        return _call(node)
+    return None
+
+
+def _literal(node):
+    """A parameter value of a schedule's text: a number, a list of numbers, or a call."""
+    return V.literal(node, "a schedule parameter must be a number, a list of numbers or a "
+                     "schedule", _then)
 
 
 def _call(node):

@@ -7,7 +7,7 @@ grid), the noise level(s) and the run settings of :func:`swarm.run`::
     instances = 20
     starts = 1000
     steps = 1000
-    noise = 0.5                    # or a list: a σ sweep
+    noise = 0.5                    # or a list: a σ sweep; or "student_t(sigma=0.5, nu=3)"
     seed = 0
 
     [landscape]
@@ -48,6 +48,7 @@ import numpy as np
 from swarm import _validate as V
 from swarm import engine
 from swarm import landscapes as L
+from swarm import noise as N
 from swarm import optimizers as O
 from swarm import starts as S
 from swarm.result import Result, printable
@@ -440,7 +441,7 @@ class Spec:
         lines = [printable(self.name or self.path),
                  f"landscape: {fam['name']}({params})",
                  "optimizers: " + "; ".join(_describe(o) for o in self.optimizers),
-                 f"noise σ: {', '.join(f'{s:g}' for s in self.noise)}",
+                 f"noise: {', '.join(N.describe(s) for s in self.noise)}",
                  f"{self.n_arms} arms × {self.instances} instances × {self.starts} starts = "
                  f"{self.n_trajectories:,} trajectories of {self.steps} steps "
                  f"({self.n_trajectories * self.steps:,} trajectory-steps), seed {self.seed}, "
@@ -837,11 +838,13 @@ def _noise(ctx, data):
     out = []
     for j, s in enumerate(values):
         p = ("noise", j) if isinstance(v, list) else ("noise",)
-        if isinstance(s, (list, dict)):
-            ctx.fail(p, f"{render(p)} must be a number (a list is a sweep), got "
-                        f"{_type_name(s)}: {s!r}")
+        if isinstance(s, list):
+            ctx.fail(p, f"{render(p)} must be a number, a noise model's text such as "
+                        f"\"student_t(sigma=0.5, nu=3)\" or a table such as {{kind = "
+                        f"\"alpha_stable\", sigma = 0.1, alpha = 1.5}} (a list is a sweep), "
+                        f"got {_type_name(s)}: {s!r}")
         with ctx.checking(p, {"noise": p}):
-            out.append(V.real("noise", s, low=0.0))
+            out.append(N.canonical(s))
     return tuple(out)
 
 

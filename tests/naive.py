@@ -638,3 +638,186 @@ def gradient_descent(grad, x0, lr, steps):
     for _ in range(steps):
         x = x - lr * grad(x)
     return x, grad(x)
+
+
+# --------------------------------------------------------------------------------------------
+# Hessians (issue 23: curvature-shaped noise needs diag ∇²f): the full Hessian of each h (and of
+# the double well and Gaussian peaks), shape (..., d, d), by differentiating the formulas above
+# term by term; ``<name>_hessian_diag`` its diagonal (the unrotated instance's diag ∇²f), and
+# :func:`hessian_diag_for_instance` diag(Rᵀ ∇²h(R(x − s)) R) of any instance. The registry's
+# ``Row.hessian_diag`` names the ``<name>_hessian_diag`` here.
+# --------------------------------------------------------------------------------------------
+
+def _diag_matrix(v):
+    """(..., d) → (..., d, d) with v on the diagonal."""
+    v = np.asarray(v, dtype=np.float64)
+    return v[..., :, None] * np.eye(v.shape[-1])
+
+
+def _diagonal(H):
+    return np.diagonal(H, axis1=-2, axis2=-1).copy()
+
+
+def rastrigin_hessian(z):
+    """diag(2 + 40π² cos 2πzᵢ)."""
+    z = np.asarray(z, dtype=np.float64)
+    return _diag_matrix(2.0 + 40.0 * math.pi ** 2 * np.cos(TWO_PI * z))
+
+
+def ackley_hessian(z):
+    """A = φ(r), φ(r) = −20e^{−0.2r}, r = |z|/√d: ∇²A = φ''(r)∇r∇rᵀ + φ'(r)∇²r with
+    ∇r = z/(d r), ∇²r = I/(d r) − z zᵀ/(d² r³); B = −e^{C/d}, C = Σ cos 2πzⱼ:
+    ∇²B = −e^{C/d}(∇(C/d)∇(C/d)ᵀ + ∇²(C/d)), ∇(C/d) = −2π sin 2πz/d,
+    ∇²(C/d) = −4π² diag(cos 2πz)/d. Needs r > 0."""
+    z = np.asarray(z, dtype=np.float64)
+    d = z.shape[-1]
+    r = np.sqrt(np.sum(z ** 2, axis=-1) / d)[..., None, None]
+    dphi = 4.0 * np.exp(-0.2 * r)
+    ddphi = -0.8 * np.exp(-0.2 * r)
+    zz = z[..., :, None] * z[..., None, :]
+    grad_r_outer = zz / (d * r) ** 2
+    hess_r = np.eye(d) / (d * r) - zz / (d ** 2 * r ** 3)
+    e2 = np.exp(np.sum(np.cos(TWO_PI * z), axis=-1) / d)[..., None, None]
+    gc = -TWO_PI * np.sin(TWO_PI * z) / d
+    hc = _diag_matrix(-TWO_PI ** 2 * np.cos(TWO_PI * z) / d)
+    return ddphi * grad_r_outer + dphi * hess_r \
+        - e2 * (gc[..., :, None] * gc[..., None, :] + hc)
+
+
+def griewank_hessian(z):
+    """−∂²/∂zᵢ∂zₖ of Πⱼ cos(zⱼ/√j) plus I/2000: diagonal 1/2000 + (cos(zᵢ/√i)/i)Π_{j≠i}cos,
+    off-diagonal −(sin(zᵢ/√i)/√i)(sin(zₖ/√k)/√k)Π_{j≠i,k}cos."""
+    z = np.asarray(z, dtype=np.float64)
+    d = z.shape[-1]
+    q = np.sqrt(np.arange(1, d + 1))
+    c = np.cos(z / q)
+    s = np.sin(z / q)
+    H = np.empty(z.shape + (d,))
+    for i in range(d):
+        for k in range(d):
+            rest = np.prod(np.delete(c, [i, k], axis=-1), axis=-1)
+            if i == k:
+                H[..., i, i] = 1.0 / 2000.0 + c[..., i] / q[i] ** 2 * rest
+            else:
+                H[..., i, k] = -(s[..., i] / q[i]) * (s[..., k] / q[k]) * rest
+    return H
+
+
+def levy_hessian(z):
+    """Diagonal (each term has one wᵢ), d²/dzᵢ² = ¹⁄₁₆ d²/dwᵢ² of: sin²(πw₁) → 2π² cos 2πw₁;
+    (w−1)²(1 + 10 sin²(πw + 1)), i < d → 2(1 + 10 sin²a) + 40(w−1)π sin 2a + 20π²(w−1)² cos 2a;
+    (w_d−1)²(1 + sin²(2πw_d)) → 2(1 + sin²2πw) + 8π(w−1) sin 4πw + 8π²(w−1)² cos 4πw."""
+    z = np.asarray(z, dtype=np.float64)
+    w = 1.0 + z / 4.0
+    dd = np.zeros_like(w)
+    dd[..., 0] += 2.0 * math.pi ** 2 * np.cos(TWO_PI * w[..., 0])
+    wm = w[..., :-1]
+    a = math.pi * wm + 1.0
+    dd[..., :-1] += 2.0 * (1.0 + 10.0 * np.sin(a) ** 2) + 40.0 * (wm - 1.0) * math.pi \
+        * np.sin(2.0 * a) + 20.0 * math.pi ** 2 * (wm - 1.0) ** 2 * np.cos(2.0 * a)
+    wl = w[..., -1]
+    dd[..., -1] += 2.0 * (1.0 + np.sin(TWO_PI * wl) ** 2) \
+        + 8.0 * math.pi * (wl - 1.0) * np.sin(2.0 * TWO_PI * wl) \
+        + 8.0 * math.pi ** 2 * (wl - 1.0) ** 2 * np.cos(2.0 * TWO_PI * wl)
+    return _diag_matrix(dd / 16.0)
+
+
+def styblinski_tang_hessian(z):
+    """diag(6zᵢ² − 16)."""
+    z = np.asarray(z, dtype=np.float64)
+    return _diag_matrix(6.0 * z ** 2 - 16.0)
+
+
+def himmelblau_hessian(z):
+    """[[4a + 8z₁² + 2, 4z₁ + 4z₂], [4z₁ + 4z₂, 4b + 8z₂² + 2]]."""
+    z = np.asarray(z, dtype=np.float64)
+    x, y = z[..., 0], z[..., 1]
+    a = x ** 2 + y - 11.0
+    b = x + y ** 2 - 7.0
+    off = 4.0 * x + 4.0 * y
+    return np.stack([np.stack([4.0 * a + 8.0 * x ** 2 + 2.0, off], axis=-1),
+                     np.stack([off, 4.0 * b + 8.0 * y ** 2 + 2.0], axis=-1)], axis=-2)
+
+
+def double_well_hessian(x, tilt):
+    """diag(3x₁² − 1, 1, …, 1) (the tilt is linear)."""
+    x = np.asarray(x, dtype=np.float64)
+    v = np.ones_like(x)
+    v[..., 0] = 3.0 * x[..., 0] ** 2 - 1.0
+    return _diag_matrix(v)
+
+
+def gaussian_peaks_hessian(centres, log_heights, lam, R):
+    """x → ∇²f(x) for the active peak k: f = −wₖe^{−qₖ/2}, qₖ = (x − cₖ)ᵀAₖ(x − cₖ), so
+    ∇²f = wₖe^{−qₖ/2}(Aₖ − Aₖ(x − cₖ)(x − cₖ)ᵀAₖ), Aₖ = Rᵀ diag(λₖ) R (in x coordinates)."""
+    centres = np.asarray(centres, dtype=np.float64)
+    R = np.asarray(R, dtype=np.float64)
+    A = np.einsum("ji,kj,jl->kil", R, np.asarray(lam, dtype=np.float64), R)
+    _, _, logvals = gaussian_peaks(centres, log_heights, lam, R)
+
+    def hess(x):
+        x = np.asarray(x, dtype=np.float64)
+        lv = logvals(x)
+        k = np.argmax(lv, axis=-1)
+        E = np.exp(np.take_along_axis(lv, k[..., None], axis=-1))[..., None]
+        Ak = A[k]
+        ad = np.einsum("...il,...l->...i", Ak, x - centres[k])
+        return E * (Ak - ad[..., :, None] * ad[..., None, :])
+
+    return hess
+
+
+def _diag_of(hess):
+    """z → the diagonal of hess(z)."""
+    return lambda z: _diagonal(hess(z))
+
+
+rastrigin_hessian_diag = _diag_of(rastrigin_hessian)
+ackley_hessian_diag = _diag_of(ackley_hessian)
+griewank_hessian_diag = _diag_of(griewank_hessian)
+levy_hessian_diag = _diag_of(levy_hessian)
+styblinski_tang_hessian_diag = _diag_of(styblinski_tang_hessian)
+himmelblau_hessian_diag = _diag_of(himmelblau_hessian)
+
+
+def double_well_hessian_diag(x, tilt):
+    return _diagonal(double_well_hessian(x, tilt))
+
+
+def gaussian_peaks_hessian_diag(centres, log_heights, lam, R):
+    """x → diag ∇²f(x) (see :func:`gaussian_peaks_hessian`)."""
+    hess = gaussian_peaks_hessian(centres, log_heights, lam, R)
+    return lambda x: _diagonal(hess(x))
+
+
+SHIFTED_HESSIANS = {"rastrigin": rastrigin_hessian, "ackley": ackley_hessian,
+                    "griewank": griewank_hessian, "levy": levy_hessian,
+                    "styblinski_tang": styblinski_tang_hessian,
+                    "himmelblau": himmelblau_hessian}
+
+
+def shifted_hessian_diag(hess, s, R):
+    """x → diag(Rᵀ ∇²h(R(x − s)) R), i.e. diag ∇²f of f(x) = h(R(x − s))."""
+    s = np.asarray(s, dtype=np.float64)
+    R = np.asarray(R, dtype=np.float64)
+
+    def diag(x):
+        H = hess((np.asarray(x, dtype=np.float64) - s) @ R.T)
+        return np.einsum("ji,...jk,ki->...i", R, H, R)
+
+    return diag
+
+
+def hessian_diag_for_instance(inst):
+    """x → diag ∇²f(x) of a swarm landscape instance, from the Hessians above."""
+    name = inst.family.name
+    d = inst.dim
+    if name == "double_well":
+        c = inst.family.tilt
+        return lambda x: double_well_hessian_diag(x, c)
+    if name == "gaussian_peaks":
+        return gaussian_peaks_hessian_diag(*unpack_peaks(inst.params, d))
+    s, R = unpack_shifted(inst.params, d)
+    if not inst.family.rotate:
+        R = np.eye(d)
+    return shifted_hessian_diag(SHIFTED_HESSIANS[inst.family.row.naive], s, R)

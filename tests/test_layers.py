@@ -21,7 +21,7 @@ PKG = ROOT / "swarm"
 # __init__.py, the public API: nothing below it may import it)
 LAYERS = [
     ("files", "outcomes", "_validate", "_version"),      # io helpers, outcome definitions
-    ("schedules",),                                     # learning-rate schedules
+    ("schedules", "noise"),                             # lr schedules, gradient-noise models
     ("stats", "theory", "landscapes", "optimizers", "starts", "bbob"),
     ("aggregate",),
     ("analysis",),

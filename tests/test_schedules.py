@@ -142,7 +142,7 @@ def test_constant_is_the_hot_path(lr64):
     for s in CASES:
         c = s.columns()
         assert ids.HP_LR not in c
-        assert set(c) == set(range(ids.HP_SCHED, ids.HP_SIZE))
+        assert set(c) == set(range(ids.HP_SCHED, ids.HP_MILESTONES + ids.MAX_MILESTONES))
     hp = np.zeros(ids.HP_SIZE)
     hp[ids.HP_LR] = 0.3
     assert lr64(hp, 1) == lr64(hp, 10 ** 9) == 0.3

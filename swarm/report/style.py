@@ -6,6 +6,7 @@ import io
 import numpy as np
 
 from swarm import analysis
+from swarm import noise as N
 from swarm.files import atomic_write
 
 DPI = 120
@@ -61,7 +62,7 @@ def linestyles(result):
 def study_desc(result, short=False):
     s = result.spec
     lan = s["landscape"]
-    sig = ", ".join(f"{x:g}" for x in s["noise"])
+    sig = ", ".join(N.text(x) for x in s["noise"])
     inst = "instance" if s["instances"] == 1 else "instances"
     d = (f"{lan['name']} ({lan['dim']}-D): {s['instances']} {inst} × {s['starts']} starts, "
          f"{s['steps']} steps, σ = {sig}")

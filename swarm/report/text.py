@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from swarm import noise as N
 from swarm.report.tables import FEW_INSTANCES, fmt_ci, fmt_prob, fmt_pvalue, fmt_signed
 
 
@@ -97,11 +98,19 @@ def scheduled_arms(result) -> list[int]:
 def noise_desc(result):
     """The gradient noise and its temperature; with schedules, that the temperature follows
     them (the noise is added to the gradient, and the step's lr multiplies both)."""
-    sig = ", ".join(f"{x:g}" for x in result.spec.get("noise", []))
+    levels = result.spec.get("noise", [])
+    sig = ", ".join(N.text(x) for x in levels)
     out = (f"**Gradient noise** σ = {sig}: Gaussian noise of standard deviation σ added to "
            f"every coordinate of the gradient at every step, the same on the same (instance, "
            f"start) key for every arm. For SGD it is a temperature T = lr·σ²/2 (heavy-ball "
            f"momentum: lr·σ²/(2(1−μ))).")
+    if any(not isinstance(N.canonical(x), float) for x in levels):
+        out += (" Noise models other than Gaussian with one σ (docs/noise.md): "
+                "`student_t(sigma, nu)` adds σ·T, T Student-t with ν degrees of freedom; "
+                "`alpha_stable(sigma, alpha)` σ·X, X symmetric α-stable in scipy's convention "
+                "(α = 2: variance 2σ², no temperature for α < 2: infinite variance); "
+                "`curvature(sigma)` Gaussian of covariance σ²·|diag H(x)| at the current "
+                "point; `gaussian(sigma=[…])` one σ per coordinate.")
     if scheduled_arms(result):
         names = sorted({str(m["schedule"]) for m in result.arms if m.get("schedule")})
         out += (" The noise is additive to the gradient, so with a learning-rate schedule the "
