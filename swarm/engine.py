@@ -279,9 +279,11 @@ class _Slot:
 
     def __init__(self, kcuda, n_arms, n, F):
         self.out = [kcuda.outputs(n, F) for _ in range(n_arms)]
+        self.eb = None            # (arms, n) end basins on the device, for the pairs kernel
+        self.agg = None           # the device aggregate's buffers (made on first use)
         self.host = self.dev = None
         self.j = self.m = self.events = None
-        self.staged = False
+        self.staged = self.aggregated = False
         self.t_start = 0.0
 
 
@@ -314,9 +316,11 @@ class _Gpu:
         self.k0, self.k1 = philox.split_seed(plan.seed)
         self.lock = threading.Lock()
 
-    def start(self, j, stage=True):
+    def start(self, j, stage=True, aggregate=False, basins=True):
         """Queue chunk j in a free slot (at most ``SLOTS`` chunks started and not fetched), and
-        with ``stage`` the copies of its outcomes into the slot's page-locked arrays."""
+        with ``stage`` the copies of its outcomes into the slot's page-locked arrays; with
+        ``aggregate`` instead, its aggregate computed on the device (and ``basins``: its basin
+        table), for :meth:`fetch_aggregate`, and no outcome leaves the device."""
         plan, cuda, st = self.plan, self.cuda, self.stream
         free = [x for x in self.slots if x.j is None]
         if not free:
@@ -326,6 +330,10 @@ class _Gpu:
             free = [_Slot(self.kcuda, len(plan.arms), self.n, self.F)]
             self.slots.append(free[0])
         slot = free[0]
+        if aggregate and slot.eb is None:         # the end basins in one (arms, n) array
+            slot.eb = cuda.device_array((len(plan.arms), self.n), np.int64)
+            for a, o in enumerate(slot.out):
+                o[1] = slot.eb[a]
         _, _, first, m = plan.keys(j)
         t0 = time.perf_counter()
         pk = plan.inputs(j)                 # the chunk's instances, made here and copied over
@@ -340,6 +348,10 @@ class _Gpu:
                              pk.skind, self.k0, self.k1, plan.steps, plan.tol_x, plan.tol_f,
                              plan.instances, pk.lo, plan.starts, first, m, self.F, slot.out[a],
                              known_sb=a > 0, stream=st)
+        slot.aggregated = aggregate
+        if aggregate:
+            stage = False
+            self._aggregate(slot, first, m, pk.lo, basins and plan.per_instance)
         if stage and slot.host is None:
             slot.host = self.kcuda.staging(len(plan.arms), self.n, self.F)
         for a, dev in enumerate(slot.out if stage else ()):
@@ -351,6 +363,57 @@ class _Gpu:
         slot.t_start = time.perf_counter() - t0
         slot.j, slot.m = j, m
 
+    def _aggregate(self, slot, first, m, i0, basins):
+        """Queue the device aggregation of the slot's chunk (keys first … first+m−1)."""
+        from swarm.aggregate import hit_grid
+        from swarm.kernels import cuda_aggregate as kagg
+        plan, A = self.plan, len(self.plan.arms)
+        if slot.agg is None:
+            R = min(plan.instances, self.n // plan.starts + 2)
+            slot.agg = kagg.Chunk(A, R, len(hit_grid(plan.steps)),
+                                  min(A * self.n, kagg.ROWS))
+        if getattr(self, "grid", None) is None:
+            self.grid = self.cuda.to_device(hit_grid(plan.steps))
+        threads = 4 if numba.config.ENABLE_CUDASIM else kagg.THREADS
+        slot.agg.launch(slot.out, slot.eb, m, first, plan.starts, i0,
+                        plan.n_global, self.grid, basins, self.stream, threads)
+
+    def fetch_aggregate(self, j, basins=True):
+        """Wait for chunk j, started with ``aggregate``; returns ``(Aggregate, seconds)`` (the
+        seconds as :meth:`fetch`'s). When the device kept too few of its basin rows the host
+        copies the chunk's labels and counts them (:func:`swarm.aggregate.basin_rows`)."""
+        from swarm.aggregate import Aggregate, basin_rows
+        slot = self._slot(j)
+        if not slot.aggregated:
+            raise ValueError(f"chunk {j} was started without aggregate: use fetch")
+        slot.events[1].synchronize()
+        t1 = time.perf_counter()
+        plan, m, i0 = self.plan, slot.m, slot.agg.i0
+        counts, hits, bins, pairs, rows = slot.agg.result()
+        basins = basins and plan.per_instance
+        if basins and rows is None:
+            sb = slot.out[0][0][:m].copy_to_host()
+            eb = slot.eb[:, :m].copy_to_host()
+            inst = (plan.keys(j)[2] + np.arange(m)) // plan.starts - i0
+            rows = np.concatenate([basin_rows(a, inst, sb, eb[a]) for a in range(len(eb))])
+        part = Aggregate.from_device(counts, hits, bins, pairs, rows, i0, plan.instances,
+                                     plan.steps, plan.max_basin_rows, basins,
+                                     plan.per_instance)
+        return part, self._done(slot, t1)
+
+    def _slot(self, j):
+        slot = next((x for x in self.slots if x.j == j), None)
+        if slot is None:
+            raise RuntimeError(f"chunk {j} was not started (in flight: "
+                               f"{[x.j for x in self.slots if x.j is not None]})")
+        return slot
+
+    def _done(self, slot, t1):
+        """Free the slot; the device's seconds on its chunk and the host's since ``t1``."""
+        slot.j = slot.dev = None
+        ms = slot.events[0].elapsed_time(slot.events[1])
+        return (ms / 1e3 if ms > 0 else slot.t_start) + time.perf_counter() - t1
+
     def fetch(self, j, out=None):
         """Wait for chunk j; returns ``(outcomes, seconds)``. The outcomes ``{field: (A, m)}``
         are, for a chunk started with ``stage``, views of the page-locked arrays, valid until
@@ -359,10 +422,9 @@ class _Gpu:
         on the chunk: its kernels and copies (CUDA events; in Numba's CUDA simulator, which
         runs them inside ``start`` and has no event clock, the host's time in ``start``), and
         the copy into ``out``."""
-        slot = next((x for x in self.slots if x.j == j), None)
-        if slot is None:
-            raise RuntimeError(f"chunk {j} was not started (in flight: "
-                               f"{[x.j for x in self.slots if x.j is not None]})")
+        slot = self._slot(j)
+        if slot.aggregated:
+            raise ValueError(f"chunk {j} was started with aggregate: use fetch_aggregate")
         slot.events[1].synchronize()
         t1 = time.perf_counter()
         if slot.staged:
@@ -376,9 +438,7 @@ class _Gpu:
             self.copies.synchronize()
             res = out
         res["start_basin"][1:] = res["start_basin"][0]
-        slot.j = slot.dev = None
-        ms = slot.events[0].elapsed_time(slot.events[1])
-        return res, (ms / 1e3 if ms > 0 else slot.t_start) + time.perf_counter() - t1
+        return res, self._done(slot, t1)
 
 
 class Plan:
@@ -505,7 +565,7 @@ def _execute(plan, keep, store, progress, timings):
     if gpu is not None:
         ahead = dict(zip(todo, todo[gpu.SLOTS:]))
         for j in todo[:gpu.SLOTS]:
-            gpu.start(j, stage=not keep)
+            gpu.start(j, stage=False, aggregate=not keep)
     spare = None          # aggregate-only: one buffer for every chunk (fresh pages are slow)
     with deferred_sigint(store is not None) as interrupted:
         for j in range(plan.n_chunks):
@@ -516,11 +576,15 @@ def _execute(plan, keep, store, progress, timings):
                 # once the study's basin table is over its cap it stays dropped: skip the chunk's
                 # own basin rows too (they would only be thrown away when merged)
                 basins = col.agg.basins is not None
-                if gpu is not None:       # kept: copied into the study's arrays
-                    out, seconds = gpu.fetch(j, col.view(j) if keep else None)
+                if gpu is not None and keep:      # copied into the study's arrays
+                    out, seconds = gpu.fetch(j, col.view(j))
                     timings["kernel_s"] += seconds
-                    in_place = keep
+                    in_place = True
                     part = plan.aggregate(j, out, basins)
+                elif gpu is not None:             # aggregated on the device
+                    out = None
+                    part, seconds = gpu.fetch_aggregate(j, basins)
+                    timings["kernel_s"] += seconds
                 else:
                     if keep:              # straight into the study's arrays: no copy
                         buf, in_place = col.view(j), True
@@ -534,7 +598,8 @@ def _execute(plan, keep, store, progress, timings):
                     store.save(j, out if keep else None, part)
             col.add(j, out, part, in_place)
             if j in ahead:                # chunk j's buffers are free again
-                gpu.start(ahead[j], stage=not keep)
+                gpu.start(ahead[j], stage=False, aggregate=not keep,
+                          basins=col.agg.basins is not None)
             if interrupted() and j + 1 < plan.n_chunks:
                 raise Interrupted(len(set(store.done())), plan.n_chunks, store.dir)
     return col.result()
