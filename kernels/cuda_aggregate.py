@@ -22,10 +22,12 @@ thread counts (checked in Numba's CUDA simulator, tests/cudasim/test_device_aggr
   bits, as the CPU keeps them). Counts go to a per-block total for the segment's first
   instance (one global add per column and block) and straight to the chunk's rows for the
   others (a segment spans instances only when they have few starts). With ``basins`` the
-  block sorts its (instance, start, end) triples (a bitonic sort in shared memory) and writes
-  one row (arm, instance row, start, end, count) per distinct triple into ``rows`` at an
-  offset claimed from ``nrows``; the host merges the rows that several segments of one
-  instance share (their order in ``rows`` does not matter: they are sorted there).
+  block sorts its (instance, start, end) triples (a bitonic sort in shared memory) and adds
+  each distinct one with its count to the chunk's hash table of basin rows (:func:`_insert`),
+  so each distinct (arm, instance, start, end) has one row per chunk however many segments
+  it came from.
+- :func:`compact` — the table's rows, packed; the host sorts them (their order does not
+  matter), in O(rows) bytes and O(rows log rows) work.
 - :func:`pairs` — one block per (key range, arm a, tile of arms b): the keys where arm a
   succeeded and arm b did not.
 - :func:`zero` — clears the flat int64 buffer the results live in (one allocation per study).
@@ -44,7 +46,7 @@ HALF = 26                # a bin's total leaves as its high and low 26-bit parts
 LOW = (1 << HALF) - 1
 SEG = 512                # keys per segment at most: SEG · 2⁵³ < 2⁶³ (a shared bin is exact)
 SEG_KEYS = SEG           # keys per segment launched (fewer: tests cut chunks into many)
-ROWS = 1 << 21           # basin rows a chunk keeps on the device at most
+ROWS = 1 << 20           # distinct basin rows a chunk may have on the device at most
 GMAX = 256               # hit-grid points at most (swarm.aggregate.hit_grid gives ≤ 201)
 BT = 256                 # arms b per block of the pairs kernel
 THREADS = 128
@@ -122,6 +124,55 @@ def _flush(c, c_sh, counts, row, row0):
         c[x] = 0
 
 
+HASH_P = 2147483647      # 2³¹ − 1: the hash stays in int64 without overflow
+HASH_MUL = 1000003
+
+
+@cuda.jit(device=True, inline=True)
+def _mix(h, x):
+    """h (< HASH_P) and the 64 bits of x, 30 at a time, into a hash < HASH_P."""
+    h = (h * HASH_MUL + (x & 0x3FFFFFFF)) % HASH_P
+    h = (h * HASH_MUL + ((x >> 30) & 0x3FFFFFFF)) % HASH_P
+    return (h * HASH_MUL + ((x >> 60) & 0xF)) % HASH_P
+
+
+@cuda.jit(device=True)
+def _insert(table, key, nrows, a, row, s, e, c):
+    """Add count c to the basin row (a, row, s, e) of the chunk's open-addressing hash table:
+    ``table[0]`` the slots' tags (hash + 1; 0: free), ``table[1]`` their counts, ``table[2]``
+    1 once the slot's key (``key[p]``: a, row, s, e) is written. A thread claims a free slot
+    with a compare-and-swap of its tag, writes the key and then sets the flag; a thread that
+    finds its tag in a slot waits for the flag and compares the key (read with atomics: the
+    words are in L2, never stale in L1). ``nrows[0]`` counts the slots claimed; ``nrows[1]``
+    is set when the table had no free slot left (the host then labels the chunk itself)."""
+    S = key.shape[0]
+    h = _mix(_mix(_mix(_mix(0, a), row), s), e)
+    tg = h + 1
+    p = h & (S - 1)
+    for _ in range(S):
+        old = cuda.atomic.cas(table, (0, p), 0, tg)
+        if old == 0:
+            key[p, 0] = a
+            key[p, 1] = row
+            key[p, 2] = s
+            key[p, 3] = e
+            cuda.threadfence()
+            cuda.atomic.exch(table, (2, p), 1)
+            cuda.atomic.add(table, (1, p), c)
+            cuda.atomic.add(nrows, 0, 1)
+            return
+        if old == tg:
+            while cuda.atomic.add(table, (2, p), 0) == 0:
+                pass
+            if (cuda.atomic.add(key, (p, 0), 0) == a and cuda.atomic.add(key, (p, 1), 0) == row
+                    and cuda.atomic.add(key, (p, 2), 0) == s
+                    and cuda.atomic.add(key, (p, 3), 0) == e):
+                cuda.atomic.add(table, (1, p), c)
+                return
+        p = (p + 1) & (S - 1)
+    cuda.atomic.exch(nrows, 1, 1)
+
+
 @cuda.jit
 def zero(buf):
     for r in range(cuda.grid(1), buf.size, cuda.gridsize(1)):
@@ -130,14 +181,13 @@ def zero(buf):
 
 @cuda.jit
 def tally(a, sb, eb, hs, best, final, div, m, seg, first, starts, i0, ng, grid, counts, hits,
-          bins, basins, p2, rows, nrows):
+          bins, basins, p2, table, key, nrows):
     """Block g of arm ``a``: the chunk's keys ``g·seg … min(m, (g+1)·seg) − 1`` (``seg`` ≤
     SEG; trajectory
     keys ``first + k``; instance ``(first + k) // starts``, its row ``− i0``). ``counts`` (r,
     NC), ``hits`` (G,), ``bins`` (2, NBINS, 2) are arm a's; ``p2`` a power of two ≥ the
-    segments' length (the sort's width); ``rows`` (cap, 5), ``nrows`` (1,): the basin rows of
-    every arm, and how many were claimed (may exceed cap: then the host labels the chunk's
-    rows itself)."""
+    segments' length (the sort's width); ``table``, ``key``, ``nrows``: the chunk's hash table
+    of basin rows (:func:`_insert`)."""
     g = cuda.blockIdx.x
     t = cuda.threadIdx.x
     T = cuda.blockDim.x
@@ -148,7 +198,6 @@ def tally(a, sb, eb, hs, best, final, div, m, seg, first, starts, i0, ng, grid, 
     h_sh = cuda.shared.array(GMAX, int64)
     s_sh = cuda.shared.array((2, NBINS), int64)
     kb = cuda.shared.array((SEG, 3), int64)
-    base = cuda.shared.array(3, int64)
     G = grid.size
     for x in range(t, NC, T):
         c_sh[x] = 0
@@ -157,8 +206,6 @@ def tally(a, sb, eb, hs, best, final, div, m, seg, first, starts, i0, ng, grid, 
     for x in range(t, NBINS, T):
         s_sh[0, x] = 0
         s_sh[1, x] = 0
-    if t < 3:
-        base[t] = 0
     cuda.syncthreads()
     row0 = (first + k0) // starts - i0      # the segment's first instance: counted in shared
     cur = row0
@@ -230,28 +277,43 @@ def tally(a, sb, eb, hs, best, final, div, m, seg, first, starts, i0, ng, grid, 
             cuda.syncthreads()
             j >>= 1
         k <<= 1
-    nr = 0                                  # distinct keys: the first of each run
-    for i in range(t, L, T):
-        if i == 0 or _differ(kb, i - 1, i):
-            nr += 1
-    cuda.atomic.add(base, 0, nr)
-    cuda.syncthreads()
-    if t == 0:
-        base[1] = cuda.atomic.add(nrows, 0, base[0])
-    cuda.syncthreads()
-    cap = rows.shape[0]
-    for i in range(t, L, T):
+    for i in range(t, L, T):                # each distinct triple (a run) into the table
         if i == 0 or _differ(kb, i - 1, i):
             y = i + 1
             while y < L and not _differ(kb, i, y):
                 y += 1
-            p = base[1] + cuda.atomic.add(base, 2, 1)
-            if p < cap:
-                rows[p, 0] = a
-                rows[p, 1] = kb[i, 0]
-                rows[p, 2] = kb[i, 1]
-                rows[p, 3] = kb[i, 2]
-                rows[p, 4] = y - i
+            _insert(table, key, nrows, a, kb[i, 0], kb[i, 1], kb[i, 2], y - i)
+
+
+@cuda.jit
+def compact(table, key, rows, nrows):
+    """The table's rows (arm, instance row, start, end, count) into ``rows``, in slot order
+    per block, blocks in any order (at offsets claimed from ``nrows[2]``)."""
+    t = cuda.threadIdx.x
+    T = cuda.blockDim.x
+    base = cuda.shared.array(3, int64)
+    if t < 3:
+        base[t] = 0
+    cuda.syncthreads()
+    S = key.shape[0]
+    p0 = cuda.blockIdx.x * T * 8
+    p1 = min(S, p0 + T * 8)
+    nr = 0
+    for p in range(p0 + t, p1, T):
+        nr += table[0, p] != 0
+    cuda.atomic.add(base, 0, nr)
+    cuda.syncthreads()
+    if t == 0:
+        base[1] = cuda.atomic.add(nrows, 2, base[0])
+    cuda.syncthreads()
+    cap = rows.shape[0]
+    for p in range(p0 + t, p1, T):
+        if table[0, p] != 0:
+            r = base[1] + cuda.atomic.add(base, 2, 1)
+            if r < cap:
+                for y in range(4):
+                    rows[r, y] = key[p, y]
+                rows[r, 4] = table[1, p]
 
 
 @cuda.jit
@@ -296,10 +358,12 @@ def _pow2(x):
 class Chunk:
     """A slot's buffers for its chunk's aggregate, allocated once per study: one flat int64
     device array (counts ``(A, R, NC)``, hit histograms ``(A, G)``, exponent bins ``(A, 2,
-    NBINS, 2)``, pairs ``(A, A)``, the basin rows claimed) cleared and copied back whole into
-    its page-locked twin, and the basin rows ``(cap, 5)`` (copied back as many as were
-    claimed). ``R``: the most instances a chunk spans; ``cap``: basin rows kept on the device
-    (beyond, :meth:`result` says so and the host labels that chunk itself)."""
+    NBINS, 2)``, pairs ``(A, A)``, the basin table's three counters) cleared and copied back
+    whole into its page-locked twin; the basin rows' hash table (a power of two ≥ 2·cap
+    slots) and the rows ``(cap, 5)`` compacted from it, of which as many are copied back as
+    there are. ``R``: the most instances a chunk spans; ``cap``: distinct basin rows a chunk
+    may have on the device (beyond, :meth:`result` says so and the host labels that chunk
+    itself)."""
 
     def __init__(self, A, R, G, cap):
         if G > GMAX:
@@ -307,7 +371,7 @@ class Chunk:
                              f"aggregation holds")
         self.A, self.R, self.G = A, R, G
         sizes = {"counts": (A, R, NC), "hits": (A, G), "bins": (A, 2, NBINS, 2),
-                 "pairs": (A, A), "nrows": (1,)}
+                 "pairs": (A, A), "nrows": (3,)}
         self.flat = cuda.device_array(sum(_n(s) for s in sizes.values()), np.int64)
         self.host = cuda.pinned_array(self.flat.size, np.int64)
         self.dev, self.view, o = {}, {}, 0
@@ -315,44 +379,58 @@ class Chunk:
             self.dev[k] = self.flat[o:o + _n(shape)].reshape(shape)
             self.view[k] = self.host[o:o + _n(shape)].reshape(shape)
             o += _n(shape)
-        self.rows = cuda.device_array((max(1, cap), 5), np.int64)
+        cap = max(1, cap)
+        S = _pow2(2 * cap)
+        self.table_flat = cuda.device_array(3 * S, np.int64)
+        self.table = self.table_flat.reshape((3, S))
+        self.key = cuda.device_array((S, 4), np.int64)
+        self.rows = cuda.device_array((cap, 5), np.int64)
         self.m = self.i0 = self.r = 0
+        self.basins = False
 
     def launch(self, outs, eb, m, first, starts, i0, ng, grid, basins, stream, threads):
         """Queue the chunk's aggregation on ``stream``, after its kernels: ``outs[a]`` arm a's
         device outcome arrays (swarm.kernels.cuda.NAMES order, start basins filled), ``eb``
         the (A, ≥ m) device array their end basins are rows of, keys ``first … first+m−1``
-        (instance rows from ``i0``), ``grid`` the hit grid on the device."""
+        (instance rows from ``i0``), ``grid`` the hit grid on the device; ``basins``: the
+        basin table too."""
         r = (first + m - 1) // starts - i0 + 1
         if r > self.R:
             raise ValueError(f"a chunk of {r} instances is more than the {self.R} allocated")
-        self.m, self.i0, self.r = m, i0, r
+        self.m, self.i0, self.r, self.basins = m, i0, r, bool(basins)
         seg = min(SEG, SEG_KEYS)
         nblk = -(-m // seg)
-        zero[min(1024, -(-self.flat.size // threads)), threads, stream](self.flat)
+        for buf in (self.flat, self.table_flat) if basins else (self.flat,):
+            zero[min(1024, -(-buf.size // threads)), threads, stream](buf)
         p2 = _pow2(min(seg, m))
         for a, o in enumerate(outs):
             sb, eb_a, hs, best, final, div = o
             tally[nblk, threads, stream](
                 a, sb, eb_a, hs, best, final, div, m, seg, first, starts, i0, ng, grid,
                 self.dev["counts"][a], self.dev["hits"][a], self.dev["bins"][a], basins, p2,
-                self.rows, self.dev["nrows"])
+                self.table, self.key, self.dev["nrows"])
         if self.A > 1:
             per = seg * 8
             pairs[(-(-m // per), self.A, -(-self.A // BT)), threads, stream](
                 eb, m, per, ng, self.dev["pairs"])
+        if basins:
+            S = self.key.shape[0]
+            compact[-(-S // (threads * 8)), threads, stream](self.table, self.key, self.rows,
+                                                              self.dev["nrows"])
         self.flat.copy_to_host(self.host, stream=stream)
 
     def result(self):
         """After the stream is done: ``(counts (A, r, NC), hits, bins, pairs, rows)``, host
-        arrays (valid until the slot's next chunk); ``rows`` the basin rows (arm, instance
-        row, start, end, count), unsorted, or None when more were claimed than the device
-        kept."""
+        arrays (valid until the slot's next chunk); ``rows`` the distinct basin rows (arm,
+        instance row, start, end, count) in no particular order, empty without ``basins``,
+        or None when the chunk had more than the device holds."""
         v = self.view
-        n = int(v["nrows"][0])
-        rows = None
-        if n <= self.rows.shape[0]:
-            rows = self.rows[:n].copy_to_host() if n else np.zeros((0, 5), np.int64)
+        n, full = int(v["nrows"][0]), int(v["nrows"][1])
+        rows = np.zeros((0, 5), np.int64)
+        if full or n > self.rows.shape[0]:
+            rows = None
+        elif n:
+            rows = self.rows[:n].copy_to_host()
         return v["counts"][:, :self.r], v["hits"], v["bins"], v["pairs"], rows
 
 

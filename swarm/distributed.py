@@ -262,7 +262,7 @@ def run_chunk(token, plan, j, keep, threads=None, per_host=None):
         numba.set_num_threads(_numba_threads(threads, per_host or {}))
         try:
             with _kernel_guard():
-                out, agg = plan.chunk(j, timings)
+                out, agg = plan.chunk(j, timings, outcomes=keep)
         finally:
             numba.set_num_threads(old)
     except Exception as e:

@@ -284,6 +284,7 @@ class _Slot:
         self.host = self.dev = None
         self.j = self.m = self.events = None
         self.staged = self.aggregated = False
+        self.copied = None        # events around the copies of kept outcomes (start, done)
         self.t_start = 0.0
 
 
@@ -292,15 +293,18 @@ class _Gpu:
     go to the device once, each chunk's instances (:class:`Inputs`) with its kernels. Up to
     ``SLOTS`` chunks are in flight, each in its own buffers (:class:`_Slot`, allocated once per
     study, sized for the largest chunk: an allocation per launch would wait for a running
-    kernel). ``start(j)`` queues chunk j's kernels and, with
-    ``stage``, the copies of its outcomes into page-locked host memory, on one stream, and
-    returns at once; ``fetch(j)`` waits for them. So while the host aggregates chunk j, the
-    device computes chunk j+1 and copies its outcomes, and the host queues chunk j+2 when it is
-    done with j. Without ``stage`` (kept outcomes), ``fetch`` copies the outcomes straight into
-    the study's arrays on a second stream, beside the next chunk's kernels: through page-locked
-    memory they would be copied twice, which slows kept studies markedly (figures in
-    docs/performance.md). ``lock`` serialises callers that share the plan (a Dask worker's
-    task threads)."""
+    kernel). ``start(j, aggregate=True)`` queues chunk j's kernels and its aggregation on the
+    device (:mod:`swarm.kernels.cuda_aggregate`), whose parts — O(arms × instances + basin
+    rows) bytes — are copied into page-locked memory, on one stream, and returns at once;
+    ``fetch_aggregate(j)`` waits for them and finishes the chunk's
+    :class:`~swarm.aggregate.Aggregate` on the host. So while the host merges chunk j, the
+    device computes chunk j+1, and the host queues chunk j+2 when it is done with j. Kept
+    outcomes (``dest``: the study's arrays, page-locked when the driver allows) are copied
+    there on a second stream, beside the aggregation and the next chunk's kernels. ``start``
+    with ``stage`` (and :meth:`fetch`) instead copies every outcome out into the slot's
+    page-locked arrays (or, without, into ``fetch``'s ``out``) and leaves the aggregation to
+    the host. ``lock`` serialises callers that share the plan (a Dask worker's task
+    threads)."""
     SLOTS = 2
 
     def __init__(self, plan):
@@ -315,12 +319,15 @@ class _Gpu:
         self.stream, self.copies = cuda.stream(), cuda.stream()
         self.k0, self.k1 = philox.split_seed(plan.seed)
         self.lock = threading.Lock()
+        self.wait_s = 0.0           # the host's time blocked waiting for the device
 
-    def start(self, j, stage=True, aggregate=False, basins=True):
+    def start(self, j, stage=True, aggregate=False, basins=True, dest=None):
         """Queue chunk j in a free slot (at most ``SLOTS`` chunks started and not fetched), and
         with ``stage`` the copies of its outcomes into the slot's page-locked arrays; with
         ``aggregate`` instead, its aggregate computed on the device (and ``basins``: its basin
-        table), for :meth:`fetch_aggregate`, and no outcome leaves the device."""
+        table), for :meth:`fetch_aggregate`, and its outcomes copied into ``dest`` (arrays
+        ``(A, m)`` by name, each row contiguous, page-locked for the copies to run beside the
+        next chunk's kernels) when given, on the second stream."""
         plan, cuda, st = self.plan, self.cuda, self.stream
         free = [x for x in self.slots if x.j is None]
         if not free:
@@ -348,9 +355,17 @@ class _Gpu:
                              pk.skind, self.k0, self.k1, plan.steps, plan.tol_x, plan.tol_f,
                              plan.instances, pk.lo, plan.starts, first, m, self.F, slot.out[a],
                              known_sb=a > 0, stream=st)
-        slot.aggregated = aggregate
+        slot.aggregated, slot.copied = aggregate, None
         if aggregate:
             stage = False
+            if dest is not None:          # the copies wait for the kernels, not for the rest
+                slot.copied = (cuda.event(), cuda.event())
+                slot.copied[0].record(stream=st)
+                slot.copied[0].wait(self.copies)
+                for a, dev in enumerate(slot.out):
+                    self.kcuda.copy_out(dev, m, {k: v[a] for k, v in dest.items()},
+                                        self.copies)
+                slot.copied[1].record(stream=self.copies)
             self._aggregate(slot, first, m, pk.lo, basins and plan.per_instance)
         if stage and slot.host is None:
             slot.host = self.kcuda.staging(len(plan.arms), self.n, self.F)
@@ -378,17 +393,29 @@ class _Gpu:
         slot.agg.launch(slot.out, slot.eb, m, first, plan.starts, i0,
                         plan.n_global, self.grid, basins, self.stream, threads)
 
+    def pinned(self, like):
+        """Page-locked arrays shaped as ``like``'s (a study's kept outcomes), or ``like`` when
+        the driver refuses that much page-locked memory."""
+        try:
+            return {k: self.cuda.pinned_array(v.shape, v.dtype) for k, v in like.items()}
+        except Exception:               # noqa: BLE001 (CudaAPIError, MemoryError: keep pageable)
+            return like
+
     def fetch_aggregate(self, j, basins=True):
         """Wait for chunk j, started with ``aggregate``; returns ``(Aggregate, seconds)`` (the
-        seconds as :meth:`fetch`'s). When the device kept too few of its basin rows the host
+        seconds as :meth:`fetch`'s; the outcomes, when copied to ``dest``, are there). When the device kept too few of its basin rows the host
         copies the chunk's labels and counts them (:func:`swarm.aggregate.basin_rows`)."""
         from swarm.aggregate import Aggregate, basin_rows
         slot = self._slot(j)
         if not slot.aggregated:
             raise ValueError(f"chunk {j} was started without aggregate: use fetch")
-        slot.events[1].synchronize()
-        t1 = time.perf_counter()
+        t1 = self._wait(slot)
         plan, m, i0 = self.plan, slot.m, slot.agg.i0
+        if slot.copied is not None:
+            slot.copied[1].synchronize()
+            t = time.perf_counter()
+            self.wait_s += t - t1
+            t1 = t
         counts, hits, bins, pairs, rows = slot.agg.result()
         basins = basins and plan.per_instance
         if basins and rows is None:
@@ -408,6 +435,14 @@ class _Gpu:
                                f"{[x.j for x in self.slots if x.j is not None]})")
         return slot
 
+    def _wait(self, slot):
+        """Block until the slot's chunk is done; returns the time then."""
+        t0 = time.perf_counter()
+        slot.events[1].synchronize()
+        t1 = time.perf_counter()
+        self.wait_s += t1 - t0
+        return t1
+
     def _done(self, slot, t1):
         """Free the slot; the device's seconds on its chunk and the host's since ``t1``."""
         slot.j = slot.dev = None
@@ -425,8 +460,7 @@ class _Gpu:
         slot = self._slot(j)
         if slot.aggregated:
             raise ValueError(f"chunk {j} was started with aggregate: use fetch_aggregate")
-        slot.events[1].synchronize()
-        t1 = time.perf_counter()
+        t1 = self._wait(slot)
         if slot.staged:
             res = {k: v[:, :slot.m] for k, v in slot.host.items()}
         else:
@@ -506,13 +540,22 @@ class Plan:
             self._gpu = _Gpu(self)
         return self._gpu
 
-    def chunk(self, j, timings=None, out=None, basins=True):
+    def chunk(self, j, timings=None, out=None, basins=True, outcomes=True):
         """Outcomes ``{field: (A, m)}`` and aggregate of chunk j; the kernels write into
-        ``out``'s arrays when given (each row contiguous), else into new ones."""
+        ``out``'s arrays when given (each row contiguous), else into new ones. ``outcomes``
+        False: ``(None, aggregate)``, on a GPU aggregated there (no outcome leaves it)."""
         F = DTYPES[self.dtype]
         kb0, nb, first, m = self.keys(j)
-        outcomes = out if out is not None else empty_outcomes((len(self.arms), m), F)
         t1 = time.perf_counter()
+        if self.backend == "cuda" and not outcomes:
+            gpu = self.gpu
+            with gpu.lock:
+                gpu.start(j, stage=False, aggregate=True, basins=basins)
+                part, seconds = gpu.fetch_aggregate(j, basins)
+            if timings is not None:
+                timings["kernel_s"] += seconds
+            return None, part
+        outcomes = out if out is not None else empty_outcomes((len(self.arms), m), F)
         if self.backend == "cuda":
             gpu = self.gpu
             with gpu.lock:
@@ -563,10 +606,13 @@ def _execute(plan, keep, store, progress, timings):
     gpu = plan.gpu if plan.backend == "cuda" and todo else None
     ahead = {}                    # the chunk to queue once each chunk is merged
     if gpu is not None:
+        if keep:          # page-locked: copied there by the device, beside the next kernels
+            col.outcomes = gpu.pinned(col.outcomes)
         ahead = dict(zip(todo, todo[gpu.SLOTS:]))
         for j in todo[:gpu.SLOTS]:
-            gpu.start(j, stage=False, aggregate=not keep)
+            gpu.start(j, stage=False, aggregate=True, dest=col.view(j) if keep else None)
     spare = None          # aggregate-only: one buffer for every chunk (fresh pages are slow)
+    t_loop, w_loop = time.perf_counter(), gpu.wait_s if gpu is not None else 0.0
     with deferred_sigint(store is not None) as interrupted:
         for j in range(plan.n_chunks):
             in_place = False
@@ -576,14 +622,9 @@ def _execute(plan, keep, store, progress, timings):
                 # once the study's basin table is over its cap it stays dropped: skip the chunk's
                 # own basin rows too (they would only be thrown away when merged)
                 basins = col.agg.basins is not None
-                if gpu is not None and keep:      # copied into the study's arrays
-                    out, seconds = gpu.fetch(j, col.view(j))
-                    timings["kernel_s"] += seconds
-                    in_place = True
-                    part = plan.aggregate(j, out, basins)
-                elif gpu is not None:             # aggregated on the device
-                    out = None
+                if gpu is not None:       # aggregated on the device; kept: copied in place
                     part, seconds = gpu.fetch_aggregate(j, basins)
+                    out, in_place = (col.view(j), True) if keep else (None, False)
                     timings["kernel_s"] += seconds
                 else:
                     if keep:              # straight into the study's arrays: no copy
@@ -598,10 +639,14 @@ def _execute(plan, keep, store, progress, timings):
                     store.save(j, out if keep else None, part)
             col.add(j, out, part, in_place)
             if j in ahead:                # chunk j's buffers are free again
-                gpu.start(ahead[j], stage=False, aggregate=not keep,
-                          basins=col.agg.basins is not None)
+                gpu.start(ahead[j], stage=False, aggregate=True,
+                          basins=col.agg.basins is not None,
+                          dest=col.view(ahead[j]) if keep else None)
             if interrupted() and j + 1 < plan.n_chunks:
                 raise Interrupted(len(set(store.done())), plan.n_chunks, store.dir)
+    if gpu is not None:   # the host's own time over the chunks: all but waiting for the device
+        timings["host_s"] = time.perf_counter() - t_loop - (gpu.wait_s - w_loop)
+        timings["chunks"] = len(todo)
     return col.result()
 
 

@@ -192,9 +192,10 @@ def _aggregate_signatures(F):
     i8, b1 = numba.int64[::1], numba.boolean[::1]
     f = numba.from_dtype(np.dtype(F))[::1]
     n = numba.int64
-    tally = (n, i8, i8, i8, f, f, b1, n, n, n, n, n, n, i8, numba.int64[:, ::1], i8,
-             numba.int64[:, :, ::1], numba.boolean, n, numba.int64[:, ::1], i8)
-    return tally, (numba.int64[:, ::1], n, n, n, numba.int64[:, ::1])
+    i2 = numba.int64[:, ::1]
+    tally = (n, i8, i8, i8, f, f, b1, n, n, n, n, n, n, i8, i2, i8, numba.int64[:, :, ::1],
+             numba.boolean, n, i2, i2, i8)
+    return tally, (i2, n, n, n, i2), (i2, i2, i2, i8)
 
 
 @pytest.mark.skipif(SIMULATED, reason="PTX compilation needs the real CUDA target, not the "
@@ -209,11 +210,12 @@ def test_device_aggregation_compiles_to_ptx_without_local_memory(cc, F):
     import tempfile
 
     from swarm.kernels import cuda_aggregate as kagg
-    tally, pairs = _aggregate_signatures(F)
+    tally, pairs, compact = _aggregate_signatures(F)
     with mock.patch("numba.cuda.dispatcher.get_current_device", return_value=_Device(cc)):
         ptxs = [cuda.compile_ptx(k.py_func, s, cc=cc)[0]
-                for k, s in ((kagg.tally, tally), (kagg.pairs, pairs))]
-    shared = 8 * (kagg.NC + kagg.GMAX + 2 * kagg.NBINS + 3 * kagg.SEG + 3)
+                for k, s in ((kagg.tally, tally), (kagg.pairs, pairs),
+                             (kagg.compact, compact))]
+    shared = 8 * (kagg.NC + kagg.GMAX + 2 * kagg.NBINS + 3 * kagg.SEG)
     assert shared <= 48 * 1024
     for ptx in ptxs:
         assert f".target sm_{cc[0]}{cc[1]}" in ptx and ".entry" in ptx

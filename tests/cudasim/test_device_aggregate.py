@@ -34,8 +34,10 @@ def synth(A, m, F, seed):
     sb = rng.integers(-1, 6, m)
     eb = rng.integers(-1, 6, (A, m))
     div = rng.random((A, m)) < 0.2
+    div[:, m // 2] = True
     eb[div] = -1
     hs = np.where(rng.random((A, m)) < 0.5, rng.integers(0, STEPS + 1, (A, m)), -1)
+    hs[:, 1] = STEPS
     with np.errstate(over="ignore"):
         best = (rng.standard_normal((A, m)) * 10.0 ** rng.integers(-320, 308, (A, m))).astype(F)
     tiny = np.finfo(F).smallest_subnormal
@@ -91,8 +93,10 @@ def test_chunk_aggregate_is_the_cpus(case, F, monkeypatch):
 
 def test_too_many_basin_rows_for_the_device_is_said():
     o = synth(2, 30, np.float64, seed=1)
-    assert on_device(o, 0, 30, 10, cap=3) is None
-    assert on_device(o, 0, 30, 10, cap=60) is not None
+    assert on_device(o, 0, 30, 10, cap=3) is None           # 60 distinct rows at most
+    ref = Aggregate.from_outcomes(o, np.zeros(30, np.int64), NG, 10, STEPS)
+    assert ref.basins.shape[0] > 3
+    assert on_device(o, 0, 30, 10, cap=ref.basins.shape[0]) == ref
 
 
 FAMILIES = [L.gaussian_peaks(dim=2, peaks=4), L.rastrigin(dim=2, rotate=True), L.himmelblau()]
@@ -119,7 +123,7 @@ def test_diverged_trajectories_and_row_fallback_are_the_cpus(monkeypatch):
     """A study where most trajectories diverge (their f excluded from the sums, end basin −1),
     with the device keeping too few basin rows (the host labels those chunks itself)."""
     fam = L.rastrigin(dim=2)
-    opts = [O.sgd(lr=0.6), O.adam(lr=0.05)]
+    opts = [O.sgd(lr=0.3), O.adam(lr=0.05)]            # SGD: 6 of 12 diverge
     kw = dict(instances=2, starts=6, steps=5, noise=0.4, seed=2, keep_outcomes=False)
     ref = swarm.run(fam, opts, backend="cpu", threads=1, **kw)
     div = ref.aggregate.total("diverged")
@@ -128,3 +132,20 @@ def test_diverged_trajectories_and_row_fallback_are_the_cpus(monkeypatch):
     for chunk in (2 * 6, 1000):
         sim = swarm.run(fam, opts, backend="cuda", chunk_size=chunk, **kw)
         assert sim.aggregate == ref.aggregate, chunk
+
+
+def test_dask_task_body_aggregates_on_the_device():
+    """A Dask task (swarm.distributed.run_chunk) runs ``Plan.chunk(j, outcomes=keep)``: on a
+    GPU without kept outcomes the chunk is aggregated there, and each chunk's aggregate is the
+    CPU plan's."""
+    from swarm.engine import Plan
+    from swarm.starts import uniform
+    fam = L.gaussian_peaks(dim=2, peaks=4)
+    arms = [{"optimizer": o, "config": cfg, "noise": 0.3} for o in OPTS[:2]
+            for cfg in o.configs()]
+    plans = [Plan(fam, OPTS[:2], arms, 3, 5, 4, 7, uniform(), "float64", b, 0.05, 1e-8, 4,
+                  1 << 20) for b in ("cpu", "cuda")]
+    assert plans[0].n_chunks > 1
+    for j in range(plans[0].n_chunks):
+        out, part = plans[1].chunk(j, outcomes=False)
+        assert out is None and part == plans[0].chunk(j)[1], j
