@@ -207,7 +207,8 @@ def table(rows):
                      f"with keep_outcomes=False (aggregates only, as in large studies: "
                      f"aggregated on the device); host ms/chunk: the host's own time per "
                      f"chunk of {r['chunk']:,} trajectories (wall less the time waiting for "
-                     f"the device), kept and aggregate-only")
+                     f"the device), in the engine run (outcomes kept up to 10⁷ trajectories) "
+                     f"and the agg-only run")
     return "\n".join(lines)
 
 
