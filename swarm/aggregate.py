@@ -504,17 +504,17 @@ class Aggregate:
         for instances ``i0 …`` (folded into totals and moments unless ``per_instance``),
         ``hits`` (A, G), ``bins`` (A, 2, 2046, 2) — the exponent bins of the ``best_f`` and
         ``final_f`` sums, high and low parts as :func:`_exact_bins` keeps them — ``pairs``
-        (A, A), and ``rows`` (arm, instance − i0, start basin, end basin, count) in any order
-        and possibly a key in several rows (``None``: not computed). Every array is copied."""
+        (A, A), and ``rows`` (arm, instance − i0, start basin, end basin, count), each key
+        once, in any order (unused without ``basins``). Every array is copied."""
         A = counts.shape[0]
         grid = hit_grid(steps)
         sums = {k: [bins_total(bins[a, f, :, 0], bins[a, f, :, 1]) for a in range(A)]
                 for f, k in enumerate(SUMS)}
         table = None
-        if basins:
+        if basins:                # the device's rows are distinct: sorting them is enough
             rows = np.array(rows, np.int64)
             rows[:, 1] += i0
-            table = _merge_rows(rows)
+            table = rows[np.lexsort(rows[:, 3::-1].T)] if rows.shape[0] > 1 else rows
         counts = np.array(counts, np.int64)
         agg = cls(counts if per_instance else None, np.array(hits, np.int64),
                   np.array(pairs, np.int64), table, sums, grid, max_basin_rows, i0=i0,

@@ -403,7 +403,8 @@ class _Gpu:
 
     def fetch_aggregate(self, j, basins=True):
         """Wait for chunk j, started with ``aggregate``; returns ``(Aggregate, seconds)`` (the
-        seconds as :meth:`fetch`'s; the outcomes, when copied to ``dest``, are there). When the device kept too few of its basin rows the host
+        seconds as :meth:`fetch`'s; the outcomes, when copied to ``dest``, are there). When the
+        device kept too few of its basin rows, or found nearly one per trajectory, the host
         copies the chunk's labels and counts them (:func:`swarm.aggregate.basin_rows`)."""
         from swarm.aggregate import Aggregate, basin_rows
         slot = self._slot(j)
@@ -418,7 +419,10 @@ class _Gpu:
             t1 = t
         counts, hits, bins, pairs, rows = slot.agg.result()
         basins = basins and plan.per_instance
-        if basins and rows is None:
+        # a table of nearly one row per trajectory (distinct basins, 20-D) sorts slower on the
+        # host than the labels' dense codes (docs/performance.md): count those from the labels
+        many = rows is not None and rows.shape[0] > max(1 << 16, len(plan.arms) * m // 8)
+        if basins and (rows is None or many):
             sb = slot.out[0][0][:m].copy_to_host()
             eb = slot.eb[:, :m].copy_to_host()
             inst = (plan.keys(j)[2] + np.arange(m)) // plan.starts - i0
