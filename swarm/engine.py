@@ -424,7 +424,7 @@ class _Gpu:
         many = rows is not None and rows.shape[0] > max(1 << 16, len(plan.arms) * m // 8)
         if basins and (rows is None or many):
             sb = slot.out[0][0][:m].copy_to_host()
-            eb = slot.eb[:, :m].copy_to_host()
+            eb = [slot.eb[a, :m].copy_to_host() for a in range(len(plan.arms))]  # contiguous
             inst = (plan.keys(j)[2] + np.arange(m)) // plan.starts - i0
             rows = np.concatenate([basin_rows(a, inst, sb, eb[a]) for a in range(len(eb))])
         part = Aggregate.from_device(counts, hits, bins, pairs, rows, i0, plan.instances,
