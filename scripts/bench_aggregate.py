@@ -6,8 +6,9 @@ about 70 ms per chunk of 2²² trajectories on an H200 machine's 16-core host, w
 take 8 ms). This script needs no GPU and compiles no trajectory kernel: it builds the outcomes
 of a 2-D Rastrigin chunk (121 start and end basins, 1 % hits, as the standard workload gives)
 or, with ``--distinct``, one where nearly every trajectory has its own basins (the 20-D case),
-and times each part of ``Aggregate.from_outcomes`` and the merge into the study's aggregate,
-best of ``--repeats``. Prints milliseconds per chunk and nanoseconds per trajectory.
+and times each part of ``Aggregate.from_outcomes``, the merge into the study's aggregate, and
+``Aggregate.from_device`` (what is left to the host when the GPU aggregates the chunk), best of
+``--repeats``. Prints milliseconds per chunk and nanoseconds per trajectory.
 
     python scripts/bench_aggregate.py [--n 4194304] [--threads 1,2,4,...] [--distinct]
 """
@@ -63,6 +64,7 @@ def parts(o, repeats=5):
                                       ng, 1, STEPS)
     sb, eb = o["start_basin"][0], o["end_basin"][0]
     th = numba.get_num_threads()
+    dev = device_parts(o, whole)
     return {
         "instance index": best_ms(lambda: (0 + np.arange(n)) // n, repeats),
         "tally": best_ms(lambda: A._tally(o["end_basin"], o["start_basin"], o["diverged"],
@@ -80,7 +82,21 @@ def parts(o, repeats=5):
         "from_outcomes": best_ms(lambda: A.Aggregate.from_outcomes(o, inst, ng, 1, STEPS),
                                  repeats),
         "merge": best_ms(lambda: study.merge(whole), repeats),
+        "from_device": best_ms(lambda: A.Aggregate.from_device(*dev, 0, 1, STEPS), repeats),
     }
+
+
+def device_parts(o, agg):
+    """What a GPU-aggregated chunk hands the host (kernels/cuda_aggregate.py: counts, hit
+    histogram, exponent bins of the two sums, pairs, distinct basin rows in no order), made
+    here from the CPU's aggregate ``agg`` of the same outcomes."""
+    bins = np.zeros((1, 2, 2046, 2), np.int64)
+    for f, k in enumerate(A.SUMS):
+        hi, lo = np.zeros(2046, np.int64), np.zeros(2046, np.int64)
+        A._exact_bins(o[k][0], o["diverged"][0], hi, lo)
+        bins[0, f, :, 0], bins[0, f, :, 1] = hi, lo
+    rows = agg.basins[np.random.default_rng(0).permutation(agg.basins.shape[0])]
+    return agg.counts, agg.hits, bins, agg.pairs, rows
 
 
 def run(n=1 << 22, threads=None, distinct=False, repeats=5):
@@ -105,7 +121,8 @@ def table(rows, n):
                      + f"{rows[-1][k] * 1e6 / n:>10.2f}")
     lines.append(f"one chunk of {n:,} trajectories, one arm; ns/traj at {rows[-1]['threads']} "
                  f"threads; from_outcomes includes the tally, sums and basin table, not the "
-                 f"instance index")
+                 f"instance index; from_device: the host's share of a chunk aggregated on a "
+                 f"GPU (its parts made here)")
     return "\n".join(lines)
 
 

@@ -7,7 +7,9 @@ the baseline in the same run, the generic kernel (every family and optimizer in 
 dimension read at run time); the whole engine on the GPU, over the device's time (kernels
 and copies of the outcomes) and over the run's wall time (which adds the host's work not
 hidden behind the next chunk's kernels: aggregation above all), the latter also with
-aggregates only (``keep_outcomes=False``, as large studies run); the CPU engine and the NumPy
+aggregates only (``keep_outcomes=False``, as large studies run: aggregated on the device); the
+host's own time per chunk in both (the wall time less the time it waited for the device:
+aggregation, merging, instance generation, launches); the CPU engine and the NumPy
 reference (both on far fewer trajectories: they are rates); and the fraction of the GPU's
 arithmetic limit reached, counting the floating-point operations of one
 trajectory-step (``FLOPS_PER_STEP``; a sin/cos pair counts as its polynomial's ~25 operations,
@@ -126,6 +128,14 @@ def numpy_rate(n, steps, dtype, seed=0):
     return n * steps / (time.perf_counter() - t0)
 
 
+def host_ms(res):
+    """Milliseconds of the host's own work per chunk of a CUDA run (its ``host_s``: the
+    chunks' wall time less the time it waited for the device — aggregation, merging,
+    instance generation, launches — over its ``chunks``)."""
+    t = res.provenance["timings"]
+    return 1e3 * t["host_s"] / max(1, t["chunks"])
+
+
 def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *,
         cpu_n=200_000, peak=None, repeats=3, engine_n=None, engine_steps=None, baseline=True):
     """One row per (dim, dtype): the GPU kernel's rate (``n // dim`` trajectories, one
@@ -152,9 +162,9 @@ def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *
             gpu, hit, div = kernel_rate(dim, nk, steps, dtype, repeats)
             base = kernel_rate(dim, nk, steps, dtype, repeats, generic=True)[0] \
                 if baseline else float("nan")
-            eng, wall, _ = gpu_rate(dim, max(1, engine_n // dim), engine_steps, dtype, 1)
-            wall_agg = gpu_rate(dim, max(1, engine_n // dim), engine_steps, dtype, 1,
-                                keep=False)[1]
+            eng, wall, kept = gpu_rate(dim, max(1, engine_n // dim), engine_steps, dtype, 1)
+            _, wall_agg, agg = gpu_rate(dim, max(1, engine_n // dim), engine_steps, dtype, 1,
+                                        keep=False)
             cpu = cpu_rate(dim, cpu_n, steps, dtype)
             nump = numpy_rate(cpu_n, steps, dtype) if dim == 2 else float("nan")
             frac = gpu * flops_per_step(dim) / (peak[dtype] * 1e12)
@@ -164,7 +174,9 @@ def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *
                          "numpy": nump, "gpu_over_cpu": gpu / cpu, "peak_fraction": frac,
                          "device": name, "n": nk, "steps": steps, "hit": hit,
                          "diverged": div, "engine_n": max(1, engine_n // dim),
-                         "engine_steps": engine_steps})
+                         "engine_steps": engine_steps,
+                         "host_ms_per_chunk": host_ms(kept), "host_ms_per_chunk_agg":
+                         host_ms(agg), "chunk": agg.provenance["chunk_size"]})
     return rows
 
 
@@ -173,7 +185,7 @@ def table(rows):
              f"{'workload':<28} {'dtype':<8} {'kernel M/s':>12} {'generic M/s':>12} "
              f"{'engine M/s':>11} {'wall M/s':>9} {'agg-only':>9} "
              f"{'CPU M/s':>9} {'NumPy M/s':>10} {'kernel/CPU':>10} {'of peak':>8} "
-             f"{'hit':>6} {'diverged':>8}"]
+             f"{'hit':>6} {'diverged':>8} {'host ms/chunk':>13} {'agg-only':>8}"]
     for r in rows:
         lines.append(f"{'rastrigin-' + str(r['dim']) + 'd adam σ=0.5':<28} {r['dtype']:<8} "
                      f"{r['gpu'] / 1e6:>12.0f} {r['generic'] / 1e6:>12.0f} "
@@ -181,7 +193,8 @@ def table(rows):
                      f"{r['engine_wall_agg'] / 1e6:>9.0f} "
                      f"{r['cpu'] / 1e6:>9.1f} {r['numpy'] / 1e6:>10.1f} "
                      f"{r['gpu_over_cpu']:>10.0f} {r['peak_fraction']:>8.1%} "
-                     f"{r['hit']:>6.1%} {r['diverged']:>8.2%}")
+                     f"{r['hit']:>6.1%} {r['diverged']:>8.2%} "
+                     f"{r['host_ms_per_chunk']:>13.1f} {r['host_ms_per_chunk_agg']:>8.1f}")
     if rows:
         r = rows[0]
         lines.append(f"kernel: {r['n']:,} trajectories (÷ dim) × {r['steps']} steps, one launch, "
@@ -191,7 +204,11 @@ def table(rows):
                      f"{r['engine_steps']} steps, over the device's time (kernels and copies to "
                      f"the host); wall: the same run over its wall time (the host aggregates "
                      f"each chunk while the next one's kernels run); agg-only: the wall rate "
-                     f"with keep_outcomes=False (aggregates only, as in large studies)")
+                     f"with keep_outcomes=False (aggregates only, as in large studies: "
+                     f"aggregated on the device); host ms/chunk: the host's own time per "
+                     f"chunk of {r['chunk']:,} trajectories (wall less the time waiting for "
+                     f"the device), in the engine run (outcomes kept up to 10⁷ trajectories) "
+                     f"and the agg-only run")
     return "\n".join(lines)
 
 

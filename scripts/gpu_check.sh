@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole GPU check in one command: the test suite on the GPU (its real-GPU tests included),
-# then scripts/bench_gpu.py, every figure into $OUT (default ./gpu-check). Within ten minutes
-# on one H100/H200 with 16 cores (the suite took 224 s there with 16 workers of 2 threads).
+# then scripts/bench_gpu.py and scripts/bench_aggregate.py, every figure into $OUT (default
+# ./gpu-check). Within ten minutes on one H100/H200 with 16 cores (the suite took 224 s there
+# with 16 workers of 2 threads).
 #
 # Needs: an NVIDIA GPU, and swarm installed with its test extra and the CUDA extra matching the
 # driver (pip install -e '.[test,cuda12]' or '.[test,cuda13]'); pytest-xdist, when installed,
@@ -31,5 +32,8 @@ args=("$@")
 [ ${#args[@]} -eq 0 ] && args=(--n 100000000 --steps 100)
 timeout 240 "$PY" scripts/bench_gpu.py "${args[@]}" --json "$OUT/bench_gpu.json" 2>&1 \
     | tee "$OUT/bench_gpu.txt"
+# the host's share of a chunk, part by part (host aggregation vs what is left after the GPU's)
+timeout 90 "$PY" scripts/bench_aggregate.py --threads 1,2,16 2>&1 | tee "$OUT/bench_aggregate.txt" \
+    || true
 echo "suite exit status $suite; figures in $OUT/"
 exit "$suite"

@@ -109,6 +109,12 @@ def exact_sum(v, skip=None) -> int:
     hi = np.zeros(2046, np.int64)
     lo = np.zeros(2046, np.int64)
     _exact_bins(v, skip, hi, lo)
+    return bins_total(hi, lo)
+
+
+def bins_total(hi, lo) -> int:
+    """The integer (units of 2⁻¹¹²⁶) of exponent bins as :func:`_exact_bins` leaves them: bin
+    E holds ``hi[E]·2²⁶ + lo[E]`` units of ``2^(E + 52)``."""
     total = 0
     for E in np.flatnonzero((hi != 0) | (lo != 0)).tolist():
         total += ((int(hi[E]) << _HALF) + int(lo[E])) << (E + 52)
@@ -488,6 +494,36 @@ class Aggregate:
                 rows.append(basin_rows(a, instance, sb_row[a], eb[a]))
         if agg.basins is not None and rows:
             agg.basins = agg._capped(np.concatenate(rows))
+        return agg
+
+    @classmethod
+    def from_device(cls, counts, hits, bins, pairs, rows, i0, n_instances, steps,
+                    max_basin_rows=MAX_BASIN_ROWS, basins=True, per_instance=True):
+        """The aggregate :meth:`from_outcomes` gives, from the parts the GPU computed of a
+        chunk (:class:`swarm.kernels.cuda_aggregate.Chunk`): ``counts`` (A, r, len(COUNTS))
+        for instances ``i0 …`` (folded into totals and moments unless ``per_instance``),
+        ``hits`` (A, G), ``bins`` (A, 2, 2046, 2) — the exponent bins of the ``best_f`` and
+        ``final_f`` sums, high and low parts as :func:`_exact_bins` keeps them — ``pairs``
+        (A, A), and ``rows`` (arm, instance − i0, start basin, end basin, count), each key
+        once, in any order (unused without ``basins``). Every array is copied."""
+        A = counts.shape[0]
+        grid = hit_grid(steps)
+        sums = {k: [bins_total(bins[a, f, :, 0], bins[a, f, :, 1]) for a in range(A)]
+                for f, k in enumerate(SUMS)}
+        table = None
+        if basins:                # the device's rows are distinct: sorting them is enough
+            rows = np.array(rows, np.int64)
+            rows[:, 1] += i0
+            table = rows[np.lexsort(rows[:, 3::-1].T)] if rows.shape[0] > 1 else rows
+        counts = np.array(counts, np.int64)
+        agg = cls(counts if per_instance else None, np.array(hits, np.int64),
+                  np.array(pairs, np.int64), table, sums, grid, max_basin_rows, i0=i0,
+                  n_instances=n_instances)
+        if not per_instance:
+            k = len(MOMENTS)
+            agg.totals = counts.sum(axis=1)
+            agg.moments = np.einsum("aix,aiy->axy", counts[:, :, :k], counts[:, :, :k])
+        agg.basins = agg._capped(agg.basins)
         return agg
 
     def _capped(self, rows):

@@ -262,7 +262,10 @@ def run_chunk(token, plan, j, keep, threads=None, per_host=None):
         numba.set_num_threads(_numba_threads(threads, per_host or {}))
         try:
             with _kernel_guard():
-                out, agg = plan.chunk(j, timings)
+                if keep or plan.backend != "cuda":
+                    out, agg = plan.chunk(j, timings)
+                else:           # aggregated on the GPU: no outcome leaves it
+                    out, agg = plan.chunk(j, timings, outcomes=False)
         finally:
             numba.set_num_threads(old)
     except Exception as e:

@@ -280,9 +280,12 @@ class _Slot:
 
     def __init__(self, kcuda, n_arms, n, F):
         self.out = [kcuda.outputs(n, F) for _ in range(n_arms)]
+        self.eb = None            # (arms, n) end basins on the device, for the pairs kernel
+        self.agg = None           # the device aggregate's buffers (made on first use)
         self.host = self.dev = None
         self.j = self.m = self.events = None
-        self.staged = False
+        self.staged = self.aggregated = False
+        self.copied = None        # events around the copies of kept outcomes (start, done)
         self.t_start = 0.0
 
 
@@ -291,15 +294,18 @@ class _Gpu:
     go to the device once, each chunk's instances (:class:`Inputs`) with its kernels. Up to
     ``SLOTS`` chunks are in flight, each in its own buffers (:class:`_Slot`, allocated once per
     study, sized for the largest chunk: an allocation per launch would wait for a running
-    kernel). ``start(j)`` queues chunk j's kernels and, with
-    ``stage``, the copies of its outcomes into page-locked host memory, on one stream, and
-    returns at once; ``fetch(j)`` waits for them. So while the host aggregates chunk j, the
-    device computes chunk j+1 and copies its outcomes, and the host queues chunk j+2 when it is
-    done with j. Without ``stage`` (kept outcomes), ``fetch`` copies the outcomes straight into
-    the study's arrays on a second stream, beside the next chunk's kernels: through page-locked
-    memory they would be copied twice, which slows kept studies markedly (figures in
-    docs/performance.md). ``lock`` serialises callers that share the plan (a Dask worker's
-    task threads)."""
+    kernel). ``start(j, aggregate=True)`` queues chunk j's kernels and its aggregation on the
+    device (:mod:`swarm.kernels.cuda_aggregate`), whose parts — O(arms × instances + basin
+    rows) bytes — are copied into page-locked memory, on one stream, and returns at once;
+    ``fetch_aggregate(j)`` waits for them and finishes the chunk's
+    :class:`~swarm.aggregate.Aggregate` on the host. So while the host merges chunk j, the
+    device computes chunk j+1, and the host queues chunk j+2 when it is done with j. Kept
+    outcomes (``dest``: the study's arrays, page-locked when the driver allows) are copied
+    there on a second stream, beside the aggregation and the next chunk's kernels. ``start``
+    with ``stage`` (and :meth:`fetch`) instead copies every outcome out into the slot's
+    page-locked arrays (or, without, into ``fetch``'s ``out``) and leaves the aggregation to
+    the host. ``lock`` serialises callers that share the plan (a Dask worker's task
+    threads)."""
     SLOTS = 2
 
     def __init__(self, plan):
@@ -314,10 +320,15 @@ class _Gpu:
         self.stream, self.copies = cuda.stream(), cuda.stream()
         self.k0, self.k1 = philox.split_seed(plan.seed)
         self.lock = threading.Lock()
+        self.wait_s = 0.0           # the host's time blocked waiting for the device
 
-    def start(self, j, stage=True):
+    def start(self, j, stage=True, aggregate=False, basins=True, dest=None):
         """Queue chunk j in a free slot (at most ``SLOTS`` chunks started and not fetched), and
-        with ``stage`` the copies of its outcomes into the slot's page-locked arrays."""
+        with ``stage`` the copies of its outcomes into the slot's page-locked arrays; with
+        ``aggregate`` instead, its aggregate computed on the device (and ``basins``: its basin
+        table), for :meth:`fetch_aggregate`, and its outcomes copied into ``dest`` (arrays
+        ``(A, m)`` by name, each row contiguous, page-locked for the copies to run beside the
+        next chunk's kernels) when given, on the second stream."""
         plan, cuda, st = self.plan, self.cuda, self.stream
         free = [x for x in self.slots if x.j is None]
         if not free:
@@ -327,6 +338,10 @@ class _Gpu:
             free = [_Slot(self.kcuda, len(plan.arms), self.n, self.F)]
             self.slots.append(free[0])
         slot = free[0]
+        if aggregate and slot.eb is None:         # the end basins in one (arms, n) array
+            slot.eb = cuda.device_array((len(plan.arms), self.n), np.int64)
+            for a, o in enumerate(slot.out):
+                o[1] = slot.eb[a]
         _, _, first, m = plan.keys(j)
         t0 = time.perf_counter()
         pk = plan.inputs(j)                 # the chunk's instances, made here and copied over
@@ -341,6 +356,18 @@ class _Gpu:
                              pk.skind, self.k0, self.k1, plan.steps, plan.tol_x, plan.tol_f,
                              plan.instances, pk.lo, plan.starts, first, m, self.F, slot.out[a],
                              known_sb=a > 0, stream=st)
+        slot.aggregated, slot.copied = aggregate, None
+        if aggregate:
+            stage = False
+            if dest is not None:          # the copies wait for the kernels, not for the rest
+                slot.copied = (cuda.event(), cuda.event())
+                slot.copied[0].record(stream=st)
+                slot.copied[0].wait(self.copies)
+                for a, dev in enumerate(slot.out):
+                    self.kcuda.copy_out(dev, m, {k: v[a] for k, v in dest.items()},
+                                        self.copies)
+                slot.copied[1].record(stream=self.copies)
+            self._aggregate(slot, first, m, pk.lo, basins and plan.per_instance)
         if stage and slot.host is None:
             slot.host = self.kcuda.staging(len(plan.arms), self.n, self.F)
         for a, dev in enumerate(slot.out if stage else ()):
@@ -352,6 +379,81 @@ class _Gpu:
         slot.t_start = time.perf_counter() - t0
         slot.j, slot.m = j, m
 
+    def _aggregate(self, slot, first, m, i0, basins):
+        """Queue the device aggregation of the slot's chunk (keys first … first+m−1)."""
+        from swarm.aggregate import hit_grid
+        from swarm.kernels import cuda_aggregate as kagg
+        plan, A = self.plan, len(self.plan.arms)
+        if slot.agg is None:
+            R = min(plan.instances, self.n // plan.starts + 2)
+            slot.agg = kagg.Chunk(A, R, len(hit_grid(plan.steps)),
+                                  min(A * self.n, kagg.ROWS))
+        if getattr(self, "grid", None) is None:
+            self.grid = self.cuda.to_device(hit_grid(plan.steps))
+        threads = 4 if numba.config.ENABLE_CUDASIM else kagg.THREADS
+        slot.agg.launch(slot.out, slot.eb, m, first, plan.starts, i0,
+                        plan.n_global, self.grid, basins, self.stream, threads)
+
+    def pinned(self, like):
+        """Page-locked arrays shaped as ``like``'s (a study's kept outcomes), or ``like`` when
+        the driver refuses that much page-locked memory."""
+        try:
+            return {k: self.cuda.pinned_array(v.shape, v.dtype) for k, v in like.items()}
+        except Exception:               # noqa: BLE001 (CudaAPIError, MemoryError: keep pageable)
+            return like
+
+    def fetch_aggregate(self, j, basins=True):
+        """Wait for chunk j, started with ``aggregate``; returns ``(Aggregate, seconds)`` (the
+        seconds as :meth:`fetch`'s; the outcomes, when copied to ``dest``, are there). When the
+        device kept too few of its basin rows, or found nearly one per trajectory, the host
+        copies the chunk's labels and counts them (:func:`swarm.aggregate.basin_rows`)."""
+        from swarm.aggregate import Aggregate, basin_rows
+        slot = self._slot(j)
+        if not slot.aggregated:
+            raise ValueError(f"chunk {j} was started without aggregate: use fetch")
+        t1 = self._wait(slot)
+        plan, m, i0 = self.plan, slot.m, slot.agg.i0
+        if slot.copied is not None:
+            slot.copied[1].synchronize()
+            t = time.perf_counter()
+            self.wait_s += t - t1
+            t1 = t
+        counts, hits, bins, pairs, rows = slot.agg.result()
+        basins = basins and plan.per_instance
+        # a table of nearly one row per trajectory (distinct basins, 20-D) sorts slower on the
+        # host than the labels' dense codes (docs/performance.md): count those from the labels
+        many = rows is not None and rows.shape[0] > max(1 << 16, len(plan.arms) * m // 8)
+        if basins and (rows is None or many):
+            sb = slot.out[0][0][:m].copy_to_host()
+            eb = [slot.eb[a, :m].copy_to_host() for a in range(len(plan.arms))]  # contiguous
+            inst = (plan.keys(j)[2] + np.arange(m)) // plan.starts - i0
+            rows = np.concatenate([basin_rows(a, inst, sb, eb[a]) for a in range(len(eb))])
+        part = Aggregate.from_device(counts, hits, bins, pairs, rows, i0, plan.instances,
+                                     plan.steps, plan.max_basin_rows, basins,
+                                     plan.per_instance)
+        return part, self._done(slot, t1)
+
+    def _slot(self, j):
+        slot = next((x for x in self.slots if x.j == j), None)
+        if slot is None:
+            raise RuntimeError(f"chunk {j} was not started (in flight: "
+                               f"{[x.j for x in self.slots if x.j is not None]})")
+        return slot
+
+    def _wait(self, slot):
+        """Block until the slot's chunk is done; returns the time then."""
+        t0 = time.perf_counter()
+        slot.events[1].synchronize()
+        t1 = time.perf_counter()
+        self.wait_s += t1 - t0
+        return t1
+
+    def _done(self, slot, t1):
+        """Free the slot; the device's seconds on its chunk and the host's since ``t1``."""
+        slot.j = slot.dev = None
+        ms = slot.events[0].elapsed_time(slot.events[1])
+        return (ms / 1e3 if ms > 0 else slot.t_start) + time.perf_counter() - t1
+
     def fetch(self, j, out=None):
         """Wait for chunk j; returns ``(outcomes, seconds)``. The outcomes ``{field: (A, m)}``
         are, for a chunk started with ``stage``, views of the page-locked arrays, valid until
@@ -360,12 +462,10 @@ class _Gpu:
         on the chunk: its kernels and copies (CUDA events; in Numba's CUDA simulator, which
         runs them inside ``start`` and has no event clock, the host's time in ``start``), and
         the copy into ``out``."""
-        slot = next((x for x in self.slots if x.j == j), None)
-        if slot is None:
-            raise RuntimeError(f"chunk {j} was not started (in flight: "
-                               f"{[x.j for x in self.slots if x.j is not None]})")
-        slot.events[1].synchronize()
-        t1 = time.perf_counter()
+        slot = self._slot(j)
+        if slot.aggregated:
+            raise ValueError(f"chunk {j} was started with aggregate: use fetch_aggregate")
+        t1 = self._wait(slot)
         if slot.staged:
             res = {k: v[:, :slot.m] for k, v in slot.host.items()}
         else:
@@ -377,9 +477,7 @@ class _Gpu:
             self.copies.synchronize()
             res = out
         res["start_basin"][1:] = res["start_basin"][0]
-        slot.j = slot.dev = None
-        ms = slot.events[0].elapsed_time(slot.events[1])
-        return res, (ms / 1e3 if ms > 0 else slot.t_start) + time.perf_counter() - t1
+        return res, self._done(slot, t1)
 
 
 class Plan:
@@ -447,13 +545,22 @@ class Plan:
             self._gpu = _Gpu(self)
         return self._gpu
 
-    def chunk(self, j, timings=None, out=None, basins=True):
+    def chunk(self, j, timings=None, out=None, basins=True, outcomes=True):
         """Outcomes ``{field: (A, m)}`` and aggregate of chunk j; the kernels write into
-        ``out``'s arrays when given (each row contiguous), else into new ones."""
+        ``out``'s arrays when given (each row contiguous), else into new ones. ``outcomes``
+        False: ``(None, aggregate)``, on a GPU aggregated there (no outcome leaves it)."""
         F = DTYPES[self.dtype]
         kb0, nb, first, m = self.keys(j)
-        outcomes = out if out is not None else empty_outcomes((len(self.arms), m), F)
         t1 = time.perf_counter()
+        if self.backend == "cuda" and not outcomes:
+            gpu = self.gpu
+            with gpu.lock:
+                gpu.start(j, stage=False, aggregate=True, basins=basins)
+                part, seconds = gpu.fetch_aggregate(j, basins)
+            if timings is not None:
+                timings["kernel_s"] += seconds
+            return None, part
+        outcomes = out if out is not None else empty_outcomes((len(self.arms), m), F)
         if self.backend == "cuda":
             gpu = self.gpu
             with gpu.lock:
@@ -504,10 +611,13 @@ def _execute(plan, keep, store, progress, timings):
     gpu = plan.gpu if plan.backend == "cuda" and todo else None
     ahead = {}                    # the chunk to queue once each chunk is merged
     if gpu is not None:
+        if keep:          # page-locked: copied there by the device, beside the next kernels
+            col.outcomes = gpu.pinned(col.outcomes)
         ahead = dict(zip(todo, todo[gpu.SLOTS:]))
         for j in todo[:gpu.SLOTS]:
-            gpu.start(j, stage=not keep)
+            gpu.start(j, stage=False, aggregate=True, dest=col.view(j) if keep else None)
     spare = None          # aggregate-only: one buffer for every chunk (fresh pages are slow)
+    t_loop, w_loop = time.perf_counter(), gpu.wait_s if gpu is not None else 0.0
     with deferred_sigint(store is not None) as interrupted:
         for j in range(plan.n_chunks):
             in_place = False
@@ -517,11 +627,10 @@ def _execute(plan, keep, store, progress, timings):
                 # once the study's basin table is over its cap it stays dropped: skip the chunk's
                 # own basin rows too (they would only be thrown away when merged)
                 basins = col.agg.basins is not None
-                if gpu is not None:       # kept: copied into the study's arrays
-                    out, seconds = gpu.fetch(j, col.view(j) if keep else None)
+                if gpu is not None:       # aggregated on the device; kept: copied in place
+                    part, seconds = gpu.fetch_aggregate(j, basins)
+                    out, in_place = (col.view(j), True) if keep else (None, False)
                     timings["kernel_s"] += seconds
-                    in_place = keep
-                    part = plan.aggregate(j, out, basins)
                 else:
                     if keep:              # straight into the study's arrays: no copy
                         buf, in_place = col.view(j), True
@@ -535,9 +644,14 @@ def _execute(plan, keep, store, progress, timings):
                     store.save(j, out if keep else None, part)
             col.add(j, out, part, in_place)
             if j in ahead:                # chunk j's buffers are free again
-                gpu.start(ahead[j], stage=not keep)
+                gpu.start(ahead[j], stage=False, aggregate=True,
+                          basins=col.agg.basins is not None,
+                          dest=col.view(ahead[j]) if keep else None)
             if interrupted() and j + 1 < plan.n_chunks:
                 raise Interrupted(len(set(store.done())), plan.n_chunks, store.dir)
+    if gpu is not None:   # the host's own time over the chunks: all but waiting for the device
+        timings["host_s"] = time.perf_counter() - t_loop - (gpu.wait_s - w_loop)
+        timings["chunks"] = len(todo)
     return col.result()
 
 

@@ -186,3 +186,76 @@ def test_numba_cuda_with_numpy_2_5_is_a_clear_error(monkeypatch):
             swarm.run(L.rastrigin(), [O.sgd()], instances=1, starts=2, steps=2, backend="cuda")
     monkeypatch.setattr(metadata, "version", lambda name: "0.31.0")
     engine._check_numba_cuda_numpy()                   # a newer numba-cuda: no complaint
+
+
+def _aggregate_signatures(F):
+    i8, b1 = numba.int64[::1], numba.boolean[::1]
+    f = numba.from_dtype(np.dtype(F))[::1]
+    n = numba.int64
+    i2 = numba.int64[:, ::1]
+    tally = (n, i8, i8, i8, f, f, b1, n, n, n, n, n, n, i8, i2, i8, numba.int64[:, :, ::1],
+             numba.boolean, n, i2, i2, i8)
+    return tally, (i2, n, n, n, i2), (i2, i2, i2, i8)
+
+
+@pytest.mark.skipif(SIMULATED, reason="PTX compilation needs the real CUDA target, not the "
+                                      "simulator")
+@pytest.mark.parametrize("F", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("cc", [(8, 0), (9, 0)], ids=["cc80", "cc90"])
+def test_device_aggregation_compiles_to_ptx_without_local_memory(cc, F):
+    """The device aggregation's kernels (kernels/cuda_aggregate.py) compile for sm_80 and
+    sm_90, keep their per-thread counts in registers (no ``.local``) and their shared arrays
+    within the 48 KiB a block may declare statically (ptxas, when installed, says how much)."""
+    import shutil
+    import tempfile
+
+    from swarm.kernels import cuda_aggregate as kagg
+    tally, pairs, compact = _aggregate_signatures(F)
+    with mock.patch("numba.cuda.dispatcher.get_current_device", return_value=_Device(cc)):
+        ptxs = [cuda.compile_ptx(k.py_func, s, cc=cc)[0]
+                for k, s in ((kagg.tally, tally), (kagg.pairs, pairs),
+                             (kagg.compact, compact))]
+    shared = 8 * (kagg.NC + kagg.GMAX + 2 * kagg.NBINS + 3 * kagg.SEG)
+    assert shared <= 48 * 1024
+    for ptx in ptxs:
+        assert f".target sm_{cc[0]}{cc[1]}" in ptx and ".entry" in ptx
+        assert ".local" not in ptx
+    if shutil.which("ptxas"):
+        with tempfile.NamedTemporaryFile("w", suffix=".ptx") as f:
+            f.write(ptxs[0])
+            f.flush()
+            info = subprocess.run(["ptxas", "-v", f"-arch=sm_{cc[0]}{cc[1]}", f.name, "-o",
+                                   os.devnull], capture_output=True, text=True).stderr
+        assert f"{shared} bytes smem" in info and "0 bytes spill" in info, info
+
+
+def test_device_aggregation_columns_and_exponent_split_are_the_cpus():
+    """kernels/cuda_aggregate.py names the COUNTS columns as swarm.outcomes does, its plain
+    per-trajectory predicates are swarm.outcomes's, and its exponent split puts every float64
+    (normal, subnormal, either sign) in swarm.aggregate._exact_bins's bin with its mantissa."""
+    from swarm import outcomes as OC
+    from swarm.kernels import cuda_aggregate as kagg
+    assert [getattr(kagg, k.upper()) for k in OC.COUNTS] == list(range(len(OC.COUNTS)))
+    assert kagg.NC == len(OC.COUNTS)
+    for e in range(-1, 4):
+        for s in range(-1, 4):
+            for d in (False, True):
+                succ, sg, esc, etg = kagg.outcome_counts(e, s, d, 2)
+                assert succ == bool(OC.is_global(e, 2)) and sg == bool(OC.is_global(s, 2))
+                assert esc == bool(OC.escaped(s, e, d))
+                assert etg == bool(OC.escaped_to_global(s, e, 2))
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 2 ** 63 - 1, 20000, dtype=np.int64)
+    bits[:8] = [0, 1, 2 ** 52 - 1, 2 ** 52, 2 ** 52 + 1, 0x7FEFFFFFFFFFFFFF, 2 ** 62, 12345]
+    for b in bits:
+        for x in (b.view(np.float64), (-b.view(np.float64)) if b else 1.0):
+            if not np.isfinite(x):
+                continue
+            E, M = kagg.exact_split(float(x))
+            if x == 0:                      # ±0: nothing to add (the kernel skips M = 0)
+                assert M == 0
+                continue
+            raw = np.float64(x).view(np.int64)
+            e = (raw >> 52) & 0x7FF
+            m = (raw & ((1 << 52) - 1)) | ((1 << 52) if e else 0)
+            assert E == max(e, 1) - 1 and abs(M) == m and (M < 0) == (x < 0), x

@@ -66,6 +66,7 @@ def test_gpu_benchmark_runs_on_the_simulator():
     assert len(rows) == 1 and rows[0]["gpu"] > 0 and rows[0]["cpu"] > 0
     assert rows[0]["generic"] > 0 and 0 < rows[0]["engine_wall"] <= rows[0]["engine"]
     assert rows[0]["engine_wall_agg"] > 0
+    assert rows[0]["host_ms_per_chunk"] > 0 and rows[0]["host_ms_per_chunk_agg"] > 0
     assert 0 < rows[0]["peak_fraction"] < 1
     assert "rastrigin-2d" in bench_gpu.table(rows)
 
