@@ -419,15 +419,16 @@ class Chunk:
                                                               self.dev["nrows"])
         self.flat.copy_to_host(self.host, stream=stream)
 
-    def result(self):
+    def result(self, max_rows=None):
         """After the stream is done: ``(counts (A, r, NC), hits, bins, pairs, rows)``, host
         arrays (valid until the slot's next chunk); ``rows`` the distinct basin rows (arm,
         instance row, start, end, count) in no particular order, empty without ``basins``,
-        or None when the chunk had more than the device holds."""
+        or None when the chunk had more than the device holds (or than ``max_rows``: then
+        they are not copied)."""
         v = self.view
         n, full = int(v["nrows"][0]), int(v["nrows"][1])
         rows = np.zeros((0, 5), np.int64)
-        if full or n > self.rows.shape[0]:
+        if full or n > self.rows.shape[0] or (max_rows is not None and n > max_rows):
             rows = None
         elif n:
             rows = self.rows[:n].copy_to_host()

@@ -394,9 +394,14 @@ class _Gpu:
         slot.agg.launch(slot.out, slot.eb, m, first, plan.starts, i0,
                         plan.n_global, self.grid, basins, self.stream, threads)
 
+    PIN_LIMIT = 4 << 30       # bytes of kept outcomes page-locked at most (pinning locks RAM)
+
     def pinned(self, like):
         """Page-locked arrays shaped as ``like``'s (a study's kept outcomes), or ``like`` when
-        the driver refuses that much page-locked memory."""
+        they are more than ``PIN_LIMIT`` bytes or the driver refuses that much page-locked
+        memory (the copies into them then wait for the host)."""
+        if sum(v.nbytes for v in like.values()) > self.PIN_LIMIT:
+            return like
         try:
             return {k: self.cuda.pinned_array(v.shape, v.dtype) for k, v in like.items()}
         except Exception:               # noqa: BLE001 (CudaAPIError, MemoryError: keep pageable)
@@ -418,12 +423,12 @@ class _Gpu:
             t = time.perf_counter()
             self.wait_s += t - t1
             t1 = t
-        counts, hits, bins, pairs, rows = slot.agg.result()
-        basins = basins and plan.per_instance
         # a table of nearly one row per trajectory (distinct basins, 20-D) sorts slower on the
         # host than the labels' dense codes (docs/performance.md): count those from the labels
-        many = rows is not None and rows.shape[0] > max(1 << 16, len(plan.arms) * m // 8)
-        if basins and (rows is None or many):
+        counts, hits, bins, pairs, rows = slot.agg.result(
+            max(1 << 16, len(plan.arms) * m // 8))
+        basins = basins and plan.per_instance
+        if basins and rows is None:
             sb = slot.out[0][0][:m].copy_to_host()
             eb = [slot.eb[a, :m].copy_to_host() for a in range(len(plan.arms))]  # contiguous
             inst = (plan.keys(j)[2] + np.arange(m)) // plan.starts - i0
