@@ -18,7 +18,7 @@ from swarm import optimizers as O
 from swarm import starts as S
 from swarm.engine import Inputs
 from swarm.kernels import cuda as kcuda
-from swarm.kernels import philox
+from swarm.kernels import ids, philox
 from swarm.optimizers import hyper_row
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +77,9 @@ def test_kernel_compiles_to_ptx(F, dim, cc, fid):
 @pytest.mark.skipif(SIMULATED, reason="PTX compilation needs the real CUDA target, not the "
                                       "simulator")
 @pytest.mark.parametrize("F", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("fid", range(8), ids=lambda f: f"fid{f}")
+@pytest.mark.parametrize("fid", list(ids.NATIVE_FAMILIES) + [ids.BBOB_F1, ids.BBOB_F3, ids.BBOB_F7,
+                                                            ids.BBOB_F12],
+                         ids=lambda f: f"fid{f}")
 def test_family_kernel_compiles_to_ptx_without_local_memory(fid, F):
     """What the engine launches: the kernel built for one family and (up to EXACT_DIM) the
     exact dimension, with the optimizer read at run time, so that compiling it types every

@@ -246,6 +246,17 @@ def test_feature_rows(bench):
     assert "features / W" in bench.report_extras({"features": rows})
 
 
+def test_bbob_rows(bench):
+    """BBOB f21/f22 (20-D) beside workload P (tiny, float64: the suite's BBOB kernels): every
+    rate positive, the ratios theirs, and the table names the target."""
+    rows = bench.run_bbob(n=64, steps=3, dtypes=("float64",), repeats=1)
+    (r,) = rows
+    assert min(r["p_mtsps"], r["f21_mtsps"], r["f22_mtsps"]) > 0
+    assert r["f21_ratio"] == r["f21_mtsps"] / r["p_mtsps"]
+    assert r["f22_ratio"] == r["f22_mtsps"] / r["p_mtsps"]
+    assert "f21 / P" in bench.report_extras({"bbob": rows})
+
+
 def test_gpu_check_without_a_gpu_says_so(tmp_path):
     """scripts/gpu_check.sh (the whole GPU check in one command) is valid bash and, with no
     GPU visible, stops at once with the reason instead of running the suite."""

@@ -146,3 +146,21 @@ def test_annealing_main_writes_markdown_figure_and_csv(tmp_path):
     (out / "annealing.md").write_text(md.replace("## Set-up", "## Findings\n\nhand\n\n## Set-up"))
     assert annealing.main(["--quick", "--seed", "1", "--out", str(out)]) == 0
     assert "## Findings\n\nhand\n" in (out / "annealing.md").read_text()
+
+
+def test_bbob_study_tiny(tmp_path):
+    """The BBOB study (tiny: f21 and f24 in 2-D): every registry optimizer at three lrs, each
+    arm's fraction per target is a fraction, monotone over tightening targets, and main()'s
+    markdown names the command and keeps a hand-written Findings section."""
+    from scripts import bbob_study as B
+    study = B.run(quick=True, functions=(21, 24), dims=(2,))
+    assert len(study["arms"]) == 3 * len(B.optimizers.REGISTRY)
+    for frac in study["problems"].values():
+        assert frac.shape == (len(study["arms"]), len(B.TARGETS))
+        assert np.all((frac >= 0) & (frac <= 1))
+        assert np.all(np.diff(frac, axis=1) <= 0)          # 10², 10¹, …: harder and harder
+        assert frac[:, 0].max() > 0                        # some run is within 100 of f_opt
+    best = B.best_factor(study)
+    assert set(best) == set(B.optimizers.REGISTRY) and set(best.values()) <= set(B.LR_FACTORS)
+    md = B.markdown(study, "cmd", version="v", date="d", findings="hand")
+    assert "## Findings\n\nhand\n" in md and "f21 2-D" in md and "f24 2-D" in md

@@ -7,8 +7,10 @@
 - one module per benchmark: :mod:`.workload_w`, :mod:`.workload_p`, :mod:`.scaling`,
   :mod:`.peers` (JAX, PyTorch), :mod:`.peak` (the machine's FMA peak);
 - :mod:`.features`: W with AdamW, a cosine schedule and clipping against W (the features' cost);
+- :mod:`.bbob_speed`: BBOB's Gallagher f21/f22 (20-D) against workload P;
 - :mod:`.report`: the tables and lines printed.
 """
+from .bbob_speed import report_bbob, run_bbob
 from .features import FEATURES, report_features, run_features
 from .measure import machine, time_numpy, time_swarm
 from .peak import W_FLOPS, fma_peak, run_peak
@@ -30,7 +32,7 @@ __all__ = ["ADAM", "FEATURES", "NESTEROV", "PEAKS", "PEAKS_SIGMA", "PEAKS_WORKLO
            "bench_swarm", "correctness", "fma_peak", "in_blocks", "instance",
            "jax_adam_rastrigin", "machine", "numpy_adam_rastrigin", "numpy_nesterov_peaks",
            "numpy_peaks_study", "numpy_rastrigin_study", "peaks_correctness", "peaks_instance",
-           "rastrigin_f", "rastrigin_labels", "report", "report_extras", "report_features", "run",
+           "rastrigin_f", "rastrigin_labels", "report", "report_bbob", "report_extras", "report_features", "run", "run_bbob",
            "run_features", "run_peak",
            "run_peaks", "run_peers", "run_scaling", "shift", "startup", "table", "time_numpy",
            "time_swarm", "torch_adam_rastrigin", "unpack_peaks"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from .bbob_speed import report_bbob
 from .features import report_features
 from .references import P_BLOCK, W_BLOCK
 from .workloads import SIGMA
@@ -77,6 +78,8 @@ def report_extras(extra) -> str:
     out = []
     if extra.get("features"):
         out += report_features(extra["features"])
+    if extra.get("bbob"):
+        out += report_bbob(extra["bbob"])
     if extra.get("peaks"):
         rows = extra["peaks"]
         r0 = rows[0]

@@ -1,0 +1,201 @@
+"""Gradient optimizers on COCO's multimodal BBOB functions: how often does each reach COCO's
+target precisions from uniform random starts?
+
+Every optimizer of the registry (``swarm.optimizers.REGISTRY``) runs without gradient noise
+(plain multistart local search: the only randomness is the start point, uniform in COCO's
+domain [−5, 5]^d) on BBOB f15–f22 and f24 in 2, 5 and 10 dimensions, COCO instances 1–15, at
+three learning rates: its default × 0.1, × 1 and × 10. f23 (Katsuura) is left out: its gradient
+carries no information and swarm refuses gradient optimizers on it by default (``docs/bbob.md``).
+A budget is ``steps`` gradient evaluations per start (one per update, COCO counts f-evaluations;
+``docs/bbob.md``). Each trajectory's best f over the run gives, for COCO's 11 target precisions
+Δf = 10², 10¹, …, 10⁻⁸, whether it reached f − f_opt ≤ Δf within the budget: the fraction of
+(instance, start) runs that did is the value of COCO's runtime ECDF at the end of the budget.
+
+The table reports, for each optimizer, the learning-rate multiplier with the largest mean
+fraction at the final target 10⁻⁸ over all (function, dimension) problems (one choice per
+optimizer, not per problem), and at that lr the fraction per problem; the CSV has every arm.
+Writes ``bbob.md``, ``bbob.csv`` and ``bbob.png``.
+
+    python scripts/bbob_study.py [--quick] [--seed 0] [--out docs/studies]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import swarm
+from swarm import bbob, landscapes, optimizers
+
+try:                                    # run as a script or imported from scripts
+    from scripts.annealing import kept_findings
+except ImportError:
+    from annealing import kept_findings
+
+FUNCTIONS = (15, 16, 17, 18, 19, 20, 21, 22, 24)
+DIMS = (2, 5, 10)
+LR_FACTORS = (0.1, 1.0, 10.0)
+TARGETS = tuple(10.0 ** k for k in range(2, -9, -1))      # COCO's 10², 10¹, …, 10⁻⁸
+FULL = dict(instances=15, starts=20, steps=1000)
+QUICK = dict(instances=2, starts=4, steps=20)
+
+
+def arms():
+    """Every registry optimizer at its default lr × ``LR_FACTORS``: (name, factor, optimizer)."""
+    out = []
+    for name, row in optimizers.REGISTRY.items():
+        lr0 = row.hypers[0].default
+        for fac in LR_FACTORS:
+            out.append((name, fac, optimizers.FACTORIES[name](lr=lr0 * fac)))
+    return out
+
+
+def problem(function, dim, arm_list, instances, starts, steps, seed):
+    """One (function, dim): per arm the fraction of runs reaching each target (rows of
+    ``len(TARGETS)``) and the run's wall time."""
+    fam = landscapes.bbob(function, dim)
+    t0 = time.perf_counter()
+    res = swarm.run(fam, [o for _, _, o in arm_list], instances=instances, starts=starts,
+                    steps=steps, noise=0.0, seed=seed, tol_f=TARGETS[-1], keep_outcomes=True)
+    wall = time.perf_counter() - t0
+    fopt = np.array([bbob.fopt(function, 1 + i) for i in range(instances)])
+    frac = np.empty((len(arm_list), len(TARGETS)))
+    for a in range(len(arm_list)):
+        prec = res.arm(a)["best_f"].astype(np.float64) - fopt[:, None]
+        frac[a] = [np.mean(prec <= t) for t in TARGETS]     # NaN (diverged before any f): no
+    return frac, wall
+
+
+def run(quick=False, seed=0, functions=FUNCTIONS, dims=DIMS):
+    size = QUICK if quick else FULL
+    arm_list = arms()
+    out = {"size": size, "seed": seed, "arms": [(n, f) for n, f, _ in arm_list],
+           "problems": {}, "wall_s": 0.0}
+    for dim in dims:
+        for fn in functions:
+            frac, wall = problem(fn, dim, arm_list, seed=seed, **size)
+            out["problems"][(fn, dim)] = frac
+            out["wall_s"] += wall
+            print(f"f{fn} {dim}-D: {wall:.1f} s", file=sys.stderr, flush=True)
+    return out
+
+
+def best_factor(study):
+    """Per optimizer, the lr factor with the largest mean final-target fraction over problems
+    (ties: the smaller factor)."""
+    probs = list(study["problems"].values())
+    best = {}
+    for a, (name, fac) in enumerate(study["arms"]):
+        m = float(np.mean([p[a, -1] for p in probs]))
+        if name not in best or m > best[name][1]:
+            best[name] = (fac, m)
+    return {k: v[0] for k, v in best.items()}
+
+
+def write_csv(study, path):
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["optimizer", "lr_factor", "function", "dim"] +
+                   [f"frac_1e{int(np.log10(t))}" for t in TARGETS])
+        for (fn, dim), frac in study["problems"].items():
+            for a, (name, fac) in enumerate(study["arms"]):
+                w.writerow([name, fac, fn, dim] + [f"{v:.6g}" for v in frac[a]])
+
+
+def figure(study, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    best = best_factor(study)
+    idx = {name: study["arms"].index((name, fac)) for name, fac in best.items()}
+    dims = sorted({d for _, d in study["problems"]})
+    fig, axes = plt.subplots(1, len(dims), figsize=(4.2 * len(dims), 4.2), sharey=True)
+    axes = np.atleast_1d(axes)
+    x = -np.log10(TARGETS)
+    for ax, dim in zip(axes, dims):
+        probs = [p for (fn, d), p in study["problems"].items() if d == dim]
+        for name, a in sorted(idx.items(), key=lambda kv: -np.mean([p[kv[1], -1]
+                                                                       for p in probs])):
+            ecdf = np.mean([p[a] for p in probs], axis=0)
+            ax.plot(x, ecdf, marker=".", label=f"{name} (×{best[name]:g})")
+        ax.set_title(f"{dim}-D: f{min(fn for fn, _ in study['problems'])}–"
+                     f"f{max(fn for fn, _ in study['problems'])}")
+        ax.set_xlabel("target precision −log₁₀ Δf")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("fraction of (function, instance, start) runs reaching Δf")
+    axes[-1].legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def markdown(study, command, *, version, date, figure_name=None, findings=None):
+    size = study["size"]
+    best = best_factor(study)
+    problems = sorted(study["problems"], key=lambda k: (k[1], k[0]))
+    lines = ["# Gradient optimizers on BBOB's multimodal functions", "", f"`{command}`", "",
+             f"swarm {version}, {date}; {study['wall_s']:.0f} s of study wall time on the "
+             f"2-core machine of `docs/studies/README.md` (CPU backend, float64).", "",
+             f"{len(study['arms']) // len(LR_FACTORS)} optimizers × {len(LR_FACTORS)} learning "
+             f"rates (default × {', '.join(f'{f:g}' for f in LR_FACTORS)}), no gradient noise, "
+             f"uniform starts in [−5, 5]^d; COCO instances 1–{size['instances']}, "
+             f"{size['starts']} starts each, {size['steps']} steps (gradient evaluations) per "
+             f"start; seed {study['seed']}.", ""]
+    if findings:
+        lines += ["## Findings", "", findings.strip(), ""]
+    if figure_name:
+        lines += [f"![ECDF over targets]({figure_name})", "",
+                  "Fraction of runs reaching each of COCO's 11 target precisions within the "
+                  "budget, over all functions of a dimension, each optimizer at its best lr "
+                  "factor (legend).", ""]
+    lines += ["## Fraction reaching the final target f − f_opt ≤ 10⁻⁸", "",
+              "Each optimizer at the lr factor with the best mean over all problems.", "",
+              "| optimizer | lr × | " + " | ".join(f"f{f} {d}-D" for f, d in problems) +
+              " | mean |", "|---|---:|" + "---:|" * (len(problems) + 1)]
+    for name, fac in sorted(best.items(), key=lambda kv: kv[0]):
+        a = study["arms"].index((name, fac))
+        vals = [study["problems"][p][a, -1] for p in problems]
+        lines.append(f"| {name} | {fac:g} | " + " | ".join(f"{v:.2f}" for v in vals) +
+                     f" | {np.mean(vals):.3f} |")
+    lines += ["", "## Fraction reaching 10⁻² (a looser target)", "",
+              "| optimizer | lr × | " + " | ".join(f"f{f} {d}-D" for f, d in problems) + " |",
+              "|---|---:|" + "---:|" * len(problems)]
+    j = TARGETS.index(1e-2)
+    for name, fac in sorted(best.items(), key=lambda kv: kv[0]):
+        a = study["arms"].index((name, fac))
+        lines.append(f"| {name} | {fac:g} | " + " | ".join(
+            f"{study['problems'][p][a, j]:.2f}" for p in problems) + " |")
+    lines += ["", "Every arm and target: `bbob.csv`.", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None, findings=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="docs/studies")
+    a = p.parse_args(argv)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    study = run(quick=a.quick, seed=a.seed)
+    write_csv(study, out / "bbob.csv")
+    figure(study, out / "bbob.png")
+    cmd = "python scripts/bbob_study.py " + " ".join(
+        (["--quick"] if a.quick else []) + [f"--seed {a.seed}", f"--out {a.out}"])
+    if findings is None:
+        findings = kept_findings(out / "bbob.md")
+    text = markdown(study, cmd, version=swarm.__version__,
+                    date=datetime.date.today().isoformat(), figure_name="bbob.png",
+                    findings=findings)
+    (out / "bbob.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    main()
