@@ -45,7 +45,7 @@ def make(jit, F, L, cold=None, fma=None):
     _, normal2, uniform2, box_muller = philox.make(jit, F, fma)
     opt_init, opt_update = optimizers.make(jit, F, L, cold, fma)
     value_grad, label, hess_diag = landscapes.make(jit, F, L, cold, fma)
-    stable, student_t = noise.make(jit, F, fma)
+    _, student_t, stable_from, t_attempt = noise.make(jit, F, fma)
     zero = F(0.0)
     half = F(0.5)
     one = F(1.0)
@@ -152,14 +152,24 @@ def make(jit, F, L, cold=None, fma=None):
         par = hp[ids.HP_NOISE_PARAM]
         sigma = hp[ids.HP_SIGMA]
         if nkind == ids.NOISE_STUDENT_T or nkind == ids.NOISE_STABLE:
+            # as separate lane loops (uniforms; the transform; Student-t's rejected first
+            # attempts, about 21 % of lanes, redrawn by the full sampler; the update), so that
+            # all but the redraws vectorise: the same bits as noise.stable / noise.student_t
             for j in range(dim):
                 sj = hp[ids.HP_SIZE + j] if vec else sigma
+                for k in range(L):
+                    u1[k], u2[k] = uniform2(k0, k1, j, step, s0 + k, inst)
                 if nkind == ids.NOISE_STUDENT_T:
                     for k in range(L):
-                        g[j, k] = fma(sj, student_t(k0, k1, j, step, s0 + k, inst, par), g[j, k])
+                        u1[k] = t_attempt(u1[k], u2[k], par)
+                    for k in range(L):
+                        if u1[k] != u1[k]:
+                            u1[k] = student_t(k0, k1, j, step, s0 + k, inst, par)
                 else:
                     for k in range(L):
-                        g[j, k] = fma(sj, stable(k0, k1, j, step, s0 + k, inst, par), g[j, k])
+                        u1[k] = stable_from(u1[k], u2[k], par)
+                for k in range(L):
+                    g[j, k] = fma(sj, u1[k], g[j, k])
             return
         curv = nkind == ids.NOISE_CURVATURE
         if not curv and nkind != ids.NOISE_GAUSSIAN:

@@ -145,7 +145,7 @@ def test_the_noise_path_adds_sigma_times_the_keyed_samples():
     """add_noise adds σ·sampler(key) with the samplers' own keys: Student-t and α-stable on
     counter (coordinate j, step, start, instance), normals on (coordinate pair, …)."""
     from swarm.kernels import noise as kn
-    stable, student_t = kn.make(numba.njit, np.float64)
+    stable, student_t = kn.make(numba.njit, np.float64)[:2]
     normal2 = philox.make(numba.njit, np.float64)[1]
     x = drawn(N.student_t(0.5, 3.0), 20, dim=3, step=4, inst=2)
     y = drawn(N.alpha_stable(0.5, 1.3), 20, dim=3, step=4, inst=2)
