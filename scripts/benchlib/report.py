@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from .features import report_features
+from .noise import report_noise
 from .references import P_BLOCK, W_BLOCK
 from .workloads import SIGMA
 
@@ -77,6 +78,8 @@ def report_extras(extra) -> str:
     out = []
     if extra.get("features"):
         out += report_features(extra["features"])
+    if extra.get("noise"):
+        out += report_noise(extra["noise"])
     if extra.get("peaks"):
         rows = extra["peaks"]
         r0 = rows[0]
