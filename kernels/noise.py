@@ -32,7 +32,9 @@ T_ATTEMPTS = 1 << 12
 
 
 def make(jit, F, fma=None):
-    """``(stable, student_t)`` compiled with ``jit`` in working float type ``F``."""
+    """``(stable, student_t, stable_from, t_attempt)`` compiled with ``jit`` in working float
+    type ``F`` (the last two: the samplers' maths on given uniforms, for lane loops that draw
+    the uniforms first)."""
     sincos2pi, exp, log = kmath.make(jit, F, fma)
     uniform2 = philox.make(jit, F, fma)[2]
     zero = F(0.0)
@@ -47,8 +49,9 @@ def make(jit, F, fma=None):
         return exp(b * log(a))
 
     @jit
-    def stable(k0, k1, j, step, start, inst, alpha):
-        u1, u2 = uniform2(k0, k1, j, step, start, inst)
+    def stable_from(u1, u2, alpha):
+        """The CMS transform of two uniforms (``stable`` is this of ``uniform2``'s pair; a lane
+        loop runs faster as two loops, uniforms first, like Box–Muller)."""
         r = (u1 - half) * half            # V/(2π), V = π(u1 − ½) ∈ (−π/2, π/2)
         w = -log(u2)                      # exponential(1), > 0 since u2 < 1
         sv, cv = sincos2pi(r)
@@ -59,14 +62,29 @@ def make(jit, F, fma=None):
         return sa / powf(cv, one / alpha) * powf(cb / w, (one - alpha) / alpha)
 
     @jit
+    def stable(k0, k1, j, step, start, inst, alpha):
+        u1, u2 = uniform2(k0, k1, j, step, start, inst)
+        return stable_from(u1, u2, alpha)
+
+    @jit
+    def t_attempt(u1, u2, nu):
+        """One polar attempt on two uniforms: T, or NaN when rejected (w > 1). Branch-free, so
+        that a lane loop of first attempts vectorises (``student_t`` is the first accepted
+        attempt; w^(−2/ν) − 1 rounded below 0 for w within an ulp of 1 counts as 0)."""
+        u = two * u1 - one
+        v = two * u2 - one
+        w = u * u + v * v
+        s = nu * (powf(w, -two / nu) - one) / w
+        t = u * math.sqrt(max(s, zero))
+        return t if (w <= one and w > zero) else nan
+
+    @jit
     def student_t(k0, k1, j, step, start, inst, nu):
         for a in range(T_ATTEMPTS):
             u1, u2 = uniform2(k0, k1, j + a * T_STRIDE, step, start, inst)
-            u = two * u1 - one
-            v = two * u2 - one
-            w = u * u + v * v
-            if w <= one and w > zero:
-                return u * math.sqrt(nu * (powf(w, -two / nu) - one) / w)
+            t = t_attempt(u1, u2, nu)
+            if t == t:
+                return t
         return nan
 
-    return stable, student_t
+    return stable, student_t, stable_from, t_attempt

@@ -13,10 +13,11 @@ Usage::
     python scripts/bench.py [--n 1000000] [--steps 100] [--repeats 3] [--no-compile-check]
                             [--peaks-n 20000] [--scale-n 262144] [--peer-n N] [--only-w]
 
-Beyond W (skippable with ``--no-features`` / ``--no-peaks`` / ``--no-bbob`` / ``--no-scaling`` /
-``--no-peers`` / ``--no-peak``): W with AdamW, a cosine schedule and gradient clipping, the
-optimizer features' cost (:mod:`benchlib.features`); workload P, 20-D Gaussian peaks + Nesterov
-(:mod:`benchlib.workload_p`); BBOB's Gallagher f21/f22 in 20-D against P
+Beyond W (skippable with ``--no-features`` / ``--no-noise`` / ``--no-peaks`` / ``--no-bbob`` /
+``--no-scaling`` / ``--no-peers`` / ``--no-peak``): W with AdamW, a cosine schedule and gradient
+clipping, the optimizer features' cost (:mod:`benchlib.features`); W under Student-t and
+α-stable noise, the samplers' cost (:mod:`benchlib.noise`); workload P, 20-D Gaussian peaks +
+Nesterov (:mod:`benchlib.workload_p`); BBOB's Gallagher f21/f22 in 20-D against P
 (:mod:`benchlib.bbob_speed`); dimension scaling
 (:mod:`benchlib.scaling`); JAX and PyTorch peers on W, when installed (:mod:`benchlib.peers`);
 the machine's floating-point peak and swarm's fraction of it (:mod:`benchlib.peak`).
@@ -60,7 +61,7 @@ def main(argv=None):
                    help=f"comma-separated peers among {','.join(lib.PEERS)} (run when installed)")
     p.add_argument("--only-w", action="store_true",
                    help="only workload W against NumPy (skip P, scaling, peers, peak)")
-    for part in ("features", "peaks", "bbob", "scaling", "peers", "peak"):
+    for part in ("features", "noise", "peaks", "bbob", "scaling", "peers", "peak"):
         p.add_argument(f"--no-{part}", action="store_true", help=f"skip the {part} part")
     p.add_argument("--peer-worker", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -75,6 +76,9 @@ def main(argv=None):
     if not (a.only_w or a.no_features):
         extra["features"] = lib.run_features(a.n, a.steps, dtypes, a.repeats,
                                              threads=a.threads, log=log)
+    if not (a.only_w or a.no_noise):
+        extra["noise"] = lib.run_noise(a.n, a.steps, dtypes, a.repeats, threads=a.threads,
+                                       log=log)
     if not (a.only_w or a.no_peaks):
         extra["peaks"] = lib.run_peaks(a.peaks_n, a.steps, dtypes, a.repeats,
                                        threads=a.threads, log=log)

@@ -257,7 +257,7 @@ def parse(spec) -> Noise:
         raise ValueError(f"noise must be a number (σ of Gaussian noise), a noise model from "
                          f"swarm.noise ({', '.join(KINDS)}), its text such as "
                          f"'student_t(sigma=0.5, nu=3)' or its dict; got {spec!r}")
-    return gaussian(spec)
+    return gaussian(V.real("noise", spec, low=0.0))
 
 
 def canonical(spec):

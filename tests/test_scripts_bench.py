@@ -257,6 +257,16 @@ def test_bbob_rows(bench):
     assert "f21 / P" in bench.report_extras({"bbob": rows})
 
 
+def test_noise_rows(bench):
+    """W under Student-t and α-stable noise beside Gaussian (tiny): rates positive, the ratios
+    theirs, and the report's table."""
+    rows = bench.run_noise(n=256, steps=4, dtypes=("float32",), repeats=1)
+    (r,) = rows
+    for k in ("gaussian", "student_t", "alpha_stable"):
+        assert r[f"{k}_mtsps"] > 0 and r[f"{k}_ratio"] == r[f"{k}_mtsps"] / r["gaussian_mtsps"]
+    assert "t / Gaussian" in bench.report_extras({"noise": rows})
+
+
 def test_gpu_check_without_a_gpu_says_so(tmp_path):
     """scripts/gpu_check.sh (the whole GPU check in one command) is valid bash and, with no
     GPU visible, stops at once with the reason instead of running the suite."""

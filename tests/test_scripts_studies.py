@@ -164,3 +164,21 @@ def test_bbob_study_tiny(tmp_path):
     assert set(best) == set(B.optimizers.REGISTRY) and set(best.values()) <= set(B.LR_FACTORS)
     md = B.markdown(study, "cmd", version="v", date="d", findings="hand")
     assert "## Findings\n\nhand\n" in md and "f21 2-D" in md and "f24 2-D" in md
+
+
+def test_noise_study_tiny(tmp_path):
+    """scripts/noise_study.py at a tiny size writes its four tables; the α-stable exponents
+    come out negative and the Gaussian wells' exit times grow with depth."""
+    from scripts import noise_study
+    a = noise_study.part_a(60)
+    gauss = a[0]
+    assert gauss[noise_study.WELLS[1]][0] > gauss[noise_study.WELLS[0]][0]
+    b = noise_study.part_b(60, alphas=(1.5,))
+    assert -2.0 < b[0]["slope"] < -1.0
+    out = tmp_path / "s"
+    assert noise_study.main(["--walkers", "40", "--out", str(out)]) == 0
+    md = (out / "noise.md").read_text()
+    for head in ("## A.", "## B.", "## C.", "## D."):
+        assert head in md
+    assert "`python scripts/noise_study.py --walkers 40 --out" in md
+    assert "student_t(sigma=1.0, nu=3.0)" in md and "curvature(sigma=0.3)" in md

@@ -6,6 +6,7 @@ import os
 
 from .bbob_speed import report_bbob
 from .features import report_features
+from .noise import report_noise
 from .references import P_BLOCK, W_BLOCK
 from .workloads import SIGMA
 
@@ -80,6 +81,8 @@ def report_extras(extra) -> str:
         out += report_features(extra["features"])
     if extra.get("bbob"):
         out += report_bbob(extra["bbob"])
+    if extra.get("noise"):
+        out += report_noise(extra["noise"])
     if extra.get("peaks"):
         rows = extra["peaks"]
         r0 = rows[0]
