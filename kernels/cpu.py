@@ -226,7 +226,7 @@ def bbob_kernels():
         only = ids.BBOB_FAMILIES
         scope = dict(globals())
         scope["B64"], scope["VG64"], scope["LABEL64"] = trajectory.make(
-            _hot, np.float64, LANES, _cold, only=only)
+            _hot, np.float64, LANES, _cold, only=only)[:3]
         scope["B32"] = trajectory.make(_hot, np.float32, LANES, _cold, only=only)[0]
         made = {}
         for name in _KERNEL_NAMES:

@@ -26,7 +26,8 @@ def chain(jit, name, key, args, table, unknown, ret=False, keyed=False):
     """``name(key, args…)`` calling ``table[key](args…)`` (``unknown(key, args…)`` for a key
     without an entry); ``args`` a comma-separated string of argument names; ``ret``: return
     the entry's value; ``keyed``: the entries take the key too, ``table[key](key, args…)``.
-    Ids sharing a function share one branch, in the order of their smallest id."""
+    Ids sharing a function share one branch, in the order of their smallest id; an empty
+    table gives a function that calls ``unknown`` for every key."""
     groups = {}
     for kid in sorted(table):
         groups.setdefault(id(table[kid]), []).append(int(kid))
@@ -39,6 +40,9 @@ def chain(jit, name, key, args, table, unknown, ret=False, keyed=False):
         lines += [f"    {'if' if n == 0 else 'elif'} {test}:",
                   f"        {call}f{kids[0]}({cargs})"]
         scope[f"f{kids[0]}"] = table[kids[0]]
-    lines += ["    else:", f"        {call}unknown({key}, {args})"]
+    if groups:
+        lines += ["    else:", f"        {call}unknown({key}, {args})"]
+    else:                                   # an empty table: every key is unknown
+        lines += [f"    {call}unknown({key}, {args})"]
     exec("\n".join(lines), scope)           # noqa: S102 - source built above from int ids
     return jit(scope[name])

@@ -689,7 +689,7 @@ def _checked_study(landscape, optimizers, *, instances, starts, steps, noise, se
     if not sigmas:
         raise ValueError("noise must be a real number ≥ 0, a noise model (swarm.noise) or a "
                          "non-empty list of them, got []")
-    sigmas = tuple(_noise_level(s, landscape.dim) for s in sigmas)
+    sigmas = tuple(_noise_level(s, landscape) for s in sigmas)
     if progress is not None and not callable(progress):
         raise ValueError(f"progress must be a callable (called with the number of "
                          f"trajectories finished per chunk) or None, got {progress!r}")
@@ -899,13 +899,23 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
                   provenance=prov, aggregate=agg)
 
 
-def _noise_level(n, dim):
+def _noise_level(n, family):
     """One noise level checked (:func:`swarm.noise.canonical`: a float σ or a model), its
-    per-coordinate σ against the landscape's dim."""
+    per-coordinate σ against the landscape's dim, and curvature noise against the family's
+    diagonal Hessian (the registry's ``hessian_diag``: COCO's BBOB functions have none)."""
+    from swarm.landscapes import REGISTRY
     n = _noise.canonical(n)
+    dim = family.dim
     if not isinstance(n, float) and n.per_coordinate and len(n.sigma) != dim:
         raise ValueError(f"noise sigma has {len(n.sigma)} values, one per coordinate, but the "
                          f"landscape has dim = {dim}: {n}")
+    if not isinstance(n, float) and n.kind == "curvature":
+        row = REGISTRY.get(family.name)
+        if row is None or not row.hessian_diag:
+            able = sorted(k for k, r in REGISTRY.items() if r.hessian_diag)
+            raise ValueError(f"noise {n} needs the landscape's diagonal Hessian, which "
+                             f"{family.name} does not have; curvature noise runs on "
+                             f"{', '.join(able)}")
     return n
 
 
@@ -934,7 +944,7 @@ def path(instance, optimizer: Optimizer, x0, steps: int = 500, *, noise: float =
     instance.family.check_optimizers([optimizer])
     cfgs = optimizer.configs()
     steps = V.integer("steps", steps, low=1, high=MAX_COUNTER - 1)
-    noise = _noise_level(noise, instance.dim)
+    noise = _noise_level(noise, instance.family)
     seed = V.integer("seed", seed, low=0, high=2 ** 64 - 1)
     V.choice("dtype", dtype, DTYPES)
     F = DTYPES[dtype]

@@ -345,6 +345,20 @@ def test_run_refuses_bad_noise_naming_it():
             study(bad)
 
 
+def test_curvature_noise_is_refused_where_the_family_has_no_diagonal_hessian():
+    """COCO's BBOB rows have no diagonal Hessian: curvature noise there is a ValueError naming
+    the family and the families that have one (run and path); other models run."""
+    fam = L.bbob(21, 2)
+    with pytest.raises(ValueError, match=r"bbob_f21 does not have.*rastrigin"):
+        swarm.run(fam, O.sgd(lr=0.01), instances=1, starts=2, steps=2, noise=N.curvature(0.1))
+    with pytest.raises(ValueError, match="bbob_f21 does not have"):
+        swarm.path(fam.instance(0, 0), O.sgd(lr=0.01), np.zeros(2), 2,
+                   noise=N.curvature(0.1))
+    res = swarm.run(fam, O.sgd(lr=0.01), instances=1, starts=2, steps=2,
+                    noise=N.student_t(0.1, 3.0))
+    assert res.aggregate.total("n").sum() == 2
+
+
 def test_toml_spec_takes_text_tables_and_grids():
     text = """
 instances = 2

@@ -163,7 +163,8 @@ def test_bbob_study_tiny(tmp_path):
     best = B.best_factor(study)
     assert set(best) == set(B.optimizers.REGISTRY) and set(best.values()) <= set(B.LR_FACTORS)
     md = B.markdown(study, "cmd", version="v", date="d", findings="hand")
-    assert "## Findings\n\nhand\n" in md and "f21 2-D" in md and "f24 2-D" in md
+    assert "## Findings\n\nhand\n" in md and "| f21 " in md and "| f24 " in md
+    assert "2-D Δf=1e-8" in md
 
 
 def test_noise_study_tiny(tmp_path):
