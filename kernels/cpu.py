@@ -231,7 +231,13 @@ def bbob_kernels():
         made = {}
         for name in _KERNEL_NAMES:
             py = globals()[name].py_func
-            fn = types.FunctionType(py.__code__, scope, py.__name__, py.__defaults__)
+            # a name of its own: Numba names a function's machine code after its qualified name
+            # and a per-process counter, so two kernels of one name, loaded from their disk
+            # caches into one process, could resolve to one another's code (a study of a
+            # native family and then of a BBOB function ran the first kernel for both)
+            own = f"{name}_bbob"
+            code = py.__code__.replace(co_name=own, co_qualname=own)
+            fn = types.FunctionType(code, scope, own, py.__defaults__)
             opts = dict(error_model="numpy", **({"parallel": True}
                                                   if name.startswith(("run", "eval", "label"))
                                                   else {}))
