@@ -186,6 +186,40 @@ def test_gradient_against_central_differences(function):
         assert np.all(np.abs(fd - g) <= 1e-5 * scale_), (function, np.max(np.abs(fd - g) / scale_))
 
 
+_BOTH_SETS = """
+import numpy as np
+from swarm import landscapes
+from swarm.kernels import cpu, ids, instances
+row = instances.bbob_row(1, 2, 1)
+X = np.array([[0.5, 0.5]])
+f, g = np.empty(1), np.empty((1, 2))
+cpu.evaluate(ids.BBOB_F1, row, X, f, g)              # the BBOB set, from its disk cache
+bbob_f = f[0]
+cpu.MAIN.evaluate64(ids.BBOB_F1, row, X, f, g)       # the main set, from its own
+inst = landscapes.rastrigin(dim=2).instance(0, 0)
+fr, gr = np.empty(1), np.empty((1, 2))
+cpu.evaluate(inst.fid, inst.params, X, fr, gr)
+print(*(repr(float(v)) for v in (bbob_f, f[0], fr[0], inst.f(X)[0])))
+"""
+
+
+def test_both_kernel_sets_loaded_from_their_caches_keep_their_own_code():
+    """A fresh process that loads the main and the BBOB kernels from their disk caches (the
+    suite has compiled both by now) runs each set's own code: f1 from the BBOB set, NaN from
+    the main set for a BBOB id, Rastrigin's value from the main set. (Kernels of one name in
+    both sets resolved to one another's machine code once loaded from the caches.)"""
+    import subprocess
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    for _ in range(2):                 # the first run may compile; the second loads both
+        out = subprocess.run([sys.executable, "-c", _BOTH_SETS], capture_output=True,
+                             text=True, env=env, check=True).stdout.split()
+    bbob_f, main_f, rast_kernel, rast_ref = (float(v) for v in out)
+    assert bbob_f == naive_bbob.value(B.instance_data(1, 2, 1), np.array([0.5, 0.5]))
+    assert np.isnan(main_f)
+    assert abs(rast_kernel - rast_ref) <= 1e-12 * max(1.0, abs(rast_ref))
+
+
 def test_an_unwritten_function_would_be_nan_not_another_function():
     """The main kernel set has no BBOB function: asked for one directly it gives NaN."""
     from swarm.kernels import cpu
@@ -213,7 +247,7 @@ def test_every_bbob_id_has_a_complete_registry_row():
         assert klabels.RULE_OF[r.fid] == r.label_rule == "bbob"
         assert klayout.LAYOUTS[r.fid] is r.layout is klayout.bbob
         assert callable(getattr(naive_bbob, r.naive)) and r.naive == "value"
-        assert r.half_width == 5.0 and r.hessian_diag == ""     # no diagonal Hessian: curvature noise refused
+        assert r.half_width == 5.0 and r.hessian_diag == ""   # curvature noise: refused
         assert f"`{r.name}`" in docs, f"{r.name}: no row in docs/bbob.md"
         fam = r.factory(dim=3, instance=4)
         assert fam.row is r and fam.fid == r.fid and fam.function == n
