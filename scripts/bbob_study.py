@@ -121,12 +121,13 @@ def figure(study, path):
     x = -np.log10(TARGETS)
     for ax, dim in zip(axes, dims):
         probs = [p for (fn, d), p in study["problems"].items() if d == dim]
-        for name, a in sorted(idx.items(), key=lambda kv: -np.mean([p[kv[1], -1]
-                                                                       for p in probs])):
+        colours = plt.cm.tab20(np.linspace(0, 1, 20))
+        for n, (name, a) in enumerate(sorted(idx.items())):
             ecdf = np.mean([p[a] for p in probs], axis=0)
-            ax.plot(x, ecdf, marker=".", label=f"{name} (×{best[name]:g})")
-        ax.set_title(f"{dim}-D: f{min(fn for fn, _ in study['problems'])}–"
-                     f"f{max(fn for fn, _ in study['problems'])}")
+            ax.plot(x, ecdf, marker=".", color=colours[n % 20], ls=("-", "--", ":")[n % 3],
+                    label=f"{name} (lr ×{best[name]:g})")
+        fns = sorted({fn for fn, _ in study["problems"]})
+        ax.set_title(f"{dim}-D: " + ", ".join(f"f{f}" for f in fns), fontsize=9)
         ax.set_xlabel("target precision −log₁₀ Δf")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("fraction of (function, instance, start) runs reaching Δf")
