@@ -200,7 +200,19 @@ def connect(cluster, backend="cpu"):
                 client.close()
     finally:
         if started is not None:
-            started.close()
+            close_cluster(started)
+
+
+def close_cluster(cluster):
+    """Close a cluster started here. ``distributed``'s ``SpecCluster`` can raise ``KeyError``
+    from its worker-status watcher while closing, when the scheduler reports the removal of a
+    worker the cluster never listed (one restarted by its nanny between two syncs; dask/
+    distributed#5407). By then the workers and the scheduler are closed and the study's
+    results are complete, so that one error is logged, not raised."""
+    try:
+        cluster.close()
+    except KeyError as e:
+        log.warning("Dask cluster closed with a stale worker entry (%s): ignored", e)
 
 
 # ------------------------------------------------------------------------- worker side
