@@ -24,6 +24,11 @@ import numpy as np
 from . import kmath
 from . import layout as _layout
 
+# 1/(2π) as a float64 pair hi + lo (lo = 1/(2π) − hi to 53 more bits; from 50-digit mpmath,
+# checked in tests/test_bbob_kernels.py): float64 arithmetic cannot form lo, 1/(2π) − hi is 0
+INV2PI_HI = 0.15915494309189535
+INV2PI_LO = -9.839338337591243e-18          # -0x1.6b01ec5417056p-57
+
 
 def make(jit, F, L, cold, fma, lanes):
     """The helpers for working dtype F and L lanes, as a namespace (``lanes``:
@@ -33,8 +38,8 @@ def make(jit, F, L, cold, fma, lanes):
     zero, one, two, five = F(0.0), F(1.0), F(2.0), F(5.0)
     ten, tenth = F(10.0), F(0.1)
     tiny = F(np.finfo(F).tiny)
-    inv2pi_hi = F(1.0 / (2.0 * math.pi))
-    inv2pi_lo = F(1.0 / (2.0 * math.pi) - float(inv2pi_hi))
+    inv2pi_hi = F(INV2PI_HI)
+    inv2pi_lo = F(INV2PI_LO if is64 else INV2PI_HI - float(inv2pi_hi))
     big = F(2.0 ** 51 if is64 else 2.0 ** 22)
     magic = F(1.5 * 2.0 ** 52 if is64 else 1.5 * 2.0 ** 23)
     c049, c055, c079, c031 = F(0.49), F(0.55), F(0.79), F(0.31)

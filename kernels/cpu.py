@@ -217,6 +217,27 @@ MAIN = types.SimpleNamespace(**{k: globals()[k] for k in _KERNEL_NAMES})
 _BBOB = []
 
 
+def _own_names(jit, tag):
+    """``jit`` applied to a copy of each function whose qualified name ends in ``.tag``.
+
+    Numba names a function's machine code after its module, qualified name, argument types and
+    a per-process counter. The BBOB set's helpers are built by the same source (the same
+    qualified names) as the main set's, but with other code (their dispatch chains serve other
+    families); compiled in two processes whose counters happened to agree and then loaded from
+    both disk caches into one process, calls resolved to the other set's helpers (the main
+    ``evaluate64`` ran BBOB's f1 on a Rastrigin row, or the BBOB one NaN). Own names make every
+    symbol of the BBOB set distinct, whatever the counters. Copies, so that module-level
+    functions (``layout.bbob``, shared with the main set and the CUDA kernels) keep theirs."""
+    def wrap(fn):
+        own = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
+                                 fn.__closure__)
+        own.__kwdefaults__ = fn.__kwdefaults__
+        own.__doc__ = fn.__doc__
+        own.__qualname__ = f"{fn.__qualname__}.{tag}"
+        return jit(own)
+    return wrap
+
+
 def bbob_kernels():
     """The kernel set of the BBOB functions (a namespace like :data:`MAIN`), built on first
     use: the main set's kernel functions rebound to block functions that serve only
@@ -224,10 +245,11 @@ def bbob_kernels():
     families never waits for them."""
     if not _BBOB:
         only = ids.BBOB_FAMILIES
+        hot, cold = _own_names(_hot, "bbob"), _own_names(_cold, "bbob")
         scope = dict(globals())
         scope["B64"], scope["VG64"], scope["LABEL64"] = trajectory.make(
-            _hot, np.float64, LANES, _cold, only=only)[:3]
-        scope["B32"] = trajectory.make(_hot, np.float32, LANES, _cold, only=only)[0]
+            hot, np.float64, LANES, cold, only=only)[:3]
+        scope["B32"] = trajectory.make(hot, np.float32, LANES, cold, only=only)[0]
         made = {}
         for name in _KERNEL_NAMES:
             py = globals()[name].py_func

@@ -3,13 +3,18 @@ function 1-24, instances 1-15, dimensions 2, 3, 5, 10, 20, 40 — x_opt, f_opt a
 points (inside and just outside [-5, 5]^d) and at x_opt — and the closed-form gradients of
 ``tests/naive_bbob.py`` against central differences."""
 import math
+import os
+import sys
 
 import cocoex
 import numpy as np
 import pytest
 
 from swarm import bbob
-from tests import naive_bbob as nb
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import naive_bbob as nb  # noqa: E402  (not `from tests import`: a site-packages `tests`
+#                                          package, shipped by some wheels, shadows ours)
 
 cocoex.log_level("error")
 

@@ -187,37 +187,49 @@ def test_gradient_against_central_differences(function):
 
 
 _BOTH_SETS = """
+import sys
 import numpy as np
-from swarm import landscapes
 from swarm.kernels import cpu, ids, instances
-row = instances.bbob_row(1, 2, 1)
+from swarm.landscapes import Shifted
 X = np.array([[0.5, 0.5]])
+row = instances.bbob_row(1, 2, 1)
+rast = Shifted("rastrigin", 2)._canonical()
 f, g = np.empty(1), np.empty((1, 2))
-cpu.evaluate(ids.BBOB_F1, row, X, f, g)              # the BBOB set, from its disk cache
-bbob_f = f[0]
-cpu.MAIN.evaluate64(ids.BBOB_F1, row, X, f, g)       # the main set, from its own
-inst = landscapes.rastrigin(dim=2).instance(0, 0)
-fr, gr = np.empty(1), np.empty((1, 2))
-cpu.evaluate(inst.fid, inst.params, X, fr, gr)
-print(*(repr(float(v)) for v in (bbob_f, f[0], fr[0], inst.f(X)[0])))
+out = []
+if sys.argv[1] in ("bbob", "both"):
+    cpu.evaluate(ids.BBOB_F1, row, X, f, g)             # the BBOB set
+    out.append(f[0])
+if sys.argv[1] in ("main", "both"):
+    cpu.evaluate(ids.RASTRIGIN, rast, X, f, g)          # the main set
+    out.append(f[0])
+    cpu.MAIN.evaluate64(ids.BBOB_F1, row, X, f, g)      # the main set has no BBOB function
+    out.append(f[0])
+print(*(repr(float(v)) for v in out))
 """
 
 
-def test_both_kernel_sets_loaded_from_their_caches_keep_their_own_code():
-    """A fresh process that loads the main and the BBOB kernels from their disk caches (the
-    suite has compiled both by now) runs each set's own code: f1 from the BBOB set, NaN from
-    the main set for a BBOB id, Rastrigin's value from the main set. (Kernels of one name in
-    both sets resolved to one another's machine code once loaded from the caches.)"""
+def test_both_kernel_sets_loaded_from_their_caches_keep_their_own_code(tmp_path):
+    """Each kernel set compiled in a process of its own, into an empty cache, then both loaded
+    from the cache into a third process: each runs its own code. Numba names machine code
+    after the qualified name and a per-process counter, so the two first processes give the
+    sets' helpers the same symbols, and before the BBOB set had names of its own the third
+    process's main ``evaluate64`` ran BBOB's f1 (or the BBOB one NaN, by load order)."""
     import subprocess
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+    env = dict(os.environ, SWARM_CACHE_DIR=str(tmp_path), PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    for _ in range(2):                 # the first run may compile; the second loads both
-        out = subprocess.run([sys.executable, "-c", _BOTH_SETS], capture_output=True,
-                             text=True, env=env, check=True).stdout.split()
-    bbob_f, main_f, rast_kernel, rast_ref = (float(v) for v in out)
-    assert bbob_f == naive_bbob.value(B.instance_data(1, 2, 1), np.array([0.5, 0.5]))
-    assert np.isnan(main_f)
-    assert abs(rast_kernel - rast_ref) <= 1e-12 * max(1.0, abs(rast_ref))
+
+    def run(which):
+        return [float(v) for v in subprocess.run(
+            [sys.executable, "-c", _BOTH_SETS, which], capture_output=True, text=True, env=env,
+            check=True).stdout.split()]
+    main_alone, bbob_alone = run("main"), run("bbob")       # compile, each into the cache
+    bbob_f, rast_f, main_on_bbob = run("both")               # both loaded from the cache
+    assert bbob_f == bbob_alone[0] == naive_bbob.value(B.instance_data(1, 2, 1),
+                                                       np.array([0.5, 0.5]))
+    assert rast_f == main_alone[0]
+    assert np.isnan(main_on_bbob) and np.isnan(main_alone[1])
+    x = np.array([0.5, 0.5])
+    assert abs(rast_f - (20 + np.sum(x * x - 10 * np.cos(2 * np.pi * x)))) < 1e-9
 
 
 def test_an_unwritten_function_would_be_nan_not_another_function():
@@ -338,3 +350,17 @@ def test_labels_put_x_opt_in_the_global_cell(function):
     lab = inst.basin(x)
     assert lab[0] == 0
     assert lab[2] != ids.DIVERGED
+
+
+def test_the_two_part_inverse_of_two_pi_is_exact_to_106_bits():
+    """sincos reduces a/2π with 1/(2π) = hi + lo: lo must be the true remainder (float64 cannot
+    compute it: 1/(2π) − float(1/(2π)) is 0 in float64 arithmetic, which had made lo 0)."""
+    from fractions import Fraction
+
+    from swarm.kernels import bbob_common as bc
+    pi = Fraction("3.14159265358979323846264338327950288419716939937510582097494459230781640")
+    exact = 1 / (2 * pi)
+    assert Fraction(bc.INV2PI_HI) == Fraction(float(exact))        # hi: 1/(2π) rounded
+    assert bc.INV2PI_LO == float(exact - Fraction(bc.INV2PI_HI))     # lo: the remainder rounded
+    assert bc.INV2PI_LO != 0.0
+    assert abs(Fraction(bc.INV2PI_HI) + Fraction(bc.INV2PI_LO) - exact) < exact * Fraction(1, 2**106)

@@ -23,14 +23,21 @@ Tolerances, each measured (worst over this file's points, float64):
 - the one-lane build (the CUDA kernels' L = 1) and the real kernel path (``cpu.evaluate``)
   give the L = 8 build's bits.
 """
+import os
+import sys
+
 import numba
+
 import numpy as np
 import pytest
 
 from swarm import bbob
 from swarm.kernels import bbob_multi, ids, instances, linalg
 from swarm.kernels import fma as _fma
-from tests import naive_bbob as nb
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import naive_bbob as nb  # noqa: E402  (not `from tests import`: a site-packages `tests`
+#                                          package, shipped by some wheels, shadows ours)
 
 FUNCTIONS = list(range(13, 25))
 DIMS = bbob.DIMENSIONS
