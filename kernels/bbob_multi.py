@@ -18,7 +18,8 @@ scratch, ``t`` ``(4, L)`` lane scratch. Formulas and their order of operations a
 - f20 Schwefel        COCO's x̂ / ẑ chain: 0.01(Σ max(0, |zᵢ| − 500)² + 418.98… − Σ zᵢ sin √|zᵢ|/n)
 - f21, f22 Gallagher  y = R x: T_osz(10 − maxₖ hₖ exp(−qₖ/(2n)))² + f_pen,
                       qₖ = Σⱼ scₖⱼ (yⱼ − ỹₖⱼ)²; the active peak found in the log domain
-                      (log hₖ − qₖ/(2n)), as ``families.active_peak`` does
+                      (log hₖ − qₖ/(2n)), as ``families.active_peak`` does, with its
+                      distance loop (:func:`gallagher`, also the basin label rule's)
 - f23 Katsuura        z = M(x − x*): 10/n² (Πᵢ (1 + i Σⱼ |2ʲzᵢ − round(2ʲzᵢ)|/2ʲ)^(10/n^1.2) − 1)
                       + f_pen (the product as exp(10/n^1.2 Σ log(…)))
 - f24 Lunacek         x̂ = 2 sign(x*) x, z = R Λ Q(x̂ − μ₀):
@@ -36,10 +37,12 @@ ulp of zᵢ is so magnified (f16, f19, f23) z is summed as COCO sums it (no fma)
 across trajectories; the CUDA kernels build the same code with L = 1.
 """
 import math
+from types import SimpleNamespace
 
 import numpy as np
 
-from . import bbob_common, ids
+from . import bbob_common, ids, kmath, peaks
+from . import layout as _layout
 
 
 def make(jit, F, L, cold, fma, linalg, lanes):
@@ -51,6 +54,8 @@ def make(jit, F, L, cold, fma, linalg, lanes):
     at, tosz, tasy, tasy_k, rastrigin = c.at, c.tosz, c.tasy, c.tasy_k, c.rastrigin
     sub, clear, penalty, scale, rint = c.sub, c.clear, c.penalty, c.scale, c.rint
     sincos2pi, exp, log = c.sincos2pi, c.exp, c.log
+    best_peak = gallagher(jit, F, L, cold, fma, lanes).best_peak
+    active_grad = peaks.make(jit, F, L, cold, fma).grad
     is64 = np.dtype(F).itemsize == 8
     zero, one, two, half, ten = F(0.0), F(1.0), F(2.0), F(0.5), F(10.0)
     hundred, quarter = F(100.0), F(0.25)
@@ -387,68 +392,11 @@ def make(jit, F, L, cold, fma, linalg, lanes):
     # ---- f21 / f22 Gallagher's Gaussian peaks
 
     @cold
-    def best_peak(p, y, best, kbest, q, dim):
-        """Per lane: the largest log hₖ − qₖ/(2n) (best) and its peak (kbest, as a float);
-        coordinates in fours, as ``families.active_peak``."""
-        L = lanes(best)
-        lay = at(dim, 0)
-        npk = int(p[lay.count])
-        sco = lay.y + npk * dim
-        hto = sco + npk * dim
-        hn = half / F(dim)
-        for k in range(L):
-            best[k] = -inf
-            kbest[k] = zero
-        for pk in range(npk):
-            c = lay.y + pk * dim
-            a = sco + pk * dim
-            if dim < 4:
-                for k in range(L):
-                    q[k] = zero
-            j = 0
-            while j + 4 <= dim:
-                c0 = p[c + j]
-                c1 = p[c + j + 1]
-                c2 = p[c + j + 2]
-                c3 = p[c + j + 3]
-                a0 = p[a + j]
-                a1 = p[a + j + 1]
-                a2 = p[a + j + 2]
-                a3 = p[a + j + 3]
-                if j == 0:
-                    for k in range(L):
-                        d0 = y[0, k] - c0
-                        d1 = y[1, k] - c1
-                        d2 = y[2, k] - c2
-                        d3 = y[3, k] - c3
-                        q[k] = fma(a3 * d3, d3, fma(a2 * d2, d2, fma(a1 * d1, d1,
-                                                                     (a0 * d0) * d0)))
-                else:
-                    for k in range(L):
-                        d0 = y[j, k] - c0
-                        d1 = y[j + 1, k] - c1
-                        d2 = y[j + 2, k] - c2
-                        d3 = y[j + 3, k] - c3
-                        q[k] = fma(a3 * d3, d3, fma(a2 * d2, d2, fma(a1 * d1, d1,
-                                                                     fma(a0 * d0, d0, q[k]))))
-                j += 4
-            while j < dim:
-                c0 = p[c + j]
-                a0 = p[a + j]
-                for k in range(L):
-                    d0 = y[j, k] - c0
-                    q[k] = fma(a0 * d0, d0, q[k])
-                j += 1
-            lw = log(p[hto + pk])
-            fk = F(pk)
-            for k in range(L):
-                lv = fma(-hn, q[k], lw)
-                better = lv > best[k]
-                best[k] = lv if better else best[k]
-                kbest[k] = fk if better else kbest[k]
-
-    @cold
     def f21(p, x, g, z, gz, u, v, f, t, dim):
+        """On the CPU, u and v keep each lane's active centre and scales from one call to the
+        next, keyed by the lane's active peak in t[2], gathered again only when some lane's
+        active peak changed (:mod:`.peaks`' grad, as Gaussian peaks' value and gradient): the
+        caller sets t[2] to −1 (or NaN) before the first call, as the step loop does."""
         L = lanes(f)
         lay = at(dim, 0)
         npk = int(p[lay.count])
@@ -456,19 +404,16 @@ def make(jit, F, L, cold, fma, linalg, lanes):
         matvec(p, lay.a, x, z, dim)                 # y = R x
         best = t[0]
         kb = t[1]
-        best_peak(p, z, best, kb, t[2], dim)
+        best_peak(p, z, best, kb, t[3], dim)
         nn = F(dim)
         for k in range(L):
             vmax = exp(best[k])
             o, do = tosz(ten - vmax)
             f[k] = o * o
             best[k] = two * o * do * vmax / nn       # ∂f/∂y = coef · scₖ ⊙ (y − ỹₖ)
-        for i in range(dim):
-            for k in range(L):
-                j = int(kb[k]) * dim + i
-                gz[i, k] = best[k] * p[sco + j] * (z[i, k] - p[lay.y + j])
+        active_grad(p, lay.y, sco, dim, best, kb, t[2], z, gz, u, v, dim)
         matvec_t(p, lay.a, gz, g, dim)
-        penalize(p, lay, x, g, f, t[2], dim, p[fstar])
+        penalize(p, lay, x, g, f, t[3], dim, p[fstar])
 
     # ---- f23 Katsuura
 
@@ -573,3 +518,45 @@ def make(jit, F, L, cold, fma, linalg, lanes):
 
     return {13: f13, 14: f14, 15: f15, 16: f16, 17: f17, 18: f17, 19: f19, 20: f20,
             21: f21, 22: f21, 23: f23, 24: f24}
+
+
+def gallagher(jit, F, L, cold, fma, lanes):
+    """Gallagher's peaks (f21, f22), for their value and their basin label rule ``bbob_peak``
+    (:mod:`.labels`), as a namespace: ``best_peak(p, y, best, kbest, q, dim)``, per lane the
+    largest log hₖ − qₖ/(2n) (best) and its peak (kbest: a float or an integer row), qₖ by
+    :mod:`.peaks`' sqdist (shared with Gaussian peaks), q scratch; ``gather_peak(p, kbest,
+    kprev, cc, lam, dim)``, each lane's active centre ỹₖ and scales scₖ into cc, lam when some
+    lane's active peak differs from kprev (:mod:`.peaks`' gather)."""
+    pk_ = peaks.make(jit, F, L, cold, fma)
+    sqdist, gather = pk_.sqdist, pk_.gather
+    log = kmath.make(jit, F, fma)[2]
+    at = jit(_layout.bbob)
+    zero, half, inf = F(0.0), F(0.5), F(np.inf)
+
+    @cold
+    def best_peak(p, y, best, kbest, q, dim):
+        L = lanes(best)
+        lay = at(dim, 0)
+        npk = int(p[lay.count])
+        sco = lay.y + npk * dim
+        hto = sco + npk * dim
+        hn = half / F(dim)
+        for k in range(L):
+            best[k] = -inf
+            kbest[k] = zero
+        for pk in range(npk):
+            sqdist(p, lay.y + pk * dim, sco + pk * dim, y, q, dim)
+            lw = log(p[hto + pk])
+            fk = F(pk)
+            for k in range(L):
+                lv = fma(-hn, q[k], lw)
+                better = lv > best[k]
+                best[k] = lv if better else best[k]
+                kbest[k] = fk if better else kbest[k]
+
+    @jit
+    def gather_peak(p, kbest, kprev, cc, lam, dim):
+        lay = at(dim, 0)
+        gather(p, lay.y, lay.y + int(p[lay.count]) * dim, dim, kbest, kprev, cc, lam, dim)
+
+    return SimpleNamespace(best_peak=best_peak, gather_peak=gather_peak)

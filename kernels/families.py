@@ -35,6 +35,7 @@ import numpy as np
 
 from . import dispatch, ids, kmath
 from . import layout as _layout
+from . import peaks as _peaks
 
 
 def make(jit, F, L, cold, fma, linalg, only=None):
@@ -42,10 +43,13 @@ def make(jit, F, L, cold, fma, linalg, only=None):
     helpers, ``cold``: block-level calls, ``linalg``: :func:`.linalg.make`'s products), as a
     namespace: ``value_grad`` and what the basin labels and the diagonal Hessians reuse
     (``to_z``, ``active_peak``, ``gather_active``, ``matvec``, ``matvec_t``, ``shifted_at``,
-    ``peaks_at``). ``only``: the family ids the dispatch serves (default all; the others get
+    ``peaks_at``; ``gallagher``: BBOB f21/f22's peaks, :func:`.bbob_multi.gallagher`, None
+    where the BBOB ids are not served). ``only``: the family ids the dispatch serves (default all; the others get
     the NaN end, and are never compiled)."""
     lanes = ids.lane_count(jit, L)
     matvec, matvec_t = linalg
+    pk_ = _peaks.make(jit, F, L, cold, fma)
+    sqdist, gather, active_grad = pk_.sqdist, pk_.gather, pk_.grad
     shifted_at = jit(_layout.shifted)
     peaks_at = jit(_layout.peaks)
     double_well_at = jit(_layout.double_well)
@@ -215,7 +219,8 @@ def make(jit, F, L, cold, fma, linalg, only=None):
     @cold
     def active_peak(p, y, best, kbest, q, dim):
         """Per lane: the active peak (kbest) and its log-height log wₖ − qₖ/2 (best); q is
-        scratch. Lanes innermost, the choice a select, so that the loops vectorise."""
+        scratch. Lanes innermost, the choice a select, so that the loops vectorise (qₖ:
+        :mod:`.peaks`' sqdist, shared with BBOB's Gallagher f21/f22)."""
         L = lanes(best)
         lay = peaks_at(dim)
         npk = int(p[lay.count])
@@ -226,48 +231,7 @@ def make(jit, F, L, cold, fma, linalg, only=None):
             kbest[k] = 0
         for pk in range(npk):
             o = base + pk * stride
-            c = o + lay.centre              # centre ỹₖ
-            a = o + lay.lam                 # λₖ
-            if dim < 4:
-                for k in range(L):
-                    q[k] = zero
-            j = 0
-            while j + 4 <= dim:             # coordinates in fours, as in rowdot2 (1.5–1.8×)
-                c0 = p[c + j]
-                c1 = p[c + j + 1]
-                c2 = p[c + j + 2]
-                c3 = p[c + j + 3]
-                a0 = p[a + j]
-                a1 = p[a + j + 1]
-                a2 = p[a + j + 2]
-                a3 = p[a + j + 3]
-                if j == 0:
-                    # the first four start q: no loop to clear it first (a seventh of the
-                    # loops per peak; P +1–5 %). Same bits: fma(a·d, d, 0) = (a·d)·d, the
-                    # product being ≥ +0 since a > 0
-                    for k in range(L):
-                        d0 = y[0, k] - c0
-                        d1 = y[1, k] - c1
-                        d2 = y[2, k] - c2
-                        d3 = y[3, k] - c3
-                        q[k] = fma(a3 * d3, d3, fma(a2 * d2, d2, fma(a1 * d1, d1,
-                                                                     (a0 * d0) * d0)))
-                else:
-                    for k in range(L):
-                        d0 = y[j, k] - c0
-                        d1 = y[j + 1, k] - c1
-                        d2 = y[j + 2, k] - c2
-                        d3 = y[j + 3, k] - c3
-                        q[k] = fma(a3 * d3, d3, fma(a2 * d2, d2, fma(a1 * d1, d1,
-                                                                     fma(a0 * d0, d0, q[k]))))
-                j += 4
-            while j < dim:
-                c0 = p[c + j]
-                a0 = p[a + j]
-                for k in range(L):
-                    d0 = y[j, k] - c0
-                    q[k] = fma(a0 * d0, d0, q[k])
-                j += 1
+            sqdist(p, o + lay.centre, o + lay.lam, y, q, dim)     # qₖ: centre ỹₖ, λₖ
             lw = p[o + lay.logw]
             for k in range(L):
                 lv = lw - half * q[k]
@@ -275,27 +239,13 @@ def make(jit, F, L, cold, fma, linalg, only=None):
                 best[k] = lv if better else best[k]
                 kbest[k] = pk if better else kbest[k]
 
-    @cold
+    @jit
     def gather_active(p, kbest, kprev, cc, lam, dim):
         """Each lane's active centre and curvatures (peak kbest) into cc, lam (``(dim, L)``),
-        but only when some lane's active peak differs from kprev (then kprev ← kbest): the
-        gathers were a fifth of the landscape's value and gradient, and the active peaks
-        seldom change from one step to the next."""
-        L = lanes(kprev)
-        changed = 0
-        for k in range(L):
-            changed += 1 if F(kbest[k]) != kprev[k] else 0
-        if changed:
-            lay = peaks_at(dim)
-            base = lay.first
-            stride = lay.stride
-            for i in range(dim):
-                for k in range(L):
-                    o = base + kbest[k] * stride
-                    cc[i, k] = p[o + lay.centre + i]
-                    lam[i, k] = p[o + lay.lam + i]
-            for k in range(L):
-                kprev[k] = F(kbest[k])
+        only when some lane's active peak differs from kprev (:mod:`.peaks`' gather)."""
+        lay = peaks_at(dim)
+        gather(p, lay.first + lay.centre, lay.first + lay.lam, lay.stride, kbest, kprev, cc,
+               lam, dim)
 
     @jit
     def gaussian_peaks(fid, p, x, g, y, gy, f, t, kbest, cc, lam, dim):
@@ -307,18 +257,8 @@ def make(jit, F, L, cold, fma, linalg, only=None):
         for k in range(L):
             lv[k] = exp(lv[k])
             f[k] = -lv[k]
-        if select_rows:
-            gather_active(p, kbest, t[2], cc, lam, dim)
-            for i in range(dim):
-                for k in range(L):
-                    gy[i, k] = lv[k] * lam[i, k] * (y[i, k] - cc[i, k])
-        else:
-            base = lay.first
-            stride = lay.stride
-            for i in range(dim):
-                for k in range(L):
-                    o = base + kbest[k] * stride
-                    gy[i, k] = lv[k] * p[o + lay.lam + i] * (y[i, k] - p[o + lay.centre + i])
+        active_grad(p, lay.first + lay.centre, lay.first + lay.lam, lay.stride, lv, kbest, t[2],
+                    y, gy, cc, lam, dim)                # ∇_y = wₖ eₖ Λₖ (y − ỹₖ)
         matvec_t(p, lay.rot, gy, g, dim)                # ∇f = Rᵀ ∇_y
 
     # ---- value and gradient of every family
@@ -367,8 +307,11 @@ def make(jit, F, L, cold, fma, linalg, only=None):
     # does: there the BBOB ids end in NaN like an unknown id, cpu.kernels_for routes them away)
     if only is None or any(k in ids.BBOB_FAMILIES for k in only):
         VALUE_GRAD.update(bbob_entries(jit, F, L, cold, fma, linalg, lanes, unknown))
+        gallagher = importlib.import_module(f"{__package__}.bbob_multi").gallagher(
+            jit, F, L, cold, fma, lanes)
     else:
         VALUE_GRAD.update({fid: unknown for fid in ids.BBOB_FAMILIES})
+        gallagher = None
     dispatch.check("kernels.families.VALUE_GRAD", "landscape family", ids.LANDSCAPE_FAMILIES,
                    VALUE_GRAD)
     # value_grad(fid, p, x, g, z, gz, f, t, ki, cc, lam, dim): f(x) into f and ∇f(x) into g for
@@ -382,7 +325,8 @@ def make(jit, F, L, cold, fma, linalg, only=None):
                                 keyed=True)
     return SimpleNamespace(value_grad=value_grad, to_z=to_z, active_peak=active_peak,
                            gather_active=gather_active, matvec=matvec, matvec_t=matvec_t,
-                           shifted_at=shifted_at, peaks_at=peaks_at, lanes=lanes)
+                           shifted_at=shifted_at, peaks_at=peaks_at, lanes=lanes,
+                           gallagher=gallagher)
 
 
 def bbob_entries(jit, F, L, cold, fma, linalg, lanes, unknown):

@@ -1,6 +1,6 @@
 """Basin labels of a block of lanes, dispatched on the family id by its label rule.
 
-Four rules, one per family in ``LABEL`` (the dispatch is written from it, :func:`.dispatch.chain`;
+Six rules, one per family in ``LABEL`` (the dispatch is written from it, :func:`.dispatch.chain`;
 an id of ``ids.LANDSCAPE_FAMILIES`` without an entry fails at import, and the unreachable end of
 the chain labels every lane ``ids.DIVERGED``, never by another family's rule):
 
@@ -15,6 +15,8 @@ the chain labels every lane ``ids.DIVERGED``, never by another family's rule):
 - ``peak`` (Gaussian peaks): polished in y = R x, then the active peak.
 - ``bbob`` (COCO's BBOB functions, no exact basin rule): polished, then the cell of
   x − x_opt on a lattice of spacing ``LP_QUANT`` (the global cell is the one around x_opt).
+- ``bbob_peak`` (COCO's Gallagher f21/f22, Gaussian peaks too): polished in z = R x as
+  ``peak``, then the active peak (0: the global one, at x_opt).
 
 A cell label is 0 for the global cell and ≥ 1 otherwise: the cells in base 1024 (exact up to 6
 coordinates) or a 62-bit polynomial hash of them (beyond).
@@ -69,38 +71,45 @@ def make(jit, F, L, cold, fam, only=None):
                 for k in range(L):
                     x[j, k] -= nrm[k] * g[j, k]
 
-    @cold
-    def polish_peaks(p, y, gy, cc, lam, t, kbest, dim):
-        """:func:`polish` for Gaussian peaks, done in the rotated coordinates y = R x: R is
+    def peak_polisher(active, gather):
+        """:func:`polish` for a landscape of Gaussian peaks, done in the rotated coordinates
+        y = R x, with its ``active(p, y, best, kbest, q, dim)`` (each lane's active peak) and
+        ``gather(p, kbest, kprev, cc, lam, dim)`` (its centre and curvatures): R is
         orthogonal, so a normalised step along −∇f in x is the same step along −∇_y f in y,
-        and the common factor exp(log-height) of ∇f drops out of the normalised direction
-        (so points where it underflows still move). Two matrix-vector products and an exp
-        fewer per step than polishing in x. ``cc``, ``lam`` (``(dim, L)`` scratch) hold each
-        lane's active centre and curvatures, gathered again only in steps where some lane's
-        active peak changed (after the first few steps, rarely: the gathers were a third of a
-        polish step)."""
-        L = lanes(gy)
-        h = p[ids.LP_POLISH_H]
-        kprev = t[2]
-        nrm = t[3]
-        for k in range(L):
-            kprev[k] = -one
-        for _ in range(int(p[ids.LP_POLISH_STEPS])):
-            active_peak(p, y, t[0], kbest, t[1], dim)
-            gather_active(p, kbest, kprev, cc, lam, dim)
+        and the active peak's positive factor of ∇_y f (its height term; Gallagher's
+        2·T_osz·T_osz'·v/n besides) drops out of the normalised direction λ ⊙ (y − ỹ) (so
+        points where it underflows still move). Two matrix-vector products and an exp fewer
+        per step than polishing in x, and only the active peak's gradient. ``cc``, ``lam``
+        (``(dim, L)`` scratch) hold each lane's active centre and curvatures, gathered again
+        only in steps where some lane's active peak changed (after the first few steps,
+        rarely: the gathers were a third of a polish step)."""
+        @cold
+        def polish_peaks(p, y, gy, cc, lam, t, kbest, dim):
+            L = lanes(gy)
+            h = p[ids.LP_POLISH_H]
+            kprev = t[2]
+            nrm = t[3]
             for k in range(L):
-                nrm[k] = zero
-            for i in range(dim):
+                kprev[k] = -one
+            for _ in range(int(p[ids.LP_POLISH_STEPS])):
+                active(p, y, t[0], kbest, t[1], dim)
+                gather(p, kbest, kprev, cc, lam, dim)
                 for k in range(L):
-                    d = lam[i, k] * (y[i, k] - cc[i, k])
-                    gy[i, k] = d
-                    nrm[k] += d * d
-            for k in range(L):
-                n = math.sqrt(nrm[k])
-                nrm[k] = h / n if n > zero else zero
-            for i in range(dim):
+                    nrm[k] = zero
+                for i in range(dim):
+                    for k in range(L):
+                        d = lam[i, k] * (y[i, k] - cc[i, k])
+                        gy[i, k] = d
+                        nrm[k] += d * d
                 for k in range(L):
-                    y[i, k] -= nrm[k] * gy[i, k]
+                    n = math.sqrt(nrm[k])
+                    nrm[k] = h / n if n > zero else zero
+                for i in range(dim):
+                    for k in range(L):
+                        y[i, k] -= nrm[k] * gy[i, k]
+        return polish_peaks
+
+    polish_peaks = peak_polisher(active_peak, gather_active)
 
     @jit
     def cells(fid, p, tab, ctype, gk, z, f, ki, out, dim, separable):
@@ -218,6 +227,18 @@ def make(jit, F, L, cold, fam, only=None):
                 z[i, k] = x[i, k] - c
         cells(fid, p, tab, ctype, gk, z, f, ki, out, dim, False)
 
+    if fam.gallagher is not None:
+        best_peak = fam.gallagher.best_peak
+        polish_gallagher = peak_polisher(best_peak, fam.gallagher.gather_peak)
+
+        @jit
+        def bbob_peak(fid, p, tab, ctype, gk, x, g, z, gz, cc, lam, f, t, ki, out, dim):
+            """COCO's Gallagher f21/f22: polish in z = R x, then the active peak (0: the
+            global one, at x_opt). The boundary penalty is left out of the polish."""
+            matvec(p, bbob_at(dim).a, x, z, dim)
+            polish_gallagher(p, z, gz, x, g, t, ki, dim)   # x, g: free scratch now
+            best_peak(p, z, f, out, t[1], dim)
+
     @jit
     def unknown(fid, p, tab, ctype, gk, x, g, z, gz, cc, lam, f, t, ki, out, dim):
         for k in range(lanes(f)):          # never another family's rule
@@ -225,7 +246,9 @@ def make(jit, F, L, cold, fam, only=None):
 
     # one line per family: label's chain is written from this table (the rule names are the
     # registry's label rules, swarm.landscapes.REGISTRY)
-    RULES = {"table": table, "lattice": lattice, "nearest": nearest, "peak": peak, "bbob": bbob}
+    RULES = {"table": table, "lattice": lattice, "nearest": nearest, "peak": peak, "bbob": bbob,
+             # built only for a dispatch that serves the BBOB ids (as families.VALUE_GRAD's)
+             "bbob_peak": bbob_peak if fam.gallagher is not None else unknown}
     LABEL = {fid: RULES[rule] for fid, rule in RULE_OF.items()}
     dispatch.check("kernels.labels.LABEL", "landscape family", ids.LANDSCAPE_FAMILIES, LABEL)
     served = LABEL if only is None else {k: LABEL[k] for k in only}
@@ -239,4 +262,5 @@ RULE_OF = {ids.RASTRIGIN: "table", ids.STYBLINSKI_TANG: "table", ids.LEVY: "tabl
            ids.DOUBLE_WELL: "table", ids.ACKLEY: "lattice", ids.GRIEWANK: "lattice",
            ids.HIMMELBLAU: "nearest", ids.GAUSSIAN_PEAKS: "peak"}
 RULE_OF.update({fid: "bbob" for fid in ids.BBOB_FAMILIES})
+RULE_OF.update({ids.BBOB_F21: "bbob_peak", ids.BBOB_F22: "bbob_peak"})   # Gallagher's peaks
 dispatch.check("kernels.labels.RULE_OF", "landscape family", ids.LANDSCAPE_FAMILIES, RULE_OF)

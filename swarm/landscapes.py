@@ -692,6 +692,10 @@ def gaussian_peaks(dim: int = 2, peaks: int = 21, *, cond: float = 1000.0, rotat
 # cell of x − x_opt on a lattice of spacing BBOB_QUANT (docs/bbob.md)
 BBOB_POLISH = (200, 0.01)
 BBOB_QUANT = 0.1
+# Gallagher's f21/f22 are Gaussian peaks: labelled as gaussian_peaks (polished in z = R x along
+# the active peak's gradient with its polish, then the active peak: 0 is the global one)
+BBOB_PEAKS = (21, 22)
+BBOB_PEAK_POLISH = (150, 0.08)
 # COCO's BBOB functions whose gradient carries no information (docs/bbob.md): f7 (step
 # ellipsoid, piecewise constant: ∇f = 0 almost everywhere) and f23 (Katsuura: kinks on a 2⁻³³
 # grid); a study refuses gradient optimizers on them without the opt-in
@@ -827,7 +831,8 @@ class Row:
     label_rule: str                 # kernels.labels.RULE_OF: "table" (separable, exact),
                                     # "lattice" (polish + lattice), "nearest" (polish + nearest
                                     # stored minimum), "peak" (polish + active peak), "bbob"
-                                    # (polish + lattice cell of x − x_opt)
+                                    # (polish + lattice cell of x − x_opt), "bbob_peak"
+                                    # (BBOB f21/f22: polish in z + active peak)
     naive: str                      # its reference in tests/naive.py (f; naive.<naive>_grad ∇f;
                                     # BBOB rows: tests/naive_bbob.py's value and gradient)
     layout: object                  # kernels.layout function: (dim, **params) → named offsets
@@ -871,8 +876,9 @@ _ROWS = (
 ) + tuple(
     Row(f"bbob_f{n}", ids.BBOB_F1 + n - 1, BBOB_FACTORIES[n], BBOB_HALF_WIDTH,
         lambda fam: fam.f_opt, "f_opt of the COCO instance",
-        "x_opt (COCO's best_parameter); local minima not listed", "bbob", "value",
-        _klayout.bbob, polish=BBOB_POLISH, quant=BBOB_QUANT)
+        "x_opt (COCO's best_parameter); local minima not listed",
+        "bbob_peak" if n in BBOB_PEAKS else "bbob", "value", _klayout.bbob,
+        polish=BBOB_PEAK_POLISH if n in BBOB_PEAKS else BBOB_POLISH, quant=BBOB_QUANT)
     for n in _bbob_functions())
 # every landscape family, by name (the kernels' ids: ids.LANDSCAPE_FAMILIES)
 REGISTRY: dict[str, Row] = {r.name: r for r in _ROWS}

@@ -432,3 +432,36 @@ def gradient(data, x):
     _, g = _F[data["function"]](data, xs)
     g = np.broadcast_to(g, xs.shape).astype(np.float64)
     return g[0] if single else g
+
+
+def gallagher_label(data, x, steps, h):
+    """The basin label of f21/f22 (``kernels/labels.py``'s rule ``bbob_peak``), slowly: the
+    point in z = R x; ``steps`` times, the active peak k = argmaxₖ (log hₖ − qₖ/(2n)),
+    qₖ = Σⱼ scₖⱼ (zⱼ − ỹₖⱼ)², and a step of length ``h`` along −dₖ/‖dₖ‖, dₖ = scₖ ⊙ (z − ỹₖ)
+    (∇_z f is a positive multiple of dₖ inside [−5, 5]^n: T_osz and the square are increasing
+    where 10 − max ≥ 0; no step where dₖ = 0); the label is the active peak at the end
+    (peak 0 is the global one). The penalty outside [−5, 5]^n is left out, as in the kernels.
+    One point at a time, in plain loops."""
+    xs, single = _rows(x)
+    n = xs.shape[1]
+    y, sc, lh = np.asarray(data["y"]).T, np.asarray(data["scales"]), np.log(data["heights"])
+
+    def active(z):
+        best, kb = -np.inf, 0
+        for k in range(len(lh)):
+            v = lh[k] - sum(sc[k, j] * (z[j] - y[k, j]) ** 2 for j in range(n)) / (2 * n)
+            if v > best:
+                best, kb = v, k
+        return kb
+
+    out = np.empty(len(xs), dtype=np.int64)
+    for m, xm in enumerate(xs):
+        z = np.asarray(data["R"]) @ xm
+        for _ in range(steps):
+            k = active(z)
+            d = sc[k] * (z - y[k])
+            nd = math.sqrt(float(d @ d))
+            if nd > 0.0:
+                z = z - h * d / nd
+        out[m] = active(z)
+    return int(out[0]) if single else out

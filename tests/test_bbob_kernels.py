@@ -256,7 +256,9 @@ def test_every_bbob_id_has_a_complete_registry_row():
     for r in BBOB_ROWS:
         n = r.fid - ids.BBOB_F1 + 1
         assert r.name == f"bbob_f{n}" and L.FAMILIES[r.name] is r.factory
-        assert klabels.RULE_OF[r.fid] == r.label_rule == "bbob"
+        assert klabels.RULE_OF[r.fid] == r.label_rule == \
+            ("bbob_peak" if n in L.BBOB_PEAKS else "bbob")
+        assert r.polish == (L.BBOB_PEAK_POLISH if n in L.BBOB_PEAKS else L.BBOB_POLISH)
         assert klayout.LAYOUTS[r.fid] is r.layout is klayout.bbob
         assert callable(getattr(naive_bbob, r.naive)) and r.naive == "value"
         assert r.half_width == 5.0 and r.hessian_diag == ""   # curvature noise: refused
@@ -276,7 +278,7 @@ def test_instances_are_coco_instances(function):
         np.testing.assert_array_equal(bank.lp[r, ids.LP_HEAD:], row[ids.LP_HEAD:])
         assert bank.lp[r, ids.LP_FSTAR] == data["fopt"]
         np.testing.assert_array_equal(bank.gmin[r, 0], data["xopt"])
-        assert bank.lp[r, ids.LP_POLISH_STEPS] == L.BBOB_POLISH[0]
+        assert bank.lp[r, ids.LP_POLISH_STEPS] == fam.row.polish[0]
         assert bank.lp[r, ids.LP_QUANT] == L.BBOB_QUANT
     inst = fam.instance(0, 0)
     assert inst.f_star == B.fopt(function, 5) == fam.f_opt
@@ -364,3 +366,32 @@ def test_the_two_part_inverse_of_two_pi_is_exact_to_106_bits():
     assert bc.INV2PI_LO == float(exact - Fraction(bc.INV2PI_HI))     # lo: the remainder rounded
     assert bc.INV2PI_LO != 0.0
     assert abs(Fraction(bc.INV2PI_HI) + Fraction(bc.INV2PI_LO) - exact) < exact * Fraction(1, 2**106)
+
+
+def test_gallagher_rows_take_gaussian_peaks_label_rule_and_polish():
+    """f21/f22 are Gaussian peaks (max of hₖ exp(−qₖ/(2n)) under monotone T_osz and square):
+    labelled by the active peak after P's polish, not by the lattice rule."""
+    assert L.BBOB_PEAKS == (21, 22)
+    assert L.BBOB_PEAK_POLISH == L.REGISTRY["gaussian_peaks"].polish
+    for n in L.BBOB_PEAKS:
+        assert L.REGISTRY[f"bbob_f{n}"].label_rule == "bbob_peak"
+
+
+@pytest.mark.parametrize("function,dim,instance", [(21, 2, 1), (22, 3, 2), (21, 5, 3)])
+def test_gallagher_labels_match_the_naive_rule(function, dim, instance):
+    """The kernels' labels of f21/f22 against ``naive_bbob.gallagher_label`` (the same rule in
+    plain loops, from COCO's instance data, not the packed row): random points of the domain,
+    points near x_opt (label 0, the global peak) and x_opt itself."""
+    fam = L.bbob(function, dim, instance=instance)
+    inst = fam.instance(0, 0)
+    data = B.instance_data(function, dim, instance)
+    steps, h = fam.row.polish
+    rng = np.random.default_rng(function + dim)
+    near = inst.x_star + rng.uniform(-0.05, 0.05, (6, dim))
+    x = np.vstack([rng.uniform(-5.0, 5.0, (36, dim)), near, inst.x_star])
+    got = inst.basin(x)
+    want = naive_bbob.gallagher_label(data, x, steps, h)
+    np.testing.assert_array_equal(got, want)
+    assert np.all(got[-7:] == 0)                   # x_opt and its neighbourhood: the global peak
+    assert len(set(want[:36].tolist())) >= 3       # the random points reach several peaks
+    assert np.all((got >= 0) & (got < data["peaks"]))
