@@ -99,6 +99,7 @@ def test_family_kernel_compiles_to_ptx_without_local_memory(fid, F):
     assert ".local" not in ptx, f"local memory {depot}{hint}"
 
 
+@pytest.mark.slow           # about 23 s on the 2-core VM: one PTX compilation
 @pytest.mark.skipif(SIMULATED, reason="PTX compilation needs the real CUDA target, not the "
                                       "simulator")
 def test_target_kernel_compiles_to_ptx():
