@@ -88,11 +88,13 @@ def _empty64(n, dtype):
 
 
 @njit(inline="always")
-def _block_arrays(dim, lanes, dtype):
-    """A block's work arrays w, t (working dtype) and li (int64), each 64-byte aligned."""
+def _block_arrays(dim, lanes, dtype, nt):
+    """A block's work arrays w, t (working dtype) and li (int64; with its rows for ``nt``
+    precision targets), each 64-byte aligned."""
     w = _empty64(ids.NSCRATCH * dim * lanes, dtype).reshape((ids.NSCRATCH, dim, lanes))
     t = _empty64(ids.NLS * lanes, dtype).reshape((ids.NLS, lanes))
-    li = _empty64(ids.NLI * lanes, np.int64).reshape((ids.NLI, lanes))
+    nli = ids.LI_TARGETS + nt
+    li = _empty64(nli * lanes, np.int64).reshape((nli, lanes))
     return w, t, li
 
 
@@ -105,8 +107,9 @@ def _load_sb(li, o, n_act, sb):
 
 
 @njit(inline="always")
-def _store(li, t, o, n_act, sb, eb, hit, best, final, div):
-    """Copy a block's lanes 0 … n_act−1 to the launch's outcome arrays from offset o."""
+def _store(li, t, o, n_act, sb, eb, hit, best, final, div, nt, th):
+    """Copy a block's lanes 0 … n_act−1 to the launch's outcome arrays from offset o (and,
+    with ``nt`` targets, their first-hit steps to the rows of ``th``, (trajectories, nt))."""
     for k in range(n_act):
         sb[o + k] = li[ids.LI_SB, k]
         eb[o + k] = li[ids.LI_EB, k]
@@ -114,38 +117,42 @@ def _store(li, t, o, n_act, sb, eb, hit, best, final, div):
         best[o + k] = t[ids.LS_BEST, k]
         final[o + k] = t[ids.LS_FINAL, k]
         div[o + k] = t[ids.LS_ALIVE, k] == 0
+        for j in range(nt):
+            th[o + k, j] = li[ids.LI_TARGETS + j, k]
 
 
 @_kernel
 def run64(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-          n_inst, i0, n_start, lanes, b0, nb, known_sb, rec, sb, eb, hit, best, final, div):
+          nt, targets, n_inst, i0, n_start, lanes, b0, nb, known_sb, rec, sb, eb, hit, best,
+          final, div, th):
     dim = sp.shape[2]
     first = _locate(b0, n_inst, n_start, lanes)[4]
     for r in prange(nb):
         c, i, s0, n_act, t0 = _locate(b0 + r, n_inst, n_start, lanes)
-        w, t, li = _block_arrays(dim, lanes, np.float64)
+        w, t, li = _block_arrays(dim, lanes, np.float64, nt)
         if known_sb:
             _load_sb(li, t0 - first, n_act, sb)
         j = i - i0
         B64(fid, kind, lp[j], skind, sp[j], box[j], gmin[j], hp[c], tab, ctype, gk, k0, k1,
-            steps, tol_x, tol_f, i, s0, n_act, known_sb, w, t, li, rec, dim)
-        _store(li, t, t0 - first, n_act, sb, eb, hit, best, final, div)
+            steps, tol_x, tol_f, nt, targets, i, s0, n_act, known_sb, w, t, li, rec, dim)
+        _store(li, t, t0 - first, n_act, sb, eb, hit, best, final, div, nt, th)
 
 
 @_kernel
 def run32(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-          n_inst, i0, n_start, lanes, b0, nb, known_sb, rec, sb, eb, hit, best, final, div):
+          nt, targets, n_inst, i0, n_start, lanes, b0, nb, known_sb, rec, sb, eb, hit, best,
+          final, div, th):
     dim = sp.shape[2]
     first = _locate(b0, n_inst, n_start, lanes)[4]
     for r in prange(nb):
         c, i, s0, n_act, t0 = _locate(b0 + r, n_inst, n_start, lanes)
-        w, t, li = _block_arrays(dim, lanes, np.float32)
+        w, t, li = _block_arrays(dim, lanes, np.float32, nt)
         if known_sb:
             _load_sb(li, t0 - first, n_act, sb)
         j = i - i0
         B32(fid, kind, lp[j], skind, sp[j], box[j], gmin[j], hp[c], tab, ctype, gk, k0, k1,
-            steps, tol_x, tol_f, i, s0, n_act, known_sb, w, t, li, rec, dim)
-        _store(li, t, t0 - first, n_act, sb, eb, hit, best, final, div)
+            steps, tol_x, tol_f, nt, targets, i, s0, n_act, known_sb, w, t, li, rec, dim)
+        _store(li, t, t0 - first, n_act, sb, eb, hit, best, final, div, nt, th)
 
 
 @_single
@@ -155,9 +162,9 @@ def path64(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
     dim = sp.shape[1]
     w = np.empty((ids.NSCRATCH, dim, MIN_LANES), dtype=np.float64)
     t = np.empty((ids.NLS, MIN_LANES), dtype=np.float64)
-    li = np.empty((ids.NLI, MIN_LANES), dtype=np.int64)
+    li = np.empty((ids.LI_TARGETS, MIN_LANES), dtype=np.int64)
     B64(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-        inst, start, 1, 0, w, t, li, rec, dim)
+        0, np.empty(1, np.float64), inst, start, 1, 0, w, t, li, rec, dim)
     return li[ids.LI_EB, 0], t[ids.LS_FINAL, 0]
 
 
@@ -167,9 +174,9 @@ def path32(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps
     dim = sp.shape[1]
     w = np.empty((ids.NSCRATCH, dim, MIN_LANES), dtype=np.float32)
     t = np.empty((ids.NLS, MIN_LANES), dtype=np.float32)
-    li = np.empty((ids.NLI, MIN_LANES), dtype=np.int64)
+    li = np.empty((ids.LI_TARGETS, MIN_LANES), dtype=np.int64)
     B32(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-        inst, start, 1, 0, w, t, li, rec, dim)
+        0, np.empty(1, np.float32), inst, start, 1, 0, w, t, li, rec, dim)
     return li[ids.LI_EB, 0], t[ids.LS_FINAL, 0]
 
 

@@ -39,11 +39,13 @@ def bucket(dim):
     raise ValueError(f"dim must be at most {DIM_BUCKETS[-1]} on the CUDA backend, got {dim}")
 
 
-def build(F, maxd, fid=None, dim=None):
+def build(F, maxd, fid=None, dim=None, targets=False):
     """The CUDA kernel for working dtype F and dimensions up to ``maxd`` (not cached).
     ``fid``, ``dim`` given: built for that family (the launch's own ``fid`` argument is then
     ignored) and that exact dimension; ``None``: read at run time (both ``None``: one kernel
-    for every family, the benchmark's baseline)."""
+    for every family, the benchmark's baseline). ``targets``: with the rows of up to
+    ``ids.MAX_TARGETS`` precision targets in each thread's ``li`` (the launch's ``nt`` of
+    them used); without, ``li`` is as small as it always was and ``nt`` must be 0."""
     # BBOB ids get the BBOB functions; every other kernel (and the any-family one) only the
     # main families, as on the CPU
     only = ids.BBOB_FAMILIES if fid is not None and int(fid) in ids.BBOB_FAMILIES \
@@ -54,11 +56,14 @@ def build(F, maxd, fid=None, dim=None):
     if DIM > maxd:
         raise ValueError(f"dim {dim} does not fit local arrays of {maxd}")
     nt = from_dtype(np.dtype(F))
-    ns, nls, nli = ids.NSCRATCH, ids.NLS, ids.NLI     # literal sizes for local arrays
+    ns, nls = ids.NSCRATCH, ids.NLS                   # literal sizes for local arrays
+    nli = ids.LI_TARGETS + ids.MAX_TARGETS if targets else ids.NLI
+    TG = bool(targets)
 
     @cuda.jit
     def run(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
-            tol_f, n_inst, i0, n_start, first, n, known_sb, sb, eb, hit, best, final, div):
+            tol_f, n_t, tv, n_inst, i0, n_start, first, n, known_sb, sb, eb, hit, best, final,
+            div, th):
         r = cuda.grid(1)
         if r >= n:
             return
@@ -78,30 +83,41 @@ def build(F, maxd, fid=None, dim=None):
             li[ids.LI_SB, 0] = sb[r]
         j = i - i0               # the arrays hold the chunk's instances, from i0
         block(fid if FID < 0 else FID, kind, lp[j], skind, sp[j],
-              box[j], gmin[j], hp[c], tab, ctype, gk, k0, k1, steps, tol_x, tol_f, i, s, 1,
-              known_sb, w, t, li, norec, sp.shape[2] if DIM < 0 else DIM)
+              box[j], gmin[j], hp[c], tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
+              n_t if TG else 0, tv, i, s, 1, known_sb, w, t, li, norec,
+              sp.shape[2] if DIM < 0 else DIM)
         sb[r] = li[ids.LI_SB, 0]
         eb[r] = li[ids.LI_EB, 0]
         hit[r] = li[ids.LI_HIT, 0]
         best[r] = t[ids.LS_BEST, 0]
         final[r] = t[ids.LS_FINAL, 0]
         div[r] = t[ids.LS_ALIVE, 0] == 0
+        if TG:
+            for q in range(n_t):
+                th[r, q] = li[ids.LI_TARGETS + q, 0]
 
     return run
 
 
-def kernel(F, dim, fid=None):
+def kernel(F, dim, fid=None, targets=False):
     """The kernel for dtype F, dimension ``dim`` and family ``fid`` (``None``: any), for every
-    optimizer, built on first use. Up to ``EXACT_DIM`` dimensions one per dimension."""
+    optimizer, built on first use. Up to ``EXACT_DIM`` dimensions one per dimension.
+    ``targets``: the kernel that records precision targets (:func:`build`)."""
     exact = dim <= EXACT_DIM
     maxd = dim if exact else bucket(dim)
-    key = (np.dtype(F), maxd, exact, fid)
+    key = (np.dtype(F), maxd, exact, fid, bool(targets))
     if key not in _KERNELS:
-        _KERNELS[key] = build(F, maxd, fid, dim if exact else None)
+        _KERNELS[key] = build(F, maxd, fid, dim if exact else None, bool(targets))
     return _KERNELS[key]
 
 
 NAMES = ("start_basin", "end_basin", "hit_step", "best_f", "final_f", "diverged")
+TARGET_HIT = "target_hit"      # (n, n_targets) int64, after NAMES' arrays when targets are on
+
+
+def names(nt=0):
+    """The outcome arrays' names: :data:`NAMES`, and ``target_hit`` with ``nt > 0`` targets."""
+    return NAMES + ((TARGET_HIT,) if nt else ())
 
 
 def inputs(lp, sp, box, gmin, tab, ctype, gk, stream=0):
@@ -114,19 +130,25 @@ def dtypes(F):
     return (np.int64,) * 3 + (F,) * 2 + (np.bool_,)
 
 
-def outputs(n, F):
-    """Device arrays for the outcomes of up to n trajectories, in :data:`NAMES`' order."""
-    return [cuda.device_array(n, dt) for dt in dtypes(F)]
+def outputs(n, F, nt=0):
+    """Device arrays for the outcomes of up to n trajectories, in :func:`names` order (with
+    ``nt`` targets, ``target_hit`` (n, nt) last)."""
+    out = [cuda.device_array(n, dt) for dt in dtypes(F)]
+    if nt:
+        out.append(cuda.device_array((n, nt), np.int64))
+    return out
 
 
 def prepare(fid, kind, dev, hp, skind, k0, k1, steps, tol_x, tol_f, n_inst, i0, n_start, first,
-            n, F, out, known_sb=False):
+            n, F, out, known_sb=False, targets=None):
     """``(kernel, grid, threads, args)`` for trajectories ``first … first+n−1``: ``dev`` the
     study's device arrays (:func:`inputs`), ``hp`` the configuration rows on the device,
     ``i0`` the first instance ``dev``'s instance arrays hold, ``out`` device outcome arrays at
     least n long (:func:`outputs`), of which
     ``kernel[grid, threads](*args)`` fills the first n. ``known_sb``: ``out``'s start basins
-    hold these trajectories' already (another arm's), so the kernel does not label them."""
+    hold these trajectories' already (another arm's), so the kernel does not label them.
+    ``targets``: the precision targets on the device (working dtype, decreasing; ``out``'s
+    last array is then ``target_hit``), or None."""
     lp, sp, box, gmin, tab, ctype, gk = dev
     dim = sp.shape[2]
     # Numba's CUDA simulator runs the threads of a block as Python threads that contend for
@@ -134,30 +156,54 @@ def prepare(fid, kind, dev, hp, skind, k0, k1, steps, tol_x, tol_f, n_inst, i0, 
     # with 128-thread blocks); it runs blocks one after another, so there it gets 1 thread each
     threads = 1 if config.ENABLE_CUDASIM else THREADS
     grid = (n + threads - 1) // threads
+    nt = 0 if targets is None else int(targets.shape[0])
+    if nt > ids.MAX_TARGETS:
+        raise ValueError(f"at most {ids.MAX_TARGETS} targets, got {nt}")
+    if nt:
+        tv, th = targets, out[len(NAMES)][:n]
+    else:                # unused: one element each (the kernel without targets never reads)
+        tv, th = _dummy(F)
     args = (fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, F(tol_x),
-            F(tol_f), n_inst, i0, n_start, first, n, int(known_sb), *(o[:n] for o in out))
-    return kernel(F, dim, fid), grid, threads, args
+            F(tol_f), nt, tv, n_inst, i0, n_start, first, n, int(known_sb),
+            *(o[:n] for o in out[:len(NAMES)]), th)
+    return kernel(F, dim, fid, nt > 0), grid, threads, args
 
 
-def start(*args, known_sb=False, stream=0):
+_DUMMY = {}
+
+
+def _dummy(F):
+    """A one-element targets array and a (1, 1) target_hit array on the device, for launches
+    without targets (made once per dtype and device context)."""
+    key = (np.dtype(F), id(cuda.current_context()))
+    if key not in _DUMMY:
+        _DUMMY[key] = (cuda.to_device(np.zeros(1, F)), cuda.device_array((1, 1), np.int64))
+    return _DUMMY[key]
+
+
+def start(*args, known_sb=False, stream=0, targets=None):
     """Queue the kernel (arguments as :func:`prepare`) on ``stream`` and return at once: the
     host may work while the device computes."""
-    run, grid, threads, kargs = prepare(*args, known_sb=known_sb)
+    run, grid, threads, kargs = prepare(*args, known_sb=known_sb, targets=targets)
     run[grid, threads, stream](*kargs)
 
 
-def staging(arms, n, F):
-    """Page-locked host arrays ``(arms, n)`` by name (:data:`NAMES`) for the outcomes of up to
-    n trajectories of each arm. The device copies into page-locked memory at the bus's rate and
-    without the host's help, so the copies can be queued behind the kernels; into ordinary
-    (pageable) memory they ran at about 3.3 GB/s on an H200 machine."""
-    return {k: cuda.pinned_array((arms, n), dt) for k, dt in zip(NAMES, dtypes(F))}
+def staging(arms, n, F, nt=0):
+    """Page-locked host arrays ``(arms, n)`` by name (:data:`NAMES`; with ``nt`` targets also
+    ``target_hit``, ``(arms, n, nt)``) for the outcomes of up to n trajectories of each arm.
+    The device copies into page-locked memory at the bus's rate and without the host's help,
+    so the copies can be queued behind the kernels; into ordinary (pageable) memory they ran
+    at about 3.3 GB/s on an H200 machine."""
+    out = {k: cuda.pinned_array((arms, n), dt) for k, dt in zip(NAMES, dtypes(F))}
+    if nt:
+        out[TARGET_HIT] = cuda.pinned_array((arms, n, nt), np.int64)
+    return out
 
 
 def copy_out(out, n, host, stream, skip=()):
     """Queue on ``stream`` copies of the first n outcomes of the device arrays ``out`` (but
     not those named in ``skip``) into ``host``'s arrays (contiguous, at least n long, by
     name; page-locked for the copies to run while the host works)."""
-    for k, v in zip(NAMES, out):
+    for k, v in zip(names(len(out) > len(NAMES)), out):
         if k not in skip:
             v[:n].copy_to_host(host[k][:n], stream=stream)

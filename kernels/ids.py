@@ -91,6 +91,11 @@ NLS = LS_T0 + 5
 # rows of the per-lane integer array ``li[NLI, L]``
 LI_SB, LI_EB, LI_HIT, LI_K = range(4)
 NLI = 4
+# with n_targets > 0 precision targets (swarm.targets), ``li`` has NLI + 1 + n_targets rows:
+# LI_NEXT the index of each lane's next target not yet hit, then each target's first-hit step
+LI_NEXT = NLI
+LI_TARGETS = NLI + 1
+MAX_TARGETS = 64
 
 # outcome labels
 DIVERGED = -1      # basin label of a diverged trajectory

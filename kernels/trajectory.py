@@ -15,6 +15,11 @@ and leaves per lane, in ``li`` / ``t``: start basin, end basin, hit step, best f
   ``σ·ξ`` noise is added per coordinate and the optimizer updates (ξ ~ N(0, 1), today's
   noise, inline; the other models — Student-t, α-stable, per-coordinate σ, curvature — in
   ``add_noise``, chosen by the hp row's ``HP_NOISE_KIND``, constant per launch);
+- with ``nt > 0`` precision targets ``targets[0] > targets[1] > …`` (working dtype), each
+  lane's first hit of each (``f − f* ≤ targets[j]`` at an evaluation while alive, the same
+  step convention as ``hit_step``) goes to ``li[LI_TARGETS + j]``; ``li[LI_NEXT]`` holds the
+  lane's next target not yet hit, so a step costs one compare per lane unless targets are
+  crossed, and with ``nt = 0`` one branch per step;
 - the final point is evaluated and checked once more (hit step ``steps``);
 - ``rec`` (``(m, dim)``, usually ``m = 0``) receives lane 0's first ``m`` positions x₀, x₁, ….
 
@@ -141,6 +146,33 @@ def make(jit, F, L, cold=None, fma=None, only=None):
             hit[k] = step - 1 if (on_target and alive[k] != zero and h == ids.NEVER) else h
         return n_alive
 
+    @jit
+    def track_targets(p, nt, targets, step, t, li):
+        """First hits of the precision targets after an evaluation: a lane's targets are
+        crossed in order (the running best is monotone), from its next one ``li[LI_NEXT]``."""
+        L = lanes(li)
+        f = t[ids.LS_F]
+        alive = t[ids.LS_ALIVE]
+        fstar = p[ids.LP_FSTAR]
+        last = nt - 1
+        # first whether any lane crosses its next target, as selects over lanes (a gather and
+        # a compare: vectorised); only then the lanes' crossings, one by one
+        crossed = 0
+        for k in range(L):
+            j = li[ids.LI_NEXT, k]
+            c = (j < nt) & (alive[k] != zero) & (f[k] - fstar <= targets[min(j, last)])
+            crossed += 1 if c else 0
+        if crossed == 0:
+            return
+        for k in range(L):
+            j = li[ids.LI_NEXT, k]
+            if j < nt and alive[k] != zero:
+                d = f[k] - fstar
+                while j < nt and d <= targets[j]:
+                    li[ids.LI_TARGETS + j, k] = step - 1
+                    j += 1
+                li[ids.LI_NEXT, k] = j
+
     @cold
     def add_noise(nkind, hp, k0, k1, step, s0, inst, g, u1, u2, h, dim):
         """``g += σ·ξ`` for every noise model but plain Gaussian with one σ (``block`` does
@@ -213,7 +245,7 @@ def make(jit, F, L, cold=None, fma=None, only=None):
 
     @cold
     def block(fid, kind, p, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
-              tol_f, inst, s0, n_act, known_sb, w, t, li, rec, dim):
+              tol_f, nt, targets, inst, s0, n_act, known_sb, w, t, li, rec, dim):
         L = lanes(t)
         x = w[ids.W_X]
         g = w[ids.W_G]
@@ -234,6 +266,12 @@ def make(jit, F, L, cold=None, fma=None, only=None):
             t[ids.LS_BEST, k] = inf
             t[ids.LS_FINAL, k] = nan
             hit[k] = ids.NEVER
+        if nt > 0:
+            for k in range(L):
+                li[ids.LI_NEXT, k] = 0
+            for j in range(nt):
+                for k in range(L):
+                    li[ids.LI_TARGETS + j, k] = ids.NEVER
         check_box(box, x, alive, dim)
         if not known_sb:
             basin(fid, p, tab, ctype, gk, x, w, t, ki, sb, dim)
@@ -254,7 +292,10 @@ def make(jit, F, L, cold=None, fma=None, only=None):
                     rec[step - 1, j] = x[j, 0]
             check_box(box, x, alive, dim)
             value_grad(fid, p, x, g, z, gz, f, t[ids.LS_T0:], ki, cc, lam, dim)
-            if track(p, gmin, tol_x, tol_f, step, x, t, hit, dim) == 0 or step > steps:
+            n_alive = track(p, gmin, tol_x, tol_f, step, x, t, hit, dim)
+            if nt > 0:
+                track_targets(p, nt, targets, step, t, li)
+            if n_alive == 0 or step > steps:
                 break
             if sigma != zero and not plain:
                 if nkind == ids.NOISE_CURVATURE:

@@ -21,7 +21,11 @@ An :class:`Aggregate` holds, for a study's ``A`` arms and ``I`` instances,
   happens depends only on the study, not on chunking or merge order);
 * ``sums`` — exact sums of ``best_f`` and ``final_f`` over the trajectories that did not
   diverge, per arm, as integers in units of 2⁻¹¹²⁶ (every float64 is an integer multiple), so
-  sums and means do not depend on the order of additions.
+  sums and means do not depend on the order of additions;
+* with precision targets (:mod:`swarm.targets`; ``targets`` the float64 precisions, else
+  None): ``target_hits`` int64 ``(A, T)`` — trajectories that reached ``f − f* ≤ target``,
+  ``target_step_sum`` ``(A, T)`` — the sum of their first-hit steps, and ``target_hist``
+  ``(A, T, len(grid))`` — those steps binned on the hit grid as ``hits`` is.
 
 Every part is a sum over trajectories, so aggregates of disjoint chunks merge by addition and
 the result does not depend on how a study was cut into chunks, on thread counts or on the
@@ -386,6 +390,50 @@ def _tally(eb, sb, div, hs, inst, ng, grid, counts, i0, dense, tot, mom, hits, p
         pairs += pp[q]
 
 
+_TARGET_BUFFER = 1 << 23       # int64 entries of _tally_targets's per-task histograms, at most
+
+
+@cached_njit(error_model="numpy", parallel=True)
+def _tally_targets(th, grid, P, hist, ssum):
+    """Per arm and target, the first-hit steps ``th[a, r, j] ≥ 0`` (keys r) binned on ``grid``
+    (bin ``np.searchsorted(grid, h)``) into ``hist`` (A, T, G) and summed into ``ssum`` (A, T).
+    Tasks (arm, one of P parts of the keys) count into their own tables, added per arm
+    afterwards: integers, the same whatever the thread count."""
+    A, m, T = th.shape
+    G = grid.size
+    size = -(-m // P)
+    hp = np.zeros((A * P, T, G), np.int64)
+    sp = np.zeros((A * P, T), np.int64)
+    for task in prange(A * P):
+        a = task // P
+        q = task % P
+        for r in range(q * size, min(m, (q + 1) * size)):
+            for j in range(T):
+                h = th[a, r, j]
+                if h >= 0:
+                    sp[task, j] += h
+                    hp[task, j, np.searchsorted(grid, h)] += 1
+    for task in range(A * P):
+        a = task // P
+        hist[a] += hp[task]
+        ssum[a] += sp[task]
+
+
+def target_tally(th, grid):
+    """``(hits, step_sum, hist)`` of first-hit steps ``th`` (A, m, T) on ``grid``: per arm
+    and target the number of hits (``th ≥ 0``), the sum of their steps and their histogram."""
+    th = np.ascontiguousarray(th, np.int64)
+    A, m, T = th.shape
+    grid = np.ascontiguousarray(grid, np.int64)
+    hist = np.zeros((A, T, grid.size), np.int64)
+    ssum = np.zeros((A, T), np.int64)
+    if m and T:
+        per = max(1, _TARGET_BUFFER // (A * T * grid.size))
+        P = max(1, min(-(-m // _PART), 2 * get_num_threads(), per))
+        _tally_targets(th, grid, P, hist, ssum)
+    return hist.sum(axis=2), ssum, hist
+
+
 def arrays_hash(arrays) -> str:
     """SHA-256 over named arrays (name, dtype, shape, bytes) in name order: of
     :meth:`Aggregate.arrays`, :attr:`Aggregate.hash` — so the hash of an aggregate's file can
@@ -423,7 +471,8 @@ class Aggregate:
     form."""
 
     def __init__(self, counts, hits, pairs, basins, sums, grid, max_basin_rows=MAX_BASIN_ROWS,
-                 *, i0=0, n_instances=None, totals=None, moments=None):
+                 *, i0=0, n_instances=None, totals=None, moments=None, targets=None,
+                 target_hits=None, target_step_sum=None, target_hist=None):
         self.counts = counts
         self.hits = hits
         self.pairs = pairs
@@ -440,28 +489,45 @@ class Aggregate:
                 if moments is None else moments
         else:
             self.totals = self.moments = None
+        self.targets = None if targets is None else np.asarray(targets, np.float64)
+        if self.targets is None:
+            self.target_hits = self.target_step_sum = self.target_hist = None
+        else:
+            T = self.targets.size
+            zero = (lambda x, shape: np.zeros(shape, np.int64) if x is None else x)
+            self.target_hits = zero(target_hits, (A, T))
+            self.target_step_sum = zero(target_step_sum, (A, T))
+            self.target_hist = zero(target_hist, (A, T, len(grid)))
 
     @classmethod
-    def empty(cls, n_arms, n_instances, steps, max_basin_rows=MAX_BASIN_ROWS, per_instance=True):
+    def empty(cls, n_arms, n_instances, steps, max_basin_rows=MAX_BASIN_ROWS, per_instance=True,
+              targets=None):
         grid = hit_grid(steps)
         counts = np.zeros((n_arms, n_instances, len(COUNTS)), np.int64) if per_instance \
             else None
         return cls(counts, np.zeros((n_arms, len(grid)), np.int64),
                    np.zeros((n_arms, n_arms), np.int64), np.zeros((0, 5), np.int64),
                    {k: [0] * n_arms for k in SUMS}, grid, max_basin_rows,
-                   n_instances=n_instances)
+                   n_instances=n_instances, targets=targets)
 
     @classmethod
     def from_outcomes(cls, o, instance, n_global, n_instances, steps,
-                      max_basin_rows=MAX_BASIN_ROWS, basins=True, per_instance=True):
+                      max_basin_rows=MAX_BASIN_ROWS, basins=True, per_instance=True,
+                      targets=None):
         """Aggregate of outcome arrays of shape ``(A, m)`` (all arms on the same ``m``
         trajectory keys); ``instance`` (m,) is each key's instance index (non-decreasing: keys
         are instance-major), ``n_global`` the number of global minima of every instance.
         ``per_instance``: counts per instance for the keys' range of instances; otherwise only
         their totals and second moments (each instance's keys must then all be here).
         ``basins=False``: no basin table (``basins`` is None), for a chunk whose study's table
-        is already over ``max_basin_rows``, where it would be dropped anyway."""
+        is already over ``max_basin_rows``, where it would be dropped anyway. ``targets``: the
+        study's precision targets, whose first-hit steps ``o["target_hit"]`` (A, m, T) are
+        then tallied (both or neither)."""
         eb, sb, div = o["end_basin"], o["start_basin"], o["diverged"]
+        if (targets is None) != (OC.TARGET_HIT not in o):
+            raise ValueError("targets and the outcome field 'target_hit' go together: "
+                             + ("no target_hit for the given targets" if targets is not None
+                                else "target_hit without targets"))
         A, m = eb.shape
         instance = np.asarray(instance, np.int64)
         if m and np.any(instance[1:] < instance[:-1]):
@@ -473,7 +539,13 @@ class Aggregate:
                   np.zeros((A, len(grid)), np.int64), np.zeros((A, A), np.int64),
                   None if not basins else np.zeros((0, 5), np.int64),
                   {k: [0] * A for k in SUMS}, grid, max_basin_rows, i0=i0,
-                  n_instances=n_instances)
+                  n_instances=n_instances, targets=targets)
+        if targets is not None:
+            th = o[OC.TARGET_HIT]
+            if th.shape != (A, m, agg.targets.size):
+                raise ValueError(f"target_hit must have shape {(A, m, agg.targets.size)}, got "
+                                 f"{th.shape}")
+            agg.target_hits, agg.target_step_sum, agg.target_hist = target_tally(th, grid)
         ng = scalar_n_global(n_global)
         sb_row = np.broadcast_to(sb, eb.shape)
         dummy = np.zeros((A, 0, len(COUNTS)), np.int64)
@@ -552,16 +624,25 @@ class Aggregate:
         return Aggregate(cp(self.counts), self.hits.copy(), self.pairs.copy(), cp(self.basins),
                          {k: list(v) for k, v in self.sums.items()}, self.grid,
                          self.max_basin_rows, i0=self.i0, n_instances=self.n_instances,
-                         totals=cp(self.totals), moments=cp(self.moments))
+                         totals=cp(self.totals), moments=cp(self.moments),
+                         targets=cp(self.targets), target_hits=cp(self.target_hits),
+                         target_step_sum=cp(self.target_step_sum),
+                         target_hist=cp(self.target_hist))
 
     def add(self, other: "Aggregate") -> None:
         """Add ``other`` (a disjoint part of the same study) into this aggregate, in place:
         its per-instance counts into the rows of its range (this aggregate's range grows to
         cover it), or, when this one keeps totals and moments only, folded into them."""
         if self.hits.shape != other.hits.shape or self.n_instances != other.n_instances or \
-                not np.array_equal(self.grid, other.grid):
+                not np.array_equal(self.grid, other.grid) or \
+                (self.targets is None) != (other.targets is None) or \
+                (self.targets is not None and not np.array_equal(self.targets, other.targets)):
             raise ValueError(f"cannot merge aggregates of different studies ({self!r} and "
                              f"{other!r})")
+        if self.targets is not None:
+            self.target_hits += other.target_hits
+            self.target_step_sum += other.target_step_sum
+            self.target_hist += other.target_hist
         if self.basins is not None and other.basins is not None:
             if other.basins.shape[0] == 0 or self.basins.shape[0] == 0:
                 basins = self.basins if other.basins.shape[0] == 0 else other.basins  # sorted
@@ -639,14 +720,20 @@ class Aggregate:
             out["agg_moments"] = self.moments
         for k in SUMS:
             out[f"agg_sum_{k}"] = np.array([str(x) for x in self.sums[k]])
+        if self.targets is not None:         # only then: other studies' hashes are unchanged
+            out["agg_targets"] = self.targets
+            out["agg_target_hits"] = self.target_hits
+            out["agg_target_step_sum"] = self.target_step_sum
+            out["agg_target_hist"] = self.target_hist
         return out
 
     @staticmethod
-    def expected_arrays(n_arms, per_instance=None) -> dict:
+    def expected_arrays(n_arms, per_instance=None, n_targets=0) -> dict:
         """What :meth:`arrays` writes for ``n_arms`` arms, as :func:`swarm.files.read_npz`
         expects it (``{name: (shape, dtype[, optional])}``, ``None``: any length), so that a
         file's declared shapes are checked before it is read. ``per_instance`` None: either
-        form (totals and moments optional)."""
+        form (totals and moments optional). ``n_targets``: the study's precision targets
+        (their four arrays are then required; without targets they are not read)."""
         A, i8 = n_arms, np.int64
         out = {"agg_counts": ((A, None, len(COUNTS)), i8), "agg_per_instance": ((), i8),
                "agg_i0": ((), i8), "agg_n_instances": ((), i8), "agg_hits": ((A, None), i8),
@@ -658,11 +745,17 @@ class Aggregate:
             out["agg_moments"] = ((A, len(MOMENTS), len(MOMENTS)), i8, opt)
         for k in SUMS:
             out[f"agg_sum_{k}"] = ((A,), "U")
+        if n_targets:
+            T = int(n_targets)
+            out["agg_targets"] = ((T,), np.float64)
+            out["agg_target_hits"] = ((A, T), i8)
+            out["agg_target_step_sum"] = ((A, T), i8)
+            out["agg_target_hist"] = ((A, T, None), i8)
         return out
 
     @classmethod
     def from_arrays(cls, z, where=None, *, arms=None, n_instances=None, steps=None, keys=None,
-                    max_basin_rows=None, per_instance=None) -> "Aggregate":
+                    max_basin_rows=None, per_instance=None, targets=...) -> "Aggregate":
         """Inverse of :meth:`arrays`. Every array is checked before any of it reaches compiled
         code — names, dtypes (int64), shapes, ranges (instance range, basin rows, histogram
         and pair counts) and the counts' consistency (each count at most the trajectories it
@@ -671,9 +764,11 @@ class Aggregate:
         the checks: ``arms``, ``n_instances``, ``steps`` (the grid must be
         :func:`hit_grid` of it, hit-step sums at most hits × steps), ``keys`` = ``(first, m,
         starts)``, the trajectory keys the aggregate covers (then the trajectories per
-        instance are known exactly), ``max_basin_rows`` and ``per_instance``."""
+        instance are known exactly), ``max_basin_rows``, ``per_instance`` and ``targets``
+        (the study's precision targets, None: the study has none, so target arrays are not
+        read; ``...``: unknown, read them when present)."""
         return _checked_aggregate(cls, z, where, arms, n_instances, steps, keys,
-                                  max_basin_rows, per_instance)
+                                  max_basin_rows, per_instance, targets)
 
     @property
     def hash(self) -> str:
@@ -689,7 +784,7 @@ class Aggregate:
 
 
 def _checked_aggregate(cls, z, where, arms, n_instances, steps, keys, max_basin_rows,
-                       per_instance):
+                       per_instance, targets=...):
     """:meth:`Aggregate.from_arrays`'s checks and construction."""
     w = f"{where}: " if where else ""
 
@@ -831,8 +926,49 @@ def _checked_aggregate(cls, z, where, arms, n_instances, steps, keys, max_basin_
                 raise bad(f, f"must hold decimal integers, got {x[:40]!r}")
             vals.append(int(x))
         sums[k] = vals
+    tparts = _checked_targets(z, targets, arr, bad, A, grid, tot[:, 0], steps)
     return cls(counts if per else None, hits, pairs, basins, sums, grid, mbr, i0=i0,
-               n_instances=n_inst, totals=totals, moments=moments)
+               n_instances=n_inst, totals=totals, moments=moments, **tparts)
+
+
+def _checked_targets(z, targets, arr, bad, A, grid, n, steps) -> dict:
+    """The target arrays of an aggregate file, checked (none when the study has no targets):
+    precisions as :func:`swarm.targets.canonical` allows (the study's, when known), hits
+    within the trajectories and non-increasing along the targets (a trajectory that reached a
+    precision reached every larger one first), histograms summing to the hits, step sums
+    within hits × steps."""
+    from swarm import targets as TG
+    if targets is None or (targets is ... and "agg_targets" not in z):
+        return {}
+    tv = z.get("agg_targets") if hasattr(z, "get") else z["agg_targets"]
+    if tv is None:
+        raise bad("agg_targets", "is missing")
+    if not isinstance(tv, np.ndarray) or tv.dtype != np.float64 or tv.ndim != 1:
+        raise bad("agg_targets", "must be a float64 array of 1 dimension")
+    try:
+        tv = TG.canonical(tv)
+    except ValueError as e:
+        raise bad("agg_targets", f"is not a list of targets ({e})") from None
+    if targets is not ... and not np.array_equal(tv, np.asarray(targets, np.float64)):
+        raise bad("agg_targets", "must be the study's targets")
+    T = tv.size
+    hits, ssum, hist = (arr(k, d) for k, d in (("agg_target_hits", 2),
+                                                 ("agg_target_step_sum", 2),
+                                                 ("agg_target_hist", 3)))
+    for k, a, shape in (("agg_target_hits", hits, (A, T)), ("agg_target_step_sum", ssum, (A, T)),
+                        ("agg_target_hist", hist, (A, T, grid.size))):
+        if a.shape != shape:
+            raise bad(k, f"must have shape {shape}, got {a.shape}")
+    if np.any(hits < 0) or np.any(hits > n[:, None]) or np.any(np.diff(hits, axis=1) > 0):
+        raise bad("agg_target_hits", "holds counts out of range (negative, more than the "
+                                     "trajectories, or more hits of a smaller target)")
+    if np.any(hist < 0) or np.any(hist.sum(axis=2) != hits):
+        raise bad("agg_target_hist", "must be non-negative and sum to the target hits")
+    top = float(grid[-1]) if steps is None else float(steps)
+    if np.any(ssum < 0) or np.any(ssum.astype(np.float64) > hits.astype(np.float64) * top):
+        raise bad("agg_target_step_sum", "holds sums out of range (negative, or more than "
+                                         "hits × steps)")
+    return {"targets": tv, "target_hits": hits, "target_step_sum": ssum, "target_hist": hist}
 
 
 _INT_TEXT = re.compile(r"-?[0-9]{1,1000}")

@@ -16,6 +16,11 @@ ecdf(result, grid=None)                 fraction of trajectories at the global t
                                         step, per arm
 by_instance(result)                     P(global) per arm and instance (when the aggregate
                                         still has per-instance counts)
+art(result)                             COCO's aRT per arm and precision target, in
+                                        gradient evaluations (studies run with targets)
+runtime_ecdf(result)                    COCO's runtime ECDF: fraction of (trajectory, target)
+                                        pairs hit within each budget, per arm
+target_rows(result)                     hits, P(hit) and aRT per arm and target (tidy rows)
 
 Arms are the optimizer configurations × noise levels of a study, in ``result.arms`` order; a
 row carries ``arm`` (the index), ``name`` (a short readable name, unique in the study, see
@@ -637,4 +642,72 @@ def by_instance(result) -> list[dict]:
             rows.append({**_base_row(result, a, names), "instance": i, "n": int(n[i]),
                          "successes": int(k[i]),
                          "p_global": float(k[i] / n[i]) if n[i] else math.nan})
+    return rows
+
+
+# ---------------------------------------------------------------------------- COCO targets
+
+def _target_aggregate(result):
+    agg = result.aggregate
+    if getattr(agg, "targets", None) is None:
+        raise ValueError("this study has no precision targets: run it with targets='coco' (or "
+                         "a list of precisions; swarm.targets)")
+    return agg
+
+
+def art(result) -> np.ndarray:
+    """COCO's average runtime per arm and precision target, ``(arms, targets)`` float, in
+    gradient evaluations: (Σ over the arm's trajectories of the evaluations to the target's
+    first hit, or the full budget when it never hits) / the number of hits; inf without hits.
+    A trajectory's evaluations to a hit at step h are h + 1 (the start counts one evaluation)
+    and its budget is steps + 1; a trajectory that diverged before reaching a target counts as
+    unsuccessful with the full budget. Exact: from the aggregate's integer hits and step sums,
+    so a study that kept aggregates only gives the same numbers."""
+    agg = _target_aggregate(result)
+    steps = int(result.spec["steps"])
+    n = agg.total("n")
+    A, T = agg.target_hits.shape
+    out = np.full((A, T), math.inf)
+    for a in range(A):
+        for j in range(T):
+            h = int(agg.target_hits[a, j])
+            if h:
+                evals = int(agg.target_step_sum[a, j]) + h + (int(n[a]) - h) * (steps + 1)
+                out[a, j] = evals / h
+    return out
+
+
+def runtime_ecdf(result) -> list[dict]:
+    """COCO's runtime ECDF per arm: the fraction of (trajectory, target) pairs whose target
+    was reached within a budget of b gradient evaluations, at the budgets b = grid + 1 of the
+    hit grid (exact there: a hit at step h costs h + 1 evaluations). Rows: arm metadata plus
+    ``evaluations`` (int array), ``fraction`` (over all targets) and ``per_target`` ((targets,
+    budgets): each target's fraction of trajectories), ``targets``."""
+    agg = _target_aggregate(result)
+    names = arm_names(result)
+    n = agg.total("n")
+    rows = []
+    for a in range(len(result.arms)):
+        cum = np.cumsum(agg.target_hist[a], axis=1)            # (T, G)
+        per = cum / n[a] if n[a] else np.full(cum.shape, math.nan)
+        rows.append({**_base_row(result, a, names), "evaluations": agg.grid + 1,
+                     "fraction": per.mean(axis=0), "per_target": per,
+                     "targets": agg.targets.copy()})
+    return rows
+
+
+def target_rows(result) -> list[dict]:
+    """One row per arm and precision target: arm metadata, ``target`` (the precision),
+    ``n`` (trajectories), ``hits``, ``p_hit``, ``art`` (:func:`art`, gradient evaluations)."""
+    agg = _target_aggregate(result)
+    names = arm_names(result)
+    n = agg.total("n")
+    ert = art(result)
+    rows = []
+    for a in range(len(result.arms)):
+        for j, t in enumerate(agg.targets.tolist()):
+            h = int(agg.target_hits[a, j])
+            rows.append({**_base_row(result, a, names), "target": t, "n": int(n[a]),
+                         "hits": h, "p_hit": h / int(n[a]) if n[a] else math.nan,
+                         "art": float(ert[a, j])})
     return rows

@@ -29,7 +29,7 @@ import numpy as np
 from swarm.aggregate import Aggregate
 from swarm.files import (atomic_write, digest, fsync_dir, is_tmp_of, lock, no_link, npz_bytes,
                          quiet, read_json, read_npz)
-from swarm.outcomes import DTYPES, FIELDS, field_dtypes
+from swarm.outcomes import DTYPES, TARGET_HIT, field_dtypes, fields
 
 FORMAT = 3          # 3: state and chunk digests cover the layout; 2: aggregates of i0 ranges
 CHUNKS = "chunks"
@@ -187,7 +187,7 @@ class Store:
     def save(self, j, outcomes, agg: Aggregate):
         arrays = dict(agg.arrays())
         if outcomes is not None:
-            arrays.update({f"out_{k}": outcomes[k] for k in FIELDS})
+            arrays.update({f"out_{k}": outcomes[k] for k in fields(TARGET_HIT in outcomes)})
         arrays["chunk"] = np.array(j)
         arrays["fingerprint"] = np.array(self.fingerprint)
         arrays["layout"] = self._layout_array()
@@ -220,7 +220,8 @@ class Store:
             if "out_end_basin" not in z:
                 raise ValueError(f"{p}: checkpoint chunk without outcomes in a checkpoint that "
                                  f"keeps them; delete it and resume to recompute it")
-            outcomes = {k: z[f"out_{k}"] for k in FIELDS}
+            nt = self.plan.n_targets if self.plan is not None else f"out_{TARGET_HIT}" in z
+            outcomes = {k: z[f"out_{k}"] for k in fields(nt)}
         if self.plan is None:
             return outcomes, Aggregate.from_arrays(z, where=p)
         return outcomes, self._checked(j, p, z, outcomes)
@@ -231,9 +232,11 @@ class Store:
         F = DTYPES[plan.dtype]
         expect = {"chunk": ((), "i"), "fingerprint": ((), "U"), "layout": ((), "U"),
                   "digest": ((), "U")}
-        expect.update(Aggregate.expected_arrays(A, plan.per_instance))
+        expect.update(Aggregate.expected_arrays(A, plan.per_instance, plan.n_targets))
         if keep:
             expect.update({f"out_{k}": ((A, m), dt) for k, dt in field_dtypes(F).items()})
+            if plan.n_targets:
+                expect[f"out_{TARGET_HIT}"] = ((A, m, plan.n_targets), np.int64)
         return expect
 
     def _checked(self, j, p, z, outcomes):
@@ -246,7 +249,7 @@ class Store:
                                     n_instances=plan.instances, steps=plan.steps,
                                     keys=(first, m, plan.starts),
                                     max_basin_rows=plan.max_basin_rows,
-                                    per_instance=plan.per_instance)
+                                    per_instance=plan.per_instance, targets=plan.targets)
         if outcomes is not None:
             again = plan.aggregate(j, outcomes, True)
             if agg.basins is None:

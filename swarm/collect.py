@@ -11,7 +11,7 @@ import threading
 
 from swarm.aggregate import Aggregate
 from swarm.checkpoint import CHUNKS
-from swarm.outcomes import DTYPES, FIELDS, empty_outcomes
+from swarm.outcomes import DTYPES, empty_outcomes, fields
 
 
 class Interrupted(KeyboardInterrupt):
@@ -47,9 +47,9 @@ class Collector:
         A, n_keys = len(plan.arms), plan.instances * plan.starts
         self.outcomes = None
         if keep:
-            self.outcomes = empty_outcomes((A, n_keys), DTYPES[plan.dtype])
+            self.outcomes = empty_outcomes((A, n_keys), DTYPES[plan.dtype], plan.n_targets)
         self.agg = Aggregate.empty(A, plan.instances, plan.steps, plan.max_basin_rows,
-                                   plan.per_instance)
+                                   plan.per_instance, plan.targets)
         self.merged = set()
 
     def view(self, j):
@@ -63,7 +63,7 @@ class Collector:
         self.merged.add(j)
         _, _, first, m = self.plan.keys(j)
         if self.keep and not in_place:
-            for k in FIELDS:
+            for k in fields(self.plan.n_targets):
                 self.outcomes[k][:, first:first + m] = out[k]
         if self.progress is not None:
             self.progress(len(self.plan.arms) * m)
@@ -74,5 +74,5 @@ class Collector:
             raise RuntimeError(f"only {len(self.merged)} of {self.plan.n_chunks} chunks were "
                                f"merged")
         out = None if self.outcomes is None else \
-            {k: v.reshape(-1) for k, v in self.outcomes.items()}
+            {k: v.reshape((-1,) + v.shape[2:]) for k, v in self.outcomes.items()}
         return out, self.agg

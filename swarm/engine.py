@@ -27,7 +27,8 @@ from swarm.collect import Collector, Interrupted, deferred_sigint  # noqa: F401 
 from swarm.kernels import philox
 from swarm.landscapes import Family
 from swarm.optimizers import Optimizer, arm_params, check_cast, hyper_row
-from swarm.outcomes import COUNTS, DTYPES, FIELDS, OUTCOME_BYTES, empty_outcomes
+from swarm import targets as _targets
+from swarm.outcomes import COUNTS, DTYPES, FIELDS, empty_outcomes, outcome_bytes
 from swarm.result import Result, provenance
 
 BACKENDS = ("cpu", "cuda", "auto")
@@ -45,7 +46,8 @@ def _memory_budget():
         return 4 << 30
 
 
-def _study_bytes(landscape, instances, starts, n_arms, keep, keys_per_chunk, per_instance):
+def _study_bytes(landscape, instances, starts, n_arms, keep, keys_per_chunk, per_instance,
+                 n_targets=0):
     """Estimated peak bytes of a study, sized from the family alone (no instance is built):
     per instance, its rows of the aggregate's counts (the study's, unless it keeps moments
     only) and, when kept, its outcomes; per chunk, its instances' kernel arrays (parameter
@@ -58,9 +60,10 @@ def _study_bytes(landscape, instances, starts, n_arms, keep, keys_per_chunk, per
     chunk_instances = min(instances, keys // starts + 2)
     row = n_par + 3 * d + 2 * d + n_glob * d
     rows = 8 * n_arms * len(COUNTS)
-    chunk = chunk_instances * (3 * 8 * row + rows) + 2 * n_arms * keys * OUTCOME_BYTES
+    ob = outcome_bytes(n_targets)
+    chunk = chunk_instances * (3 * 8 * row + rows) + 2 * n_arms * keys * ob
     per_instance_bytes = (rows if per_instance else 0) + \
-        (starts * n_arms * OUTCOME_BYTES if keep else 0)
+        (starts * n_arms * ob if keep else 0)
     return instances * per_instance_bytes + chunk + 3 * 8 * n_arms * n_arms, per_instance_bytes
 
 
@@ -77,15 +80,15 @@ def chunk_instances(landscape):
 
 
 def _check_memory(landscape, instances, starts, n_arms, keep, keys_per_chunk, per_instance,
-                  budget):
+                  budget, n_targets=0):
     """Refuse, before anything is built, a study whose chunk arrays, aggregates and kept
     outcomes would not fit in ``budget`` bytes; the message names the most instances that
     fit."""
     def need(n):
         return _study_bytes(landscape, n, starts, n_arms, keep, keys_per_chunk,
-                            per_instance)[0]
+                            per_instance, n_targets)[0]
     total, per_inst = _study_bytes(landscape, instances, starts, n_arms, keep, keys_per_chunk,
-                                   per_instance)
+                                   per_instance, n_targets)
     if total <= budget:
         return
     lo, hi = 0, instances                     # need() grows with n: bisect the largest fit
@@ -254,22 +257,31 @@ def resolve_tol_f(tol_f, landscape, seed, dtype, bank=None):
     return tol_f
 
 
+_NO_TARGET_HIT = np.empty((0, 0), np.int64)
+
+
 def launch(inputs, kind_id, hp, seed, steps, tol_x, tol_f, n_inst, n_starts, F, lanes, b0, nb,
-           n, out=None, known_sb=False):
+           n, out=None, known_sb=False, targets=None):
     """Run blocks ``b0 … b0+nb−1`` of ``lanes`` starts (``n`` trajectories, of the instances
     that ``inputs`` holds) of one optimizer kind; returns the outcome arrays (written into
     ``out``'s when given: contiguous, length ``n``). ``known_sb``: ``out``'s start basins hold
-    these starts' labels already (another arm's), so they are not labelled again."""
+    these starts' labels already (another arm's), so they are not labelled again.
+    ``targets``: the precision targets (float64, decreasing) or None; with them ``out`` has
+    ``target_hit`` (n, len(targets))."""
     from swarm.kernels import cpu
     k0, k1 = philox.split_seed(seed)
     rec = np.empty((0, inputs.sp.shape[2]), dtype=F)
+    nt = 0 if targets is None else len(targets)
     if out is None:
-        out = empty_outcomes(n, F)
+        out = empty_outcomes(n, F, nt)
+    tv = np.asarray(targets, F) if nt else np.zeros(1, F)
+    th = out["target_hit"] if nt else _NO_TARGET_HIT
     cpu.KERNELS[np.dtype(F)](
         inputs.fid, kind_id, inputs.lp, inputs.skind, inputs.sp, inputs.box, inputs.gmin,
         hp.astype(F), inputs.tab, inputs.ctype, inputs.gk, k0, k1, steps, F(tol_x), F(tol_f),
-        n_inst, inputs.lo, n_starts, lanes, b0, nb, int(known_sb), rec, out["start_basin"],
-        out["end_basin"], out["hit_step"], out["best_f"], out["final_f"], out["diverged"])
+        nt, tv, n_inst, inputs.lo, n_starts, lanes, b0, nb, int(known_sb), rec,
+        out["start_basin"], out["end_basin"], out["hit_step"], out["best_f"], out["final_f"],
+        out["diverged"], th)
     return out
 
 
@@ -278,8 +290,8 @@ class _Slot:
     ``(arms, n)`` for their copies (made on first use), and the chunk in them (``j``, ``m``
     keys; ``None``: free)."""
 
-    def __init__(self, kcuda, n_arms, n, F):
-        self.out = [kcuda.outputs(n, F) for _ in range(n_arms)]
+    def __init__(self, kcuda, n_arms, n, F, nt=0):
+        self.out = [kcuda.outputs(n, F, nt) for _ in range(n_arms)]
         self.eb = None            # (arms, n) end basins on the device, for the pairs kernel
         self.agg = None           # the device aggregate's buffers (made on first use)
         self.host = self.dev = None
@@ -315,6 +327,8 @@ class _Gpu:
         self.plan, self.cuda, self.kcuda = plan, cuda, kcuda
         self.F = F = DTYPES[plan.dtype]
         self.hp = [cuda.to_device(h.astype(F)) for h in plan.hp]
+        self.nt = plan.n_targets
+        self.targets = cuda.to_device(plan.targets.astype(F)) if self.nt else None
         self.n = min(plan.keys_per_chunk, plan.instances * plan.starts)
         self.slots = []
         self.stream, self.copies = cuda.stream(), cuda.stream()
@@ -335,7 +349,7 @@ class _Gpu:
             if len(self.slots) == self.SLOTS:
                 raise RuntimeError(f"chunk {j}: every slot holds a chunk not fetched yet "
                                    f"({[x.j for x in self.slots]})")
-            free = [_Slot(self.kcuda, len(plan.arms), self.n, self.F)]
+            free = [_Slot(self.kcuda, len(plan.arms), self.n, self.F, self.nt)]
             self.slots.append(free[0])
         slot = free[0]
         if aggregate and slot.eb is None:         # the end basins in one (arms, n) array
@@ -355,8 +369,11 @@ class _Gpu:
             self.kcuda.start(pk.fid, arm["optimizer"].kind_id, slot.dev, self.hp[a],
                              pk.skind, self.k0, self.k1, plan.steps, plan.tol_x, plan.tol_f,
                              plan.instances, pk.lo, plan.starts, first, m, self.F, slot.out[a],
-                             known_sb=a > 0, stream=st)
+                             known_sb=a > 0, stream=st, targets=self.targets)
         slot.aggregated, slot.copied = aggregate, None
+        if aggregate and self.nt:
+            raise ValueError("a study with targets is aggregated on the host (the device "
+                             "aggregation has no target tallies): start it with stage")
         if aggregate:
             stage = False
             if dest is not None:          # the copies wait for the kernels, not for the rest
@@ -369,7 +386,7 @@ class _Gpu:
                 slot.copied[1].record(stream=self.copies)
             self._aggregate(slot, first, m, pk.lo, basins and plan.per_instance)
         if stage and slot.host is None:
-            slot.host = self.kcuda.staging(len(plan.arms), self.n, self.F)
+            slot.host = self.kcuda.staging(len(plan.arms), self.n, self.F, self.nt)
         for a, dev in enumerate(slot.out if stage else ()):
             # the later arms' start basins are the first arm's: copied on the host in fetch
             self.kcuda.copy_out(dev, m, {k: v[a] for k, v in slot.host.items()}, st,
@@ -497,8 +514,11 @@ class Plan:
 
     def __init__(self, landscape, optimizers, arms, instances, starts, steps, seed, start,
                  dtype, backend, tol_x, tol_f, keys_per_chunk, max_basin_rows,
-                 max_instance_rows=None):
+                 max_instance_rows=None, targets=None):
         from swarm.kernels.cpu import lanes_for
+        # precision targets (float64, decreasing; swarm.targets) or None
+        self.targets = None if targets is None else np.asarray(targets, np.float64)
+        self.n_targets = 0 if targets is None else len(self.targets)
         self.landscape, self.optimizers, self.arms = landscape, optimizers, arms
         self.instances, self.starts, self.steps, self.seed = instances, starts, steps, seed
         self.start, self.dtype, self.backend = start, dtype, backend
@@ -557,7 +577,7 @@ class Plan:
         F = DTYPES[self.dtype]
         kb0, nb, first, m = self.keys(j)
         t1 = time.perf_counter()
-        if self.backend == "cuda" and not outcomes:
+        if self.backend == "cuda" and not outcomes and not self.n_targets:
             gpu = self.gpu
             with gpu.lock:
                 gpu.start(j, stage=False, aggregate=True, basins=basins)
@@ -565,7 +585,8 @@ class Plan:
             if timings is not None:
                 timings["kernel_s"] += seconds
             return None, part
-        outcomes = out if out is not None else empty_outcomes((len(self.arms), m), F)
+        outcomes = out if out is not None else empty_outcomes((len(self.arms), m), F,
+                                                              self.n_targets)
         if self.backend == "cuda":
             gpu = self.gpu
             with gpu.lock:
@@ -580,7 +601,8 @@ class Plan:
                 launch(inputs, arm["optimizer"].kind_id, self.hp[a], self.seed, self.steps,
                        self.tol_x, self.tol_f, self.instances, self.starts, F, self.lanes, kb0,
                        nb, m,
-                       {k: v[a] for k, v in outcomes.items()}, known_sb=a > 0)
+                       {k: v[a] for k, v in outcomes.items()}, known_sb=a > 0,
+                       targets=self.targets)
             seconds = time.perf_counter() - t1
         if timings is not None:
             timings["kernel_s"] += seconds
@@ -594,7 +616,8 @@ class Plan:
         # above max_instance_rows nothing per instance is kept: no (instance, basin) table
         return Aggregate.from_outcomes(outcomes, instance, self.n_global, self.instances,
                                        self.steps, self.max_basin_rows,
-                                       basins and self.per_instance, self.per_instance)
+                                       basins and self.per_instance, self.per_instance,
+                                       self.targets)
 
     def fingerprint(self, spec):
         from swarm.kernels import cache
@@ -613,7 +636,9 @@ def _execute(plan, keep, store, progress, timings):
     col = Collector(plan, keep, progress)
     done = set(store.done()) if store is not None else set()
     todo = [j for j in range(plan.n_chunks) if j not in done]
-    gpu = plan.gpu if plan.backend == "cuda" and todo else None
+    # the device aggregation has no target tallies: a study with targets copies its outcomes
+    # out and aggregates them on the host (Plan.chunk)
+    gpu = plan.gpu if plan.backend == "cuda" and todo and not plan.n_targets else None
     ahead = {}                    # the chunk to queue once each chunk is merged
     if gpu is not None:
         if keep:          # page-locked: copied there by the device, beside the next kernels
@@ -642,7 +667,8 @@ def _execute(plan, keep, store, progress, timings):
                     else:
                         m = plan.keys(j)[3]
                         if spare is None or spare[FIELDS[0]].shape[1] < m:
-                            spare = empty_outcomes((len(plan.arms), m), DTYPES[plan.dtype])
+                            spare = empty_outcomes((len(plan.arms), m), DTYPES[plan.dtype],
+                                                   plan.n_targets)
                         buf = {k: v[:, :m] for k, v in spare.items()}
                     out, part = plan.chunk(j, timings, buf, basins)
                 if store is not None:
@@ -663,12 +689,12 @@ def _execute(plan, keep, store, progress, timings):
 def _checked_study(landscape, optimizers, *, instances, starts, steps, noise, seed, start,
                    dtype, backend, tol_x, tol_f, chunk_size, threads, device, progress,
                    keep_outcomes, keep_limit, checkpoint, resume, max_basin_rows,
-                   max_instance_rows, cluster):
+                   max_instance_rows, cluster, targets=None):
     """:func:`run`'s arguments checked, each with a ValueError naming it, and resolved:
     (landscape, optimizers as a list, instances, starts, steps, seed, noise levels, start,
     dtype, backend, tol_x, tol_f, chunk_size, arms, trajectories, keep, memory budget,
-    max_basin_rows, max_instance_rows, cluster). Refuses a study too large for memory before
-    anything is allocated."""
+    max_basin_rows, max_instance_rows, cluster, targets). Refuses a study too large for memory
+    before anything is allocated."""
     if not isinstance(landscape, Family):
         raise ValueError(f"landscape must be a family from swarm.landscapes (e.g. "
                          f"landscapes.rastrigin(dim=2)), got {landscape!r}")
@@ -701,6 +727,9 @@ def _checked_study(landscape, optimizers, *, instances, starts, steps, noise, se
         raise ValueError(f"tol_x = {tol_x:g} is beyond the range of {dtype}")
     bank0 = probe(landscape, seed, dtype)
     tol_f = resolve_tol_f(tol_f, landscape, seed, dtype, bank0)
+    targets = _targets.canonical(targets)
+    _targets.check_resolution(targets, landscape, seed, dtype, bank0)
+    nt = 0 if targets is None else len(targets)
     if chunk_size is not None:
         chunk_size = V.integer("chunk_size", chunk_size, low=1)
     if threads is not None:
@@ -748,7 +777,7 @@ def _checked_study(landscape, optimizers, *, instances, starts, steps, noise, se
             chunk_size = min(chunk_size, max(chunk_size >> 4, -(-total // 256)))
     chunk_size = min(chunk_size, len(arms) * starts * chunk_instances(landscape))
     keep = total <= keep_limit if keep_outcomes is None else keep_outcomes
-    need = total * OUTCOME_BYTES
+    need = total * outcome_bytes(nt)
     budget = _memory_budget()
     if keep and need > budget:
         raise ValueError(
@@ -759,11 +788,11 @@ def _checked_study(landscape, optimizers, *, instances, starts, steps, noise, se
             f"or False) or reduce the study")
     _check_memory(landscape, instances, starts, len(arms), keep,
                   min(max(1, chunk_size // len(arms)), instances * starts),
-                  instances <= max_instance_rows, budget)
+                  instances <= max_instance_rows, budget, nt)
 
     return (landscape, optimizers, instances, starts, steps, seed, sigmas, start, dtype, backend,
             tol_x, tol_f, chunk_size, arms, total, keep, budget, max_basin_rows,
-            max_instance_rows, cluster)
+            max_instance_rows, cluster, targets)
 
 
 def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 1000,
@@ -773,7 +802,7 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
         device: int = 0, progress=None, keep_outcomes: bool | None = None,
         keep_limit: int = DEFAULT_KEEP_LIMIT, checkpoint: str | os.PathLike | None = None,
         resume: bool = False, max_basin_rows: int = MAX_BASIN_ROWS,
-        max_instance_rows: int = MAX_INSTANCE_ROWS, cluster=None) -> Result:
+        max_instance_rows: int = MAX_INSTANCE_ROWS, cluster=None, targets=None) -> Result:
     """Run a study: every optimizer (configuration) from ``starts`` start points on each of
     ``instances`` random instances of ``landscape``, for ``steps`` steps.
 
@@ -825,26 +854,37 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     among the tasks running on it), and the default ``chunk_size`` is smaller, so that there
     are enough chunks to share out. A chunk that keeps failing on the workers raises
     :class:`swarm.distributed.ChunkFailed`. Without ``cluster`` Dask is never imported.
+
+    ``targets``: precision targets besides ``tol_f`` (:mod:`swarm.targets`) — ``"coco"``
+    (COCO's 51 precisions 10², 10^1.8, …, 10⁻⁸) or a strictly decreasing sequence of at most
+    64 positive finite precisions. Each trajectory then records the first-hit step of every
+    ``f − f* ≤ target`` (outcome field ``target_hit``, shape ``(trajectories, targets)``),
+    and the aggregate keeps per arm and target the hits, the exact sum of their steps and
+    their histogram on the hit grid (:func:`swarm.analysis.art`,
+    :func:`swarm.analysis.runtime_ecdf`). Targets below the dtype's resolution at f* (the
+    floor of ``tol_f``) are refused. On CUDA a study with targets is aggregated on the host.
     """
     (landscape, optimizers, instances, starts, steps, seed, sigmas, start, dtype, backend,
      tol_x, tol_f, chunk_size, arms, total, keep, budget, max_basin_rows, max_instance_rows,
-     cluster) = _checked_study(
+     cluster, targets) = _checked_study(
         landscape, optimizers, instances=instances, starts=starts, steps=steps, noise=noise,
         seed=seed, start=start, dtype=dtype, backend=backend, tol_x=tol_x, tol_f=tol_f,
         chunk_size=chunk_size, threads=threads, device=device, progress=progress,
         keep_outcomes=keep_outcomes, keep_limit=keep_limit, checkpoint=checkpoint,
         resume=resume, max_basin_rows=max_basin_rows, max_instance_rows=max_instance_rows,
-        cluster=cluster)
+        cluster=cluster, targets=targets)
 
     spec = {"landscape": landscape.to_dict(), "optimizers": [o.to_dict() for o in optimizers],
             "instances": instances, "starts": starts, "steps": steps,
             "noise": [_noise.record(s) for s in sigmas],
             "seed": seed, "start": start.to_dict(), "dtype": dtype, "tol_x": tol_x,
             "tol_f": None if tol_f == -np.inf else tol_f}
+    if targets is not None:             # only then: specs without targets stay as they were
+        spec["targets"] = _targets.record(targets)
     t0 = time.perf_counter()
     plan = Plan(landscape, optimizers, arms, instances, starts, steps, seed, start, dtype,
                 backend, tol_x, tol_f, max(1, chunk_size // len(arms)), max_basin_rows,
-                max_instance_rows)
+                max_instance_rows, targets)
     if start.kind == "minimum":         # an instance that lists too few minima: refuse now
         plan.inputs(0)
     store = None
@@ -859,13 +899,13 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
                 keep = store.layout["keep"]
                 plan = Plan(landscape, optimizers, arms, instances, starts, steps, seed, start,
                             dtype, backend, tol_x, tol_f, store.layout["keys_per_chunk"],
-                            max_basin_rows, max_instance_rows)
+                            max_basin_rows, max_instance_rows, targets)
                 if plan.n_chunks != store.layout["n_chunks"] or \
                         plan.keys_per_chunk != store.layout["keys_per_chunk"]:
                     raise ValueError(f"{store.dir / _checkpoint.STATE}: damaged checkpoint "
                                      f"(its layout {store.layout} is not a chunking of this "
                                      f"study); delete it and {store.chunks}/ to start over")
-            if keep and total * OUTCOME_BYTES > budget:
+            if keep and total * outcome_bytes(plan.n_targets) > budget:
                 raise ValueError(f"{store.dir / _checkpoint.STATE}: the checkpoint keeps "
                                  f"outcomes, {total:,} trajectories, more than memory allows")
             store.plan = plan                       # chunks are checked against the plan
@@ -894,6 +934,9 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     prov = provenance(backend, timings, threads, chunk_size)
     if cluster_info is not None:
         prov["cluster"] = cluster_info
+    if targets is not None:             # how target hits were computed (host tallies on CUDA)
+        prov["targets"] = {"n": len(targets), "spec": spec["targets"],
+                           "aggregation": "host" if backend == "cuda" else "cpu"}
     n_global = np.broadcast_to(np.int64(plan.n_global), (instances,))    # a view: no memory
     return Result(spec=spec, arms=arm_rows, outcomes=outcomes, n_global=n_global,
                   provenance=prov, aggregate=agg)

@@ -4,7 +4,9 @@ swarm module).
 A trajectory's outcome is the six fields of :data:`FIELDS`: ``start_basin`` and ``end_basin``
 (basin labels; ``0 … n_global−1`` are the global minima, ``-1``: none — an ``end_basin`` of
 ``-1`` for every diverged trajectory), ``hit_step`` (first step at the global target, ``-1``:
-never), ``best_f``, ``final_f`` and ``diverged``. The predicates below are the only place the
+never), ``best_f``, ``final_f`` and ``diverged``; a study with precision targets
+(:mod:`swarm.targets`) has a seventh, ``target_hit`` (int64, one column per target: the
+first-hit step of ``f − f* ≤ target``, ``-1``: never), present only then. The predicates below are the only place the
 Python side spells what "global", "escaped", "escaped to global" and "hit" mean; the Numba
 tally (:func:`swarm.aggregate._tally`) spells the same tests per trajectory (inside a compiled
 loop) and writes its counts to the columns named by :data:`COUNTS`, through the integer
@@ -17,6 +19,7 @@ import numpy as np
 DTYPES = {"float64": np.float64, "float32": np.float32}     # the working dtypes of best_f, final_f
 FIELDS = ("start_basin", "end_basin", "hit_step", "best_f", "final_f", "diverged")
 OUTCOME_BYTES = 8 * 5 + 1         # bytes per trajectory: five 8-byte fields and a bool
+TARGET_HIT = "target_hit"         # the optional field: (…, n_targets) int64 first-hit steps
 
 # the per-(arm, instance) counts of an aggregate, in column order
 COUNTS = ("n", "successes", "diverged", "started_global", "successes_from_global", "escapes",
@@ -30,10 +33,26 @@ def field_dtypes(F) -> dict:
     return dict(zip(FIELDS, (np.int64, np.int64, np.int64, F, F, np.bool_)))
 
 
-def empty_outcomes(shape, F):
+def fields(n_targets=0) -> tuple:
+    """The outcome fields of a study with ``n_targets`` precision targets: :data:`FIELDS`,
+    then ``target_hit`` when there are targets."""
+    return FIELDS + ((TARGET_HIT,) if n_targets else ())
+
+
+def outcome_bytes(n_targets=0) -> int:
+    """Bytes of one trajectory's outcomes with ``n_targets`` targets."""
+    return OUTCOME_BYTES + 8 * n_targets
+
+
+def empty_outcomes(shape, F, n_targets=0):
     """Uninitialised outcome arrays of ``shape``, one per field of :data:`FIELDS`; the float
-    fields in the working dtype ``F``."""
-    return {k: np.empty(shape, dt) for k, dt in field_dtypes(F).items()}
+    fields in the working dtype ``F``; with ``n_targets`` targets also ``target_hit`` of
+    ``shape + (n_targets,)``."""
+    out = {k: np.empty(shape, dt) for k, dt in field_dtypes(F).items()}
+    if n_targets:
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        out[TARGET_HIT] = np.empty(shape + (n_targets,), np.int64)
+    return out
 
 
 def is_global(basin, n_global):

@@ -2,7 +2,8 @@
 
 Outcome arrays (one entry per trajectory, ordered arm-major, then instance, then start):
 ``start_basin``, ``end_basin`` (``-1``: diverged), ``hit_step`` (first step at the global
-target, ``-1``: never), ``best_f``, ``final_f``, ``diverged``. An *arm* is one optimizer
+target, ``-1``: never), ``best_f``, ``final_f``, ``diverged``; with precision targets
+(``spec["targets"]``, :mod:`swarm.targets`) also ``target_hit``, (trajectories, targets). An *arm* is one optimizer
 configuration at one noise level. Derived, per trajectory: ``success`` (ended in a global
 basin), ``escaped`` (ended in a basin other than its start basin), ``escaped_to_global``
 (started outside the global basin and ended in it).
@@ -80,10 +81,12 @@ def outcome_hash(outcomes, study=None) -> str:
     none of them can be edited in a results directory without the hash check noticing; the
     arms' names and hyperparameters are descriptions, not covered."""
     h = hashlib.sha256()
-    for k in FIELDS:
+    for k in FIELDS + ((OC.TARGET_HIT,) if OC.TARGET_HIT in outcomes else ()):
         a = np.ascontiguousarray(outcomes[k])
         h.update(k.encode())
         h.update(str(a.dtype).encode())
+        if k == OC.TARGET_HIT:             # its shape says how many targets (absent: none)
+            h.update(str(a.shape).encode())
         h.update(a.tobytes())
     if study is not None:
         h.update(json.dumps(study, sort_keys=True).encode())
@@ -144,6 +147,12 @@ class Result:
     def starts(self):
         return self.spec["starts"]
 
+    @property
+    def targets(self) -> np.ndarray | None:
+        """The study's precision targets (float64, decreasing; :mod:`swarm.targets`), or None."""
+        from swarm import targets as TG
+        return TG.canonical(self.spec.get("targets"))
+
     def arm_slice(self, a):
         n = self.instances * self.starts
         return slice(a * n, (a + 1) * n)
@@ -157,7 +166,7 @@ class Result:
                 f"available; use result.aggregate, or rerun with keep_outcomes=True")
         s = self.arm_slice(a)
         shape = (self.instances, self.starts)
-        o = {k: v[s].reshape(shape) for k, v in self.outcomes.items()}
+        o = {k: v[s].reshape(shape + v.shape[1:]) for k, v in self.outcomes.items()}
         ng = self.n_global[:, None]
         o["success"] = OC.is_global(o["end_basin"], ng)
         start_global = OC.is_global(o["start_basin"], ng)
@@ -194,6 +203,12 @@ class Result:
         P(escape → global), hits, first-hit medians, aRT, divergence and mean best/final f."""
         from swarm import analysis
         return analysis.overall(self, confidence)
+
+    def aRT(self) -> np.ndarray:
+        """COCO's aRT per arm and precision target, in gradient evaluations
+        (:func:`swarm.analysis.art`); the study must have run with ``targets``."""
+        from swarm import analysis
+        return analysis.art(self)
 
     def _median_of_hits(self, a, hits) -> float:
         """Lower median of the first-hit steps of arm ``a``'s trajectories that hit:
@@ -344,9 +359,11 @@ def aggregate_of(res):
     """The exact aggregate of a result's per-trajectory outcomes."""
     from swarm.aggregate import Aggregate
     A, n_inst, n_start = len(res.arms), res.instances, res.starts
-    o = {k: np.asarray(res.outcomes[k]).reshape(A, n_inst * n_start) for k in FIELDS}
+    o = {k: np.asarray(v).reshape((A, n_inst * n_start) + np.shape(v)[1:])
+         for k, v in res.outcomes.items() if k in OC.fields(1)}
     inst = np.repeat(np.arange(n_inst), n_start)
-    return Aggregate.from_outcomes(o, inst, res.n_global, n_inst, res.spec["steps"])
+    return Aggregate.from_outcomes(o, inst, res.n_global, n_inst, res.spec["steps"],
+                                   targets=res.targets)
 
 
 def manifest_hash(manifest) -> str:
@@ -422,6 +439,18 @@ def check_outcomes(o, steps, where):
     if np.any(o["end_basin"][o["diverged"]] != -1):
         raise ValueError(f"{where}: field 'end_basin' holds a basin for a diverged trajectory: "
                          f"damaged or crafted")
+    th = o.get(OC.TARGET_HIT)
+    if th is not None and th.size:
+        if th.min() < -1 or th.max() > steps:
+            raise ValueError(f"{where}: field 'target_hit' holds values outside −1 … {steps} "
+                             f"(the study's steps): damaged or crafted")
+        # targets are reached in order: each at or after the one before it, never if that
+        # one was never reached (columns compared pairwise: no (…, T) temporaries)
+        for j in range(1, th.shape[-1]):
+            a, b = th[..., j - 1], th[..., j]
+            if np.any((b >= 0) & ((a < 0) | (b < a))):
+                raise ValueError(f"{where}: field 'target_hit' holds a target reached before "
+                                 f"a larger one (column {j}): damaged or crafted")
 
 
 def _manifest_fields(d, manifest):
@@ -475,6 +504,13 @@ def _manifest_fields(d, manifest):
         raise bad("provenance", "must be an object")
     if "study" in manifest and not isinstance(manifest["study"], (dict, type(None))):
         raise bad("study", "must be an object")
+    if "targets" in spec:
+        from swarm import targets as TG
+        try:
+            if spec["targets"] is None or TG.record(spec["targets"]) != spec["targets"]:
+                raise ValueError("not as swarm records them")
+        except ValueError as e:
+            raise bad("spec.targets", f"is damaged ({e})") from None
     return spec, arms, kept, expected, fam.n_global, spec["dtype"]
 
 
@@ -504,19 +540,25 @@ def load(directory) -> Result:
         spec, arms, kept, expected, n_glob, dtype = _manifest_fields(d, manifest)
         A, n_inst, n_start, steps = len(arms), spec["instances"], spec["starts"], spec["steps"]
         n = A * n_inst * n_start
+        from swarm import targets as TG
+        targets = TG.canonical(spec.get("targets"))
+        nt = 0 if targets is None else targets.size
         budget = memory_budget()
         if kept:
-            if n * OUTCOME_BYTES * 2 > budget:
+            if n * OC.outcome_bytes(nt) * 2 > budget:
                 raise ValueError(f"{d / 'manifest.json'}: declares {n:,} kept outcomes, more "
                                  f"than this machine's memory allows to load")
             F = np.float64 if dtype == "float64" else np.float32
             expect = {k: ((n,), dt) for k, dt in OC.field_dtypes(F).items()}
+            if nt:
+                expect[OC.TARGET_HIT] = ((n, nt), np.int64)
             expect["n_global"] = ((1,), np.int64)
             where = d / "outcomes.npz"
             z = read_npz(where, "outcomes file", expect, max_bytes=budget)
-            outcomes = {k: z[k] for k in FIELDS}
+            outcomes = {k: z[k] for k in OC.fields(nt)}
         else:
-            expect = {**Aggregate.expected_arrays(A), "n_global": ((1,), np.int64)}
+            expect = {**Aggregate.expected_arrays(A, n_targets=nt),
+                      "n_global": ((1,), np.int64)}
             where = d / "aggregate.npz"
             z = read_npz(where, "aggregate file", expect, max_bytes=budget)
             outcomes = None
@@ -544,7 +586,8 @@ def load(directory) -> Result:
             agg = None
         else:
             agg = Aggregate.from_arrays(z, where=where, arms=A, n_instances=n_inst,
-                                        steps=steps, keys=(0, n_inst * n_start, n_start))
+                                        steps=steps, keys=(0, n_inst * n_start, n_start),
+                                        targets=targets)
         n_global = np.broadcast_to(np.int64(ng), (n_inst,))
     except FileNotFoundError as e:
         raise ValueError(f"{d} is not a swarm result directory: {e.filename} is missing") from e

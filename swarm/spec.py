@@ -51,6 +51,7 @@ from swarm import landscapes as L
 from swarm import noise as N
 from swarm import optimizers as O
 from swarm import starts as S
+from swarm import targets as TG
 from swarm.result import Result, printable
 
 __all__ = ["Spec", "SpecError", "load_spec", "loads_spec"]
@@ -58,7 +59,7 @@ __all__ = ["Spec", "SpecError", "load_spec", "loads_spec"]
 # run settings: their defaults are swarm.run's own
 _RUN_PARAMS = {k: p.default for k, p in inspect.signature(engine.run).parameters.items()}
 _SCALARS = ("instances", "starts", "steps", "seed", "dtype", "backend", "tol_x", "tol_f",
-            "chunk_size", "device")
+            "chunk_size", "device", "targets")
 TOP_KEYS = ("name", "description", "landscape", "optimizers", "noise", "start") + _SCALARS
 _INTEGERS = {"instances": (1, engine.MAX_COUNTER), "starts": (1, engine.MAX_COUNTER),
              "steps": (1, engine.MAX_COUNTER - 1), "seed": (0, 2 ** 64 - 1),
@@ -368,6 +369,7 @@ class Spec:
     tol_f: float | None
     chunk_size: int | None
     device: int
+    targets: object = None         # None, "coco" or a tuple of precisions (swarm.targets)
     name: str = ""
     description: str = ""
     text: str = field(default="", repr=False, compare=False)
@@ -390,7 +392,8 @@ class Spec:
                     instances=self.instances, starts=self.starts, steps=self.steps,
                     noise=list(self.noise), seed=self.seed, start=self.start,
                     dtype=self.dtype, backend=self.backend, tol_x=self.tol_x,
-                    tol_f=self.tol_f, chunk_size=self.chunk_size, device=self.device)
+                    tol_f=self.tol_f, chunk_size=self.chunk_size, device=self.device,
+                    targets=self.targets)
 
     def run(self, **overrides) -> Result:
         """Run the study. ``overrides`` replace any keyword argument of :func:`swarm.run`
@@ -446,6 +449,10 @@ class Spec:
                  f"{self.n_trajectories:,} trajectories of {self.steps} steps "
                  f"({self.n_trajectories * self.steps:,} trajectory-steps), seed {self.seed}, "
                  f"{self.dtype}, backend {self.backend}"]
+        if self.targets is not None:
+            t = TG.canonical(self.targets)
+            lines.append(f"targets: {'COCO, ' if self.targets == 'coco' else ''}{t.size} "
+                         f"precisions {t[0]:g} … {t[-1]:g}")
         return "\n".join(lines)
 
 
@@ -673,6 +680,11 @@ def loads_spec(text: str, name: str = "<spec>") -> Spec:
         else:
             with ctx.checking(("tol_f",), {"tol_f": ("tol_f",)}):
                 run["tol_f"] = V.real("tol_f", v, low=0.0)
+    if "targets" in data:
+        v = data["targets"]
+        with ctx.checking(("targets",), {"targets": ("targets",)}):
+            rec = TG.record(v)
+        run["targets"] = rec if isinstance(rec, str) else tuple(rec)
     start = _start(ctx, data, family, run)
     return Spec(path=name, landscape=family, optimizers=tuple(opts), noise=noise, start=start,
                 name=data.get("name", ""), description=data.get("description", ""),

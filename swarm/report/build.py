@@ -18,7 +18,7 @@ from swarm.report.maps import (basin_maps_caption, fig_basin_maps, fig_trajector
                                trajectory_caption)
 from swarm.report.style import arm_colours, study_desc
 from swarm.report.tables import (basin_table, escape_table, few_instances_note, overall_table,
-                                 paired_table, questions_note, write_csv)
+                                 paired_table, questions_note, target_table, write_csv)
 from swarm.report.text import definitions, findings, provenance_lines, start_desc
 
 FAILED = object()            # what a figure step returns when it raised
@@ -82,6 +82,8 @@ def _write(result, d, extra_runs, confidence):
     write_csv(tabdir / "per_start_basin.csv", basin_rows)
     write_csv(tabdir / "paired.csv", pair_rows)
     write_csv(tabdir / "by_instance.csv", inst_rows)
+    if result.targets is not None:
+        write_csv(tabdir / "targets.csv", analysis.target_rows(result))
 
     colours = arm_colours(result)
     figures = []          # (file, caption)
@@ -173,6 +175,10 @@ def _write(result, d, extra_runs, confidence):
     doc.h(2, "Escapes and first hits per optimizer")
     h_, r_ = escape_table(rows, confidence)
     doc.table(h_, r_)
+    tt = target_table(result)
+    if tt is not None:
+        doc.h(2, "COCO targets: aRT per optimizer")
+        doc.table(tt[0], tt[1], note=tt[2])
     doc.h(2, "P(global) and escapes by start basin")
     h_, r_ = basin_table(basin_rows, confidence)
     doc.table(h_, r_, note="P(esc→global) is among the group's starts outside a global basin "

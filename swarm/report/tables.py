@@ -131,6 +131,32 @@ def escape_table(rows, confidence):
     return headers, out
 
 
+def target_table(result):
+    """COCO's aRT (gradient evaluations, :func:`swarm.analysis.art`) per arm at the
+    integer-exponent targets 10², 10¹, … among the study's (all of them when there are none
+    such), with the note that says what it is; ``None`` without targets."""
+    from swarm import analysis
+    from swarm import targets as TG
+    tv = result.targets
+    if tv is None:
+        return None
+    cols = TG.integer_exponents(tv)
+    if cols.size == 0:
+        cols = np.arange(tv.size)
+    ert = analysis.art(result)
+    names = analysis.arm_names(result)
+    headers = ["optimizer"] + [f"{tv[j]:.0e}".replace("e+0", "e").replace("e-0", "e-")
+                               for j in cols]
+    body = [[n] + ["∞" if np.isinf(ert[a, j]) else f"{ert[a, j]:.4g}" for j in cols]
+            for a, n in enumerate(names)]
+    note = ("aRT (COCO's average runtime) in gradient evaluations to reach f − f* ≤ the "
+            "column's precision: (Σ over trajectories of the evaluations to the first hit, or "
+            f"the budget of {int(result.spec['steps']) + 1} evaluations when it never hits — "
+            "diverged trajectories count as never) / the number of hits; ∞: no hit. Every "
+            "target: `tables/targets.csv`.")
+    return headers, body, note
+
+
 def basin_table(rows, confidence):
     pct = f"{confidence:.0%}"
     headers = ["optimizer", "start basin", "n", "P(global)", f"family-level {pct}",
