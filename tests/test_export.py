@@ -83,6 +83,10 @@ def test_rows_hold_each_first_hit_at_its_targets_value_and_the_best_at_the_budge
     # a run that reaches nothing; a best that is not finite (diverged) keeps the last value
     assert X.rows([-1] * 4, t, 300.0, 50) == [(1, X.UNKNOWN), (50, 300.0)]
     assert X.rows([2, -1, -1, -1], t, np.nan, 50) == [(1, X.UNKNOWN), (2, 100.0), (50, 100.0)]
+    # a best within cocopp's 1e-9 of a missed target (or at it, by float32 rounding) is
+    # raised clear of it, so that cocopp does not count the target reached
+    for best in (10.0 * (1 + 1e-12), 10.0, 10.0 * (1 - 1e-8)):
+        assert X.rows([1, -1, -1, -1], t, best, 50) == [(1, 100.0), (50, 10.0 * (1 + X.CLEAR))]
 
 
 def test_runs_refuse_inconsistent_data():
@@ -334,9 +338,9 @@ def test_two_results_of_one_problem_are_refused(tmp_path):
 
 # ------------------------------------------------------------------------ end to end
 
-def test_end_to_end_swarm_run_save_export_cocopp(tmp_path):
+def test_end_to_end_swarm_run_save_export_cocopp_and_iohinspector(tmp_path):
     """A tiny BBOB study with COCO's targets → save → swarm export → cocopp's aRT equals
-    swarm's own (analysis.art) at every target."""
+    swarm's own (analysis.art) at every target, and iohinspector's hits its hit counts."""
     res = swarm.run(L.bbob(21, 2), [swarm.optimizers.rprop(lr=0.1),
                                     swarm.optimizers.adam(lr=0.05)],
                     instances=2, starts=3, steps=60, noise=0.0, seed=0, targets="coco",
@@ -349,6 +353,19 @@ def test_end_to_end_swarm_run_save_export_cocopp(tmp_path):
     for a, name in enumerate(sorted(p.name for p in (tmp_path / "out").iterdir())):
         (d,) = cocopp_sets(tmp_path / "out" / name)
         assert np.array_equal(np.array(d.detERT(list(COCO)), float), want[_arm(res, name)])
+    assert cli.main(["export", str(tmp_path / "res"), "--format", "ioh",
+                     str(tmp_path / "ioh")]) == 0
+    import iohinspector
+    for p in (tmp_path / "ioh").iterdir():
+        dm = iohinspector.DataManager()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dm.add_folder(str(p))
+            df = dm.load(monotonic=False).to_pandas()
+        best = df.groupby("run_id")["raw_y"].min().to_numpy()
+        assert best.size == res.instances * res.starts
+        hits = [(best <= t).sum() for t in COCO]
+        assert np.array_equal(hits, res.aggregate.target_hits[_arm(res, p.name)])
 
 
 def _arm(res, name):
