@@ -111,13 +111,16 @@ class Runs:
             raise ValueError(f"final must have shape (runs,) = ({m},)")
         # the run's best must not reach a target that it never hit (inconsistent data; the
         # slack is rounding: a float32 study compares f − f* ≤ target in float32)
-        for r in np.flatnonzero(np.isfinite(self.final)):
-            miss = np.flatnonzero(h[r] < 0)
-            if miss.size and self.final[r] <= self.targets[miss[0]] * (1 - 1e-6):
-                raise ValueError(
-                    f"run {r}: its best f − f_opt {self.final[r]!r} reaches target "
-                    f"{self.targets[miss[0]]!r}, which its first hits say it never reached "
-                    f"(inconsistent or crafted data)")
+        reached = (h >= 0).sum(1)
+        missed = self.targets[np.minimum(reached, t - 1)]
+        bad = np.flatnonzero(np.isfinite(self.final) & (reached < t)
+                             & (self.final <= missed * (1 - 1e-6)))
+        if bad.size:
+            r = int(bad[0])
+            raise ValueError(
+                f"run {r}: its best f − f_opt {self.final[r]!r} reaches target "
+                f"{missed[r]!r}, which its first hits say it never reached (inconsistent or "
+                f"crafted data)")
 
 
 SAFE = re.compile(r"[A-Za-z0-9._+\-]{1,120}")
@@ -146,18 +149,22 @@ def rows(hit_evals, targets, final, budget) -> list[tuple[int, float]]:
     The best at the budget is raised to ``(1 + CLEAR) ×`` the first target the run never
     reached when it lies within that of it (float32 rounding, or just above it): cocopp
     counts a value within 10⁻⁹ (relative) above a target as reaching it."""
-    hit = np.asarray(hit_evals)
-    out = []
-    first = hit == 1
-    out.append((1, float(targets[np.flatnonzero(first)[-1]]) if first.any() else UNKNOWN))
-    for e in np.unique(hit[hit > 1]).tolist():
-        j = int(np.flatnonzero(hit == e)[-1])      # the smallest target reached at e
-        out.append((int(e), float(targets[j])))
+    hit = hit_evals.tolist() if isinstance(hit_evals, np.ndarray) else list(hit_evals)
+    tv = targets.tolist() if isinstance(targets, np.ndarray) else list(targets)
+    out = [(1, UNKNOWN)]
+    reached = 0
+    for j, e in enumerate(hit):          # non-decreasing while ≥ 1, then −1 (Runs checks)
+        if e < 0:
+            break
+        reached = j + 1
+        if e == out[-1][0]:
+            out[-1] = (e, tv[j])         # a smaller target reached at the same evaluation
+        else:
+            out.append((e, tv[j]))
     last = out[-1][1]
     end = float(final) if math.isfinite(final) and final <= last else last
-    miss = np.flatnonzero(hit < 0)
-    if miss.size:
-        end = min(max(end, float(targets[miss[0]]) * (1 + CLEAR)), last)
+    if reached < len(tv):
+        end = min(max(end, tv[reached] * (1 + CLEAR)), last)
     if out[-1][0] == budget:
         out[-1] = (budget, end)
     else:
@@ -302,11 +309,15 @@ def write_coco(runs_list, out, force=False) -> Path:
             head = (f"% f evaluations (swarm: {BUDGET_NOTE}) | g evaluations | best noise-free "
                     f"fitness - Fopt | measured fitness | best measured fitness\n")
             blocks, entries = [], []
-            for i in range(len(r.instances)):
-                rr = rows(r.hit_evals[i], r.targets, r.final[i], r.budget)
-                blocks.append(head + "".join(f"{e} 0 {_num(v)} {_num(v)} {_num(v)}\n"
-                                             for e, v in rr))
-                entries.append(f"{int(r.instances[i])}:{r.budget}|{rr[-1][1]:.1e}")
+            tv = r.targets.tolist()
+            for inst, hit, fin in zip(r.instances.tolist(), r.hit_evals.tolist(),
+                                      r.final.tolist()):
+                rr = rows(hit, tv, fin, r.budget)
+                blocks.append(head)
+                for e, v in rr:
+                    v = _num(v)
+                    blocks.append(f"{e} 0 {v} {v} {v}\n")
+                entries.append(f"{inst}:{r.budget}|{rr[-1][1]:.1e}")
             text = "".join(blocks)
             o.write(data / f"{name}.dat", text)
             o.write(data / f"{name}.tdat", text)
@@ -340,10 +351,12 @@ def write_ioh(runs_list, out, force=False) -> Path:
             r = dims[dim]
             path = f"{data_dir}/IOHprofiler_f{fid}_DIM{dim}.dat"
             text, runs = [], []
-            for i in range(len(r.instances)):
-                rr = rows(r.hit_evals[i], r.targets, r.final[i], r.budget)
+            tv = r.targets.tolist()
+            for inst, hit, fin in zip(r.instances.tolist(), r.hit_evals.tolist(),
+                                      r.final.tolist()):
+                rr = rows(hit, tv, fin, r.budget)
                 text.append("evaluations raw_y\n" + "".join(f"{e} {v!r}\n" for e, v in rr))
-                runs.append({"instance": int(r.instances[i]), "evals": int(r.budget),
+                runs.append({"instance": inst, "evals": int(r.budget),
                              "best": {"evals": int(rr[-1][0]), "y": rr[-1][1], "x": []}})
             o.write(data / f"IOHprofiler_f{fid}_DIM{dim}.dat", "".join(text))
             scenarios.append({"dimension": int(dim), "path": path, "runs": runs})
