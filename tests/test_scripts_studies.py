@@ -169,6 +169,8 @@ def test_bbob_study_tiny(tmp_path):
     md = B.markdown(study, "cmd", version="v", date="d", findings="hand")
     assert "## Findings\n\nhand\n" in md and "| f21 " in md and "| f24 " in md
     assert "2-D Δf=1e-8" in md
+    md = B.markdown(study, "cmd", version="v", date="d", coco=(1.0, 2.0, ["x_2D.svg"]))
+    assert "## COCO's post-processing" in md and "![cocopp runtime ECDF](x_2D.svg)" in md
 
 
 def test_noise_study_tiny(tmp_path):
