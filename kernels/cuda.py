@@ -62,7 +62,7 @@ def build(F, maxd, fid=None, dim=None, targets=False):
 
     @cuda.jit
     def run(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
-            tol_f, nt, tv, n_inst, i0, n_start, first, n, known_sb, sb, eb, hit, best, final,
+            tol_f, n_t, tv, n_inst, i0, n_start, first, n, known_sb, sb, eb, hit, best, final,
             div, th):
         r = cuda.grid(1)
         if r >= n:
@@ -84,7 +84,7 @@ def build(F, maxd, fid=None, dim=None, targets=False):
         j = i - i0               # the arrays hold the chunk's instances, from i0
         block(fid if FID < 0 else FID, kind, lp[j], skind, sp[j],
               box[j], gmin[j], hp[c], tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
-              nt if TG else 0, tv, i, s, 1, known_sb, w, t, li, norec,
+              n_t if TG else 0, tv, i, s, 1, known_sb, w, t, li, norec,
               sp.shape[2] if DIM < 0 else DIM)
         sb[r] = li[ids.LI_SB, 0]
         eb[r] = li[ids.LI_EB, 0]
@@ -93,7 +93,7 @@ def build(F, maxd, fid=None, dim=None, targets=False):
         final[r] = t[ids.LS_FINAL, 0]
         div[r] = t[ids.LS_ALIVE, 0] == 0
         if TG:
-            for q in range(nt):
+            for q in range(n_t):
                 th[r, q] = li[ids.LI_TARGETS + q, 0]
 
     return run

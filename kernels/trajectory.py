@@ -154,6 +154,16 @@ def make(jit, F, L, cold=None, fma=None, only=None):
         f = t[ids.LS_F]
         alive = t[ids.LS_ALIVE]
         fstar = p[ids.LP_FSTAR]
+        last = nt - 1
+        # first whether any lane crosses its next target, as selects over lanes (a gather and
+        # a compare: vectorised); only then the lanes' crossings, one by one
+        crossed = 0
+        for k in range(L):
+            j = li[ids.LI_NEXT, k]
+            c = (j < nt) & (alive[k] != zero) & (f[k] - fstar <= targets[min(j, last)])
+            crossed += 1 if c else 0
+        if crossed == 0:
+            return
         for k in range(L):
             j = li[ids.LI_NEXT, k]
             if j < nt and alive[k] != zero:

@@ -934,6 +934,9 @@ def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 100
     prov = provenance(backend, timings, threads, chunk_size)
     if cluster_info is not None:
         prov["cluster"] = cluster_info
+    if targets is not None:             # how target hits were computed (host tallies on CUDA)
+        prov["targets"] = {"n": len(targets), "spec": spec["targets"],
+                           "aggregation": "host" if backend == "cuda" else "cpu"}
     n_global = np.broadcast_to(np.int64(plan.n_global), (instances,))    # a view: no memory
     return Result(spec=spec, arms=arm_rows, outcomes=outcomes, n_global=n_global,
                   provenance=prov, aggregate=agg)

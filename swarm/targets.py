@@ -5,8 +5,11 @@ COCO (the BBOB benchmarking platform) measures an optimizer by the number of fun
 evaluations it needs to reach each of a ladder of *precisions* ``Δf = f − f_opt``; its
 runtime ECDFs (cocopp's ``pprldmany``) use the 51 targets ``10^(2 − 0.2 i)``, i = 0 … 50,
 10² down to 10⁻⁸, computed as cocopp computes them (``testbedsettings.GECCOBBOBTestbed``'s
-``pprldmany_target_values = 10 ** np.arange(2, -8.2, -0.2)``: the same float64 values, bit for
-bit), and its tables the integer-exponent ones among them, 10², 10¹, …, 10⁻⁸.
+``pprldmany_target_values = 10 ** np.arange(2, -8.2, -0.2)``, the same expression: NumPy's
+array power, so 10¹ is 10.000000000000005 and 10⁻⁸ 1.0000000000000042e-08, as in cocopp; the
+scalar list ``[10**i for i in np.arange(2, -8.1, -0.2)]`` of cocopp's ``pproc`` docstring
+differs from it in the last bit at i = 40), and its tables the integer-exponent ones among
+them, 10², 10¹, …, 10⁻⁸.
 
 A study with targets records, per trajectory, the first-hit step of each target (``target_hit``,
 the same convention as ``hit_step``: the number of updates made before the hit, 0 the start,

@@ -46,15 +46,15 @@ class _Device:
         self.compute_capability = cc
 
 
-def _signature(F, dim):
+def _signature(F, dim, nt=0):
     pk = Inputs(L.gaussian_peaks(dim=dim, peaks=3), 0, 0, 1, S.uniform(), F)
     lp, sp, box, gmin, tab = pk.lp, pk.sp, pk.box, pk.gmin, pk.tab
     hp = hyper_row("adam", {"lr": 0.1, "b1": 0.9, "b2": 0.99}, 0.1)[None].astype(F)
     k0, k1 = philox.split_seed(0)
     args = (0, 0, lp, pk.skind, sp, box, gmin, hp, tab, pk.ctype, pk.gk, k0, k1, 10, F(0.1),
-            F(0.1), 1, 0, 1, 0, 1, 0, np.empty(1, np.int64),
+            F(0.1), nt, np.ones(max(nt, 1), F), 1, 0, 1, 0, 1, 0, np.empty(1, np.int64),
             np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, F), np.empty(1, F),
-            np.empty(1, np.bool_))
+            np.empty(1, np.bool_), np.empty((1, max(nt, 1)), np.int64))
     return tuple(numba.typeof(a) for a in args)
 
 
@@ -99,6 +99,18 @@ def test_family_kernel_compiles_to_ptx_without_local_memory(fid, F):
     assert ".local" not in ptx, f"local memory {depot}{hint}"
 
 
+@pytest.mark.slow           # about 23 s on the 2-core VM: one PTX compilation
+@pytest.mark.skipif(SIMULATED, reason="PTX compilation needs the real CUDA target, not the "
+                                      "simulator")
+def test_target_kernel_compiles_to_ptx():
+    """The kernel that records precision targets (its threads' li has MAX_TARGETS more rows)."""
+    run = kcuda.kernel(np.float64, 2, ids.GAUSSIAN_PEAKS, targets=True)
+    assert run is not kcuda.kernel(np.float64, 2, ids.GAUSSIAN_PEAKS)
+    with mock.patch("numba.cuda.dispatcher.get_current_device", return_value=_Device((9, 0))):
+        ptx, _ = cuda.compile_ptx(run.py_func, _signature(np.float64, 2, 51), cc=(9, 0))
+    assert ".entry" in ptx
+
+
 def test_kernels_are_built_per_family_and_small_dimension():
     assert kcuda.kernel(np.float32, 2, 0) is kcuda.kernel(np.float32, 2, 0)
     assert kcuda.kernel(np.float32, 2, 0) is not kcuda.kernel(np.float32, 2, 1)
@@ -115,7 +127,7 @@ def test_cuda_module_writes_no_maths():
     tree = ast.parse((ROOT / "kernels" / "cuda.py").read_text())
     defs = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
     assert defs == {"bucket", "build", "run", "kernel", "inputs", "outputs", "prepare", "start",
-                    "staging", "copy_out", "dtypes"}
+                    "staging", "copy_out", "dtypes", "names", "_dummy"}
     names = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     forbidden = {"sin", "cos", "exp", "log", "sqrt", "RASTRIGIN", "ACKLEY", "GRIEWANK", "LEVY",
                  "STYBLINSKI_TANG", "HIMMELBLAU", "DOUBLE_WELL", "GAUSSIAN_PEAKS", "SGD",

@@ -171,6 +171,7 @@ def test_spec_targets(tmp_path):
     assert "51 precisions" in spec.describe()
     res = spec.run()
     assert res.spec["targets"] == "coco" and res.outcomes["target_hit"].shape == (8, 51)
+    assert res.provenance["targets"]["n"] == 51
     spec = loads_spec("targets = [1.0, 0.1, 0.01]\n" + base)
     assert spec.targets == (1.0, 0.1, 0.01)
     for text, needle in (('targets = "cocoa"', "text 'cocoa'"), ("targets = [0.1, 1.0]",
