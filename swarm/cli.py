@@ -13,6 +13,10 @@
                                figures.npz (swarm run and swarm demo do this themselves)
   swarm report DIR             (re)write report.md, report.html and figures/ of a results
                                directory; it only reads (never runs an optimizer)
+  swarm export DIR [DIR ...] --format coco|ioh OUT
+                               write the runs of results directories (kept outcomes, precision
+                               targets) in COCO's format (python -m cocopp OUT/*) or
+                               IOHprofiler's (IOHanalyzer, iohinspector); docs/coco.md
   swarm demo                   a small real study on the CPU, written to ./swarm-demo/
   swarm optimizers [NAME]      the optimizers (name, defaults, source); with NAME, its
                                hyperparameters with defaults and allowed values
@@ -332,6 +336,19 @@ def cmd_extras(args):
     return 0
 
 
+def cmd_export(args):
+    from swarm import export
+    out = export.export(args.dirs, args.format, args.out, force=args.force)
+    algs = sorted(p.name for p in Path(out).iterdir() if p.is_dir())
+    shown = " ".join(shlex.quote(str(Path(out) / a)) for a in algs[:3])
+    print(f"{len(algs)} algorithm(s) written to {Path(out).resolve()}/ in "
+          f"{'COCO' if args.format == 'coco' else 'IOHprofiler'}'s format (budgets in gradient "
+          f"evaluations)"
+          + (f"; compare them with: python -m cocopp {shown}{' …' if len(algs) > 3 else ''}"
+             if args.format == "coco" else ""))
+    return 0
+
+
 def cmd_demo(args):
     with progress_bar(6 * args.instances * args.starts, args.quiet) as cb:
         res, text, out = demo(args.out, args.instances, args.starts, args.steps, args.noise,
@@ -467,6 +484,21 @@ def build_parser():
                                    "them. swarm run and swarm demo do this themselves.")
     e.add_argument("dir", metavar="DIR")
     e.set_defaults(func=cmd_extras)
+
+    x = sub.add_parser("export", help="write results in COCO's or IOHprofiler's data format",
+                       description="Write the runs of one or more results directories (studies "
+                                   "run with targets = \"coco\" and kept outcomes) into OUT, "
+                                   "one algorithm per arm and one run per trajectory, budgets "
+                                   "in gradient evaluations: --format coco for cocopp "
+                                   "(BBOB families only), --format ioh for IOHanalyzer and "
+                                   "iohinspector (any family). See docs/coco.md.")
+    x.add_argument("dirs", metavar="DIR", nargs="+", help="results directory")
+    x.add_argument("out", metavar="OUT", help="export directory (new, or empty)")
+    x.add_argument("--format", choices=["coco", "ioh"], required=True)
+    x.add_argument("--force", action="store_true",
+                   help="write into a non-empty OUT (files of the same names are replaced; "
+                        "others are left)")
+    x.set_defaults(func=cmd_export)
 
     d = sub.add_parser("demo", help="run a small real study on the CPU and write its results")
     d.add_argument("-o", "--out", default="swarm-demo", help="results directory")

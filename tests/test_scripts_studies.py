@@ -153,8 +153,12 @@ def test_bbob_study_tiny(tmp_path):
     arm's fraction per target is a fraction, monotone over tightening targets, and main()'s
     markdown names the command and keeps a hand-written Findings section."""
     from scripts import bbob_study as B
-    study = B.run(quick=True, functions=(21, 24), dims=(2,))
+    study = B.run(quick=True, functions=(21, 24), dims=(2,), keep_results=True)
     assert len(study["arms"]) == 3 * len(B.optimizers.REGISTRY)
+    # the runs keep COCO's target hits (for --coco: swarm.export), consistent with the table
+    for key, res in study["results"].items():
+        hits = res.aggregate.target_hits[:, B.TARGETS_IN_COCO]
+        assert np.array_equal(hits / (res.instances * res.starts), study["problems"][key])
     for frac in study["problems"].values():
         assert frac.shape == (len(study["arms"]), len(B.TARGETS))
         assert np.all((frac >= 0) & (frac <= 1))
@@ -165,6 +169,8 @@ def test_bbob_study_tiny(tmp_path):
     md = B.markdown(study, "cmd", version="v", date="d", findings="hand")
     assert "## Findings\n\nhand\n" in md and "| f21 " in md and "| f24 " in md
     assert "2-D Δf=1e-8" in md
+    md = B.markdown(study, "cmd", version="v", date="d", coco=(1.0, 2.0, ["x_2D.svg"]))
+    assert "## COCO's post-processing" in md and "![cocopp runtime ECDF](x_2D.svg)" in md
 
 
 def test_noise_study_tiny(tmp_path):
