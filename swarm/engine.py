@@ -728,7 +728,7 @@ def _checked_study(landscape, optimizers, *, instances, starts, steps, noise, se
     bank0 = probe(landscape, seed, dtype)
     tol_f = resolve_tol_f(tol_f, landscape, seed, dtype, bank0)
     targets = _targets.canonical(targets)
-    _targets.check_resolution(targets, landscape, seed, dtype, bank0)
+    _check_target_resolution(targets, landscape, seed, dtype, bank0)
     nt = 0 if targets is None else len(targets)
     if chunk_size is not None:
         chunk_size = V.integer("chunk_size", chunk_size, low=1)
@@ -793,6 +793,30 @@ def _checked_study(landscape, optimizers, *, instances, starts, steps, noise, se
     return (landscape, optimizers, instances, starts, steps, seed, sigmas, start, dtype, backend,
             tol_x, tol_f, chunk_size, arms, total, keep, budget, max_basin_rows,
             max_instance_rows, cluster, targets)
+
+
+def _check_target_resolution(targets, landscape, seed, dtype, bank=None):
+    """Refuse targets below what the working dtype resolves at the family's f*
+    (:func:`f_resolution`, the floor of ``tol_f``) and targets that the cast to
+    the dtype makes zero or equal: ``f − f* ≤ target`` would be decided by rounding."""
+    if targets is None:
+        return
+    F = DTYPES[dtype]
+    fs, r = f_resolution(landscape, seed, dtype, bank)
+    small = float(targets[-1])
+    if small < r:
+        ok = targets[targets >= r]
+        raise ValueError(
+            f"targets: the smallest precision {small:g} is below what {dtype} resolves at f* = "
+            f"{fs:.10g} of {landscape.name} (dim {landscape.dim}): f − f* ≤ target would be "
+            f"decided by rounding. The smallest allowed is 4·√dim·eps({dtype})·|f*| = {r:.3g}"
+            + (f" (of these targets, {ok.size} are allowed, down to {ok[-1]:.3g})" if ok.size
+               else "")
+            + "; use dtype='float64' or targets ≥ that")
+    cast = targets.astype(F)
+    if np.any(cast <= 0) or np.any(~np.isfinite(cast)) or np.any(np.diff(cast) >= 0):
+        raise ValueError(f"targets: in {dtype} some of them are zero, infinite or equal to "
+                         f"their neighbour; use dtype='float64' or other targets")
 
 
 def run(landscape: Family, optimizers, *, instances: int = 10, starts: int = 1000,

@@ -76,32 +76,6 @@ def record(targets):
     return a.tolist()
 
 
-def check_resolution(targets, landscape, seed, dtype, bank=None):
-    """Refuse targets below what the working dtype resolves at the family's f*
-    (:func:`swarm.engine.f_resolution`, the floor of ``tol_f``) and targets that the cast to
-    the dtype makes zero or equal: ``f − f* ≤ target`` would be decided by rounding."""
-    from swarm.engine import f_resolution
-    from swarm.outcomes import DTYPES
-    if targets is None:
-        return
-    F = DTYPES[dtype]
-    fs, r = f_resolution(landscape, seed, dtype, bank)
-    small = float(targets[-1])
-    if small < r:
-        ok = targets[targets >= r]
-        raise ValueError(
-            f"targets: the smallest precision {small:g} is below what {dtype} resolves at f* = "
-            f"{fs:.10g} of {landscape.name} (dim {landscape.dim}): f − f* ≤ target would be "
-            f"decided by rounding. The smallest allowed is 4·√dim·eps({dtype})·|f*| = {r:.3g}"
-            + (f" (of these targets, {ok.size} are allowed, down to {ok[-1]:.3g})" if ok.size
-               else "")
-            + "; use dtype='float64' or targets ≥ that")
-    cast = targets.astype(F)
-    if np.any(cast <= 0) or np.any(~np.isfinite(cast)) or np.any(np.diff(cast) >= 0):
-        raise ValueError(f"targets: in {dtype} some of them are zero, infinite or equal to "
-                         f"their neighbour; use dtype='float64' or other targets")
-
-
 def integer_exponents(targets) -> np.ndarray:
     """Indices of the targets that are integer powers of ten (COCO's tables: 10², …, 10⁻⁸),
     to within 10⁻⁹ in the exponent."""

@@ -70,10 +70,10 @@ def test_block_arrays_start_on_a_cache_line():
     from swarm.kernels import cpu, ids
 
     @njit
-    def addresses(dim, lanes, dtype, reps):
+    def addresses(dim, lanes, dtype, reps, nt):
         out = np.empty((reps, 3), dtype=np.int64)
         for r in range(reps):
-            w, t, li = cpu._block_arrays(dim, lanes, dtype)
+            w, t, li = cpu._block_arrays(dim, lanes, dtype, nt)
             w[:] = 0
             t[:] = 0
             li[:] = 0
@@ -82,12 +82,13 @@ def test_block_arrays_start_on_a_cache_line():
             out[r, 2] = li.ctypes.data
         return out, w.shape, t.shape, li.shape
 
-    for dim, lanes, dtype in [(1, 16, np.float32), (2, 128, np.float64), (3, 32, np.float32),
-                              (20, 128, np.float32), (5, 64, np.float64)]:
-        a, ws, ts, ls = addresses(dim, lanes, dtype, 50)
+    for dim, lanes, dtype, nt in [(1, 16, np.float32, 0), (2, 128, np.float64, 51),
+                                  (3, 32, np.float32, 0), (20, 128, np.float32, 3),
+                                  (5, 64, np.float64, 0)]:
+        a, ws, ts, ls = addresses(dim, lanes, dtype, 50, nt)
         assert np.all(a % 64 == 0), (dim, lanes, dtype, np.unique(a % 64))
         assert ws == (ids.NSCRATCH, dim, lanes) and ts == (ids.NLS, lanes)
-        assert ls == (ids.NLI, lanes)
+        assert ls == (ids.LI_TARGETS + nt, lanes)       # NLI rows, the next-target row, targets
 
 
 def test_common_random_numbers_across_optimizers():

@@ -21,7 +21,7 @@ PKG = ROOT / "swarm"
 # __init__.py, the public API: nothing below it may import it)
 LAYERS = [
     ("files", "outcomes", "_validate", "_version"),      # io helpers, outcome definitions
-    ("schedules", "noise"),                             # lr schedules, gradient-noise models
+    ("schedules", "noise", "targets"),                  # lr schedules, noise models, targets
     ("stats", "theory", "landscapes", "optimizers", "starts", "bbob"),
     ("aggregate",),
     ("analysis",),
@@ -34,7 +34,7 @@ LAYERS = [
     ("plan",),
     ("swarm",),
     ("extras",),
-    ("report",),
+    ("report", "export"),
     ("cli",),
 ]
 
