@@ -50,6 +50,8 @@ from pathlib import Path
 
 import numpy as np
 
+from swarm import targets as _targets
+
 FORMATS = ("coco", "ioh")
 UNKNOWN = 1e300            # f − f_opt at the start when the start reached no target
 CLEAR = 1e-8              # a final value this close above a missed target is raised to it
@@ -87,17 +89,15 @@ class Runs:
         V.integer("dim", self.dim, low=1)
         V.integer("budget", self.budget, low=1)
         self.instances = np.asarray(self.instances)
-        self.targets = np.asarray(self.targets, np.float64)
+        if self.targets is None:
+            raise ValueError(f"targets must be {_targets.ALLOWED}; got None")
+        self.targets = _targets.canonical(np.asarray(self.targets, np.float64))
         self.hit_evals = np.asarray(self.hit_evals)
         self.final = np.asarray(self.final, np.float64)
         m, t = self.instances.shape[0], self.targets.shape[0]
         if self.instances.ndim != 1 or self.instances.dtype.kind not in "iu" or m == 0 \
                 or self.instances.min() < 1:
             raise ValueError("instances must be a non-empty 1-D array of instance numbers ≥ 1")
-        if self.targets.ndim != 1 or t == 0 or not np.all(np.isfinite(self.targets)) \
-                or self.targets.min() <= 0 or np.any(np.diff(self.targets) >= 0):
-            raise ValueError("targets must be a non-empty array of positive finite "
-                             "precisions, strictly decreasing")
         if self.hit_evals.shape != (m, t) or self.hit_evals.dtype.kind not in "iu":
             raise ValueError(f"hit_evals must be an integer array of shape (runs, targets) = "
                              f"{(m, t)}, got {self.hit_evals.dtype} {self.hit_evals.shape}")

@@ -95,6 +95,9 @@ def test_runs_refuse_inconsistent_data():
             ("hit_evals", np.where(good.hit_evals > 0, good.hit_evals + BUDGET, -1), "budget"),
             ("hit_evals", good.hit_evals[:, ::-1].copy(), "before a larger"),
             ("targets", good.targets[::-1].copy(), "decreasing"),
+            ("targets", np.append(good.targets, np.nan), "positive finite"),
+            ("targets", good.targets[None, :], "targets\\[0\\] must be"),
+            ("targets", None, "targets must be"),
             ("algorithm", "../x", "directory"),
             ("instances", good.instances * 0, "instance numbers")):
         kw = {**good.__dict__, field: value}
