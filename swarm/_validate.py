@@ -2,6 +2,7 @@
 what is allowed, so that bad input never reaches a kernel (and never becomes a Numba typing
 traceback, a hang, or a silently wrong number)."""
 import ast
+import inspect
 import math
 import numbers
 
@@ -69,6 +70,42 @@ def literal(node, what, call=None):
             and not isinstance(node.value, bool)):
         return node.value
     raise ValueError(f"{what}, got {ast.unparse(node)!r}")
+
+
+def kind_call(node, kind, constructors, names, label, literal, bad):
+    """``constructors[kind]`` applied to the arguments of ``node`` (an ``ast.Call``; a bare
+    name has none), each read by ``literal``: the shared reader of ``kind(parameters)`` texts
+    (noise models, schedules). A ``**`` argument raises ``bad()``; arguments the constructor
+    does not take, ``ValueError(f"{label} {kind!r} takes the parameters {names}: …")``."""
+    args, kwargs = [], {}
+    if isinstance(node, ast.Call):
+        args = [literal(a) for a in node.args]
+        for k in node.keywords:
+            if k.arg is None:
+                raise bad()
+            kwargs[k.arg] = literal(k.value)
+    try:
+        inspect.signature(constructors[kind]).bind(*args, **kwargs)
+    except TypeError as err:
+        raise ValueError(f"{label} {kind!r} takes the parameters {names}: {err}") from None
+    return constructors[kind](*args, **kwargs)
+
+
+def kind_dict(d, what, kinds, kind_of, params, label, make):
+    """``make(kind, **parameters)`` of a ``{"kind": …, parameter: value, …}`` dict (``what``
+    names such a dict in messages; ``kind_of`` checks the kind; ``params(kind)`` its parameter
+    names), with a ValueError for a non-dict, a missing kind or an unknown parameter."""
+    if not isinstance(d, dict):
+        raise ValueError(f"{what} must be a dict with a 'kind' (one of {list(kinds)}), "
+                         f"got {d!r}")
+    if "kind" not in d:
+        raise ValueError(f"{what} needs a 'kind', one of {list(kinds)}; got {d!r}")
+    kind = kind_of(d["kind"])
+    unknown = sorted(str(k) for k in d if k != "kind" and k not in params(kind))
+    if unknown:
+        raise ValueError(f"{label} {kind!r} takes the parameters "
+                         f"{', '.join(params(kind)) or 'none'}; unknown: {', '.join(unknown)}")
+    return make(kind, **{k: v for k, v in d.items() if k != "kind"})
 
 
 def _has_non_number(value):

@@ -31,7 +31,6 @@ manifest and outcome hash are today's.
 from __future__ import annotations
 
 import ast
-import inspect
 import math
 from dataclasses import dataclass
 
@@ -198,17 +197,7 @@ CONSTRUCTORS = {"gaussian": gaussian, "student_t": student_t, "alpha_stable": al
 
 def from_dict(d) -> Noise:
     """The Noise of :meth:`Noise.to_dict`'s form."""
-    if not isinstance(d, dict):
-        raise ValueError(f"noise as a dict must have a 'kind' (one of {list(KINDS)}), "
-                         f"got {d!r}")
-    if "kind" not in d:
-        raise ValueError(f"noise as a dict needs a 'kind', one of {list(KINDS)}; got {d!r}")
-    kind = _kind(d["kind"])
-    unknown = sorted(str(k) for k in d if k != "kind" and k not in _PARAMS[kind])
-    if unknown:
-        raise ValueError(f"noise {kind!r} takes the parameters {', '.join(_PARAMS[kind])}; "
-                         f"unknown: {', '.join(unknown)}")
-    return Noise(kind, **{k: v for k, v in d.items() if k != "kind"})
+    return V.kind_dict(d, "noise as a dict", KINDS, _kind, _PARAMS.__getitem__, "noise", Noise)
 
 
 def _literal(node):
@@ -228,18 +217,8 @@ def _from_text(spec):
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
         raise ValueError(what)
     kind = _kind(node.func.id)
-    args = [_literal(a) for a in node.args]
-    kwargs = {}
-    for k in node.keywords:
-        if k.arg is None:
-            raise ValueError(what)
-        kwargs[k.arg] = _literal(k.value)
-    try:
-        inspect.signature(CONSTRUCTORS[kind]).bind(*args, **kwargs)
-    except TypeError as err:
-        raise ValueError(f"noise {kind!r} takes the parameters {', '.join(_PARAMS[kind])}: "
-                         f"{err}") from None
-    return CONSTRUCTORS[kind](*args, **kwargs)
+    return V.kind_call(node, kind, CONSTRUCTORS, ", ".join(_PARAMS[kind]), "noise", _literal,
+                       lambda: ValueError(what))
 
 
 def parse(spec) -> Noise:

@@ -28,7 +28,6 @@ with a ``ValueError`` naming what is allowed, never a traceback.
 from __future__ import annotations
 
 import ast
-import inspect
 import math
 from dataclasses import dataclass
 
@@ -275,17 +274,8 @@ CONSTRUCTORS = {"constant": constant, "step": step, "multistep": multistep,
 def from_dict(d) -> Schedule:
     """The Schedule of :meth:`Schedule.to_dict`'s form; missing parameters take their
     defaults."""
-    if not isinstance(d, dict):
-        raise ValueError(f"a schedule dict must be a dict with a 'kind' (one of {list(KINDS)}), "
-                         f"got {d!r}")
-    if "kind" not in d:
-        raise ValueError(f"a schedule dict needs a 'kind', one of {list(KINDS)}; got {d!r}")
-    kind = _kind(d["kind"])
-    unknown = sorted(str(k) for k in d if k != "kind" and k not in dict(_PARAMS[kind]))
-    if unknown:
-        raise ValueError(f"schedule {kind!r} takes the parameters {_names(kind)}; "
-                         f"unknown: {', '.join(unknown)}")
-    return Schedule(kind, **{k: v for k, v in d.items() if k != "kind"})
+    return V.kind_dict(d, "a schedule dict", KINDS, _kind,
+                       lambda kind: [name for name, _ in _PARAMS[kind]], "schedule", Schedule)
 
 
 def _then(node):
@@ -309,20 +299,9 @@ def _call(node):
         raise ValueError(f"a schedule is written kind(parameters) with kind one of "
                          f"{list(KINDS)}, got {ast.unparse(node)!r}")
     kind = _kind(func.id)
-    args, kwargs = [], {}
-    if isinstance(node, ast.Call):
-        args = [_literal(a) for a in node.args]
-        for k in node.keywords:
-            if k.arg is None:
-                raise ValueError(f"schedule {kind!r} takes the parameters {_names(kind)}, "
-                                 f"got {ast.unparse(node)!r}")
-            kwargs[k.arg] = _literal(k.value)
-    try:
-        inspect.signature(CONSTRUCTORS[kind]).bind(*args, **kwargs)
-    except TypeError as err:
-        raise ValueError(f"schedule {kind!r} takes the parameters {_names(kind)}: {err}") \
-            from None
-    return CONSTRUCTORS[kind](*args, **kwargs)
+    return V.kind_call(node, kind, CONSTRUCTORS, _names(kind), "schedule", _literal,
+                       lambda: ValueError(f"schedule {kind!r} takes the parameters "
+                                          f"{_names(kind)}, got {ast.unparse(node)!r}"))
 
 
 def parse(spec) -> Schedule:
