@@ -21,12 +21,12 @@ sample has the same bits on the CPU and in the CUDA simulator.
   ``T = cos(2πu₁) · √(ν(u₂^{−2/ν} − 1))`` for two independent uniforms: Bailey's polar method
   (1994) without its rejection step. Bailey draws (U, V) uniform on the unit disk and returns
   ``U·√(ν(w^{−2/ν} − 1)/w)``, w = U² + V²; for a point uniform on the disk, w is uniform on
-  (0, 1), its angle θ is uniform and independent of w, and U/√w = cos θ (Bailey states this
-  form, his eq. 2). Exact for every ν, one Philox draw per sample (counter as α-stable's), no
-  rejection: a lane loop of samples vectorises whole.
+  (0, 1), its angle θ is uniform and independent of w, and U/√w = cos θ. Exact for every ν,
+  one Philox draw per sample (counter as α-stable's), no rejection: a lane loop of samples
+  vectorises whole.
 
-A uniform of :func:`.philox.uniform2` lies in (0, 1] (the top 2⁻⁵⁴ of float64's, 2⁻²⁵ of
-float32's, rounds to 1). Student-t takes u₂ = 1 as T = 0 (its limit); α-stable clamps both
+A uniform of :func:`.philox.uniform2` lies in (0, 1]: its top value rounds to 1 (probability
+2⁻⁵³, float32 2⁻²⁴). Student-t takes u₂ = 1 as T = 0 (its limit); α-stable clamps both
 uniforms to the largest float below 1, so that V < π/2 and W > 0 (a sample is never NaN).
 
 Both take the coordinate index itself as the counter's first word (Box–Muller normals take the
@@ -76,8 +76,8 @@ def make(jit, F, fma=None):
     @jit
     def student_t_from(u1, u2, nu):
         """Bailey's polar Student-t without rejection on two uniforms (``student_t`` is this
-        of ``uniform2``'s pair). u₂^{−2/ν} overflows only where √ν·u₂^{−1/ν} is beyond 10¹⁵⁴
-        (float32: 10¹⁹; ν < 0.11, float32 ν < 0.39): the sample is then ±inf, a divergence
+        of ``uniform2``'s pair). u₂^{−2/ν} overflows only where u₂^{−1/ν} > 10¹⁵⁴ (float32:
+        10¹⁹), possible for ν < 0.11 (float32: 0.39): the sample is then ±inf, a divergence
         like any jump out of the box."""
         a = log(u2) * (m2 / nu)                       # u₂^{−2/ν} = e^a, a ≥ 0
         # e^a − 1 without cancellation: below the cut its Taylor series to a⁶ (truncation
