@@ -167,7 +167,7 @@ READING = """
   doubling the width (same depth, so a flatter well) by 7.4. Under α-stable noise doubling the
   depth changes it by 8 % and doubling the width multiplies it by 2.4 ≈ 2^1.5 = 2.8 (a single
   jump must cover the width: rate ∝ (lr·σ/w)^α); Student-t with ν = 3 (tail index 3) sits
-  between, 16 % for depth and 3.6 for width (≈ 2^3 = 8 only for much rarer exits).
+  between, 15 % for depth and 3.5 for width (≈ 2^3 = 8 only for much rarer exits).
 - B: the fitted exponents are −α within 0.05 for every α from 1.1 to 1.9 (Imkeller &
   Pavlyukevich's law; `tests/test_noise.py` checks ±0.1 at 1.2, 1.5, 1.8).
 - C: at a temperature where Gaussian noise never leaves the local well in 4000 steps, α-stable
