@@ -116,7 +116,7 @@ def _lattice(F):
 def _cms(u1, u2, alpha, top):
     """Chambers–Mallows–Stuck as written in 1976 (uniforms clamped below 1 as the kernel
     does)."""
-    import mpmath              # sympy's dependency, which torch (the test extra) requires
+    import mpmath              # the test extra
     with mpmath.workdps(40):
         v = mpmath.pi * (mpmath.mpf(min(u1, top)) - mpmath.mpf(0.5))
         w = -mpmath.log(mpmath.mpf(min(u2, top)))
