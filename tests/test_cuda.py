@@ -100,7 +100,7 @@ def test_family_kernel_compiles_to_ptx_without_local_memory(fid, F):
     run = kcuda.kernel(F, 2, fid)
     with mock.patch("numba.cuda.dispatcher.get_current_device", return_value=_Device(cc)):
         ptx, _ = cuda.compile_ptx(run.py_func, _signature(F, 2), cc=cc,
-                                  **kcuda.jit_options(F))
+                                  **kcuda.jit_options(F, bounds=kcuda.bounded(2)))
     assert f".target sm_{cc[0]}{cc[1]}" in ptx
     assert not kcuda.bounded(2) and ".maxntid" not in ptx      # no launch bounds at 2-D
     # (libdevice's exact routines seed Newton's iteration with rcp.approx in either dtype:
