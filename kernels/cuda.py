@@ -14,11 +14,30 @@ constants only, live in registers instead of local memory (none is left at 2-D).
 ``cuda.local.array`` is sized by a *dimension bucket* (the smallest of ``DIM_BUCKETS`` that
 holds the dimension) and the dimension is read at run time. The optimizer kind stays a run-time
 argument: every thread of a launch takes the same branch, and one kernel serves all of a
-study's optimizers (one compilation, not one per optimizer; sm_90, float32, 2-D Rastrigin: 80
-registers with all 15 optimizers' rules, schedules and clipping, ptxas -v). Kernels are built on first use and kept for the process.
+study's optimizers (one compilation, not one per optimizer; sm_90, float32, 2-D Rastrigin: 95
+registers with all 15 optimizers' rules, schedules and clipping, ptxas -v, 2026-12-08;
+``scripts/kernel_stats.py`` prints the figures). Kernels are built on first use and kept for
+the process.
 
 Thread ``r`` of a launch runs trajectory ``first + r`` of the launch's ``(config, instance,
 start)`` row-major order, like the CPU kernel's blocks.
+
+The thread index, the step counter, the dimension and the global minima's loop are 32-bit
+(``trajectory.make(index=np.int32)``; Numba's default is 64-bit, which costs the GPU a second
+instruction for every addition and comparison): a launch whose counts do not fit (:func:`wide`:
+more than 2³¹ − 3 steps or threads) gets the kernel built with 64-bit ones. Kernels declare
+launch bounds of ``THREADS`` threads per block (every launch uses that many) above
+``EXACT_DIM`` dimensions (:func:`bounded`).
+
+**Fast maths in float32 only.** float32 kernels are compiled with numba-cuda's
+``fastmath=True``: division and square root are the approximate ``div.full.f32`` /
+``sqrt.approx.f32`` (≤ 2 ulp; no ``FCHK`` test and slow-path call per division), subnormal
+float32 values are flushed to zero, and the kernel function's own arithmetic (its index work,
+not the shared maths, which keeps its own flags) may be reassociated. So float32 results on a
+GPU differ from the CPU's in the last bits, as they already did through libdevice; they agree
+statistically (``tests/test_cuda.py``). float64 kernels keep IEEE division and square root
+and no flushing, so that their results follow the CPU's rounding rules; the simulator, which
+ignores fastmath, stays bit-identical to the CPU in both dtypes.
 """
 import numpy as np
 from numba import config, cuda, from_dtype, int64
@@ -39,18 +58,58 @@ def bucket(dim):
     raise ValueError(f"dim must be at most {DIM_BUCKETS[-1]} on the CUDA backend, got {dim}")
 
 
-def build(F, maxd, fid=None, dim=None, targets=False):
+def bounded(dim):
+    """Whether the kernel for ``dim`` dimensions declares launch bounds: only the bucketed ones
+    (above ``EXACT_DIM``). There ptxas then keeps a thread within 72 registers in float32
+    (95–141 without) for a few spilled words; at 2-D it saves no register and adds about 100
+    instructions to the step loop (ptxas 13.0, sm_80/sm_90, docs/performance.md)."""
+    return dim > EXACT_DIM
+
+
+def jit_options(F, fast=True, bounds=True):
+    """The ``cuda.jit`` options of the kernels for working dtype F (also for ``compile_ptx``,
+    so that static figures are of the kernel that runs). ``bounds``: launch bounds of
+    ``THREADS`` threads per block (ptxas then budgets registers for blocks of that size;
+    every launch uses ``THREADS``). ``fast``: float32 kernels are compiled with fast maths
+    (see the module docstring); float64 kernels never are. The simulator knows neither."""
+    opts = {}
+    if fast and np.dtype(F) == np.float32:
+        opts["fastmath"] = True
+    if bounds and not config.ENABLE_CUDASIM:
+        opts["launch_bounds"] = THREADS
+    return opts
+
+
+INT32_MAX = int(np.iinfo(np.int32).max)
+
+
+def wide(steps, n):
+    """Whether a launch of ``n`` trajectories of ``steps`` steps needs the kernel with 64-bit
+    indices: its step counter runs to ``steps + 1`` and its thread index to ``n`` rounded up to
+    whole blocks, which the 32-bit kernel holds only below 2³¹ (the engine's steps may reach
+    2³² − 2 and its chunks are not bounded, so such launches get the wide kernel)."""
+    return int(steps) + 2 > INT32_MAX or int(n) + THREADS > INT32_MAX
+
+
+def build(F, maxd, fid=None, dim=None, targets=False, fast=True, bounds=None, wide=False):
     """The CUDA kernel for working dtype F and dimensions up to ``maxd`` (not cached).
     ``fid``, ``dim`` given: built for that family (the launch's own ``fid`` argument is then
     ignored) and that exact dimension; ``None``: read at run time (both ``None``: one kernel
     for every family, the benchmark's baseline). ``targets``: with the rows of up to
     ``ids.MAX_TARGETS`` precision targets in each thread's ``li`` (the launch's ``nt`` of
-    them used); without, ``li`` is as small as it always was and ``nt`` must be 0."""
+    them used); without, ``li`` is as small as it always was and ``nt`` must be 0.
+    ``fast``, ``bounds``: :func:`jit_options` (``bounds`` None: :func:`bounded`, with
+    ``dim`` None counting as above ``EXACT_DIM``); ``wide``: 64-bit thread index, step
+    counter and dimension, as Numba types them by default; otherwise 32-bit, valid while
+    :func:`wide` is False for the launch (``fast=False, bounds=False, wide=True``: the kernel
+    as built before issue 24's kernel items, for the static before/after figures)."""
     # BBOB ids get the BBOB functions; every other kernel (and the any-family one) only the
     # main families, as on the CPU
     only = ids.BBOB_FAMILIES if fid is not None and int(fid) in ids.BBOB_FAMILIES \
         else ids.NATIVE_FAMILIES
-    block = trajectory.make(cuda.jit(device=True), F, 1, fma=_fma.cuda_device(), only=only)[0]
+    I = np.int64 if wide else np.int32
+    block = trajectory.make(cuda.jit(device=True), F, 1, fma=_fma.cuda_device(), only=only,
+                            index=I)[0]
     FID = -1 if fid is None else int(fid)          # closure constants: Numba folds the select
     DIM = -1 if dim is None else int(dim)
     if DIM > maxd:
@@ -60,14 +119,17 @@ def build(F, maxd, fid=None, dim=None, targets=False):
     nli = ids.LI_TARGETS + ids.MAX_TARGETS if targets else ids.NLI
     TG = bool(targets)
 
-    @cuda.jit
+    if bounds is None:
+        bounds = dim is None or bounded(dim)
+
+    @cuda.jit(**jit_options(F, fast, bounds))
     def run(fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, tol_x,
             tol_f, n_t, tv, n_inst, i0, n_start, first, n, known_sb, sb, eb, hit, best, final,
             div, th):
-        r = cuda.grid(1)
+        r = I(cuda.grid(1))      # 32-bit: LLVM narrows the grid's 64-bit products
         if r >= n:
             return
-        tr = first + r
+        tr = first + np.int64(r)     # (the simulator's NumPy would keep int32 and overflow)
         c = tr // (n_inst * n_start)
         i = (tr // n_start) % n_inst
         s = tr % n_start
@@ -85,7 +147,7 @@ def build(F, maxd, fid=None, dim=None, targets=False):
         block(fid if FID < 0 else FID, kind, lp[j], skind, sp[j],
               box[j], gmin[j], hp[c], tab, ctype, gk, k0, k1, steps, tol_x, tol_f,
               n_t if TG else 0, tv, i, s, 1, known_sb, w, t, li, norec,
-              sp.shape[2] if DIM < 0 else DIM)
+              I(sp.shape[2]) if DIM < 0 else I(DIM))
         sb[r] = li[ids.LI_SB, 0]
         eb[r] = li[ids.LI_EB, 0]
         hit[r] = li[ids.LI_HIT, 0]
@@ -99,15 +161,18 @@ def build(F, maxd, fid=None, dim=None, targets=False):
     return run
 
 
-def kernel(F, dim, fid=None, targets=False):
+def kernel(F, dim, fid=None, targets=False, fast=True, bounds=None, wide=False):
     """The kernel for dtype F, dimension ``dim`` and family ``fid`` (``None``: any), for every
     optimizer, built on first use. Up to ``EXACT_DIM`` dimensions one per dimension.
-    ``targets``: the kernel that records precision targets (:func:`build`)."""
+    ``targets``: the kernel that records precision targets; ``fast``, ``bounds``, ``wide``:
+    as :func:`build` (the engine asks for ``wide`` only where :func:`wide` says so)."""
     exact = dim <= EXACT_DIM
     maxd = dim if exact else bucket(dim)
-    key = (np.dtype(F), maxd, exact, fid, bool(targets))
+    bounds = bounded(dim) if bounds is None else bool(bounds)
+    key = (np.dtype(F), maxd, exact, fid, bool(targets), bool(fast), bounds, bool(wide))
     if key not in _KERNELS:
-        _KERNELS[key] = build(F, maxd, fid, dim if exact else None, bool(targets))
+        _KERNELS[key] = build(F, maxd, fid, dim if exact else None, bool(targets), fast, bounds,
+                              wide)
     return _KERNELS[key]
 
 
@@ -163,10 +228,19 @@ def prepare(fid, kind, dev, hp, skind, k0, k1, steps, tol_x, tol_f, n_inst, i0, 
         tv, th = targets, out[len(NAMES)][:n]
     else:                # unused: one element each (the kernel without targets never reads)
         tv, th = _dummy(F)
-    args = (fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, F(tol_x),
+    args = launch_args(fid, kind, dev, hp, skind, k0, k1, steps, tol_x, tol_f, n_inst, i0,
+                       n_start, first, n, F, out, known_sb, nt, tv, th)
+    return kernel(F, dim, fid, nt > 0, wide=wide(steps, n)), grid, threads, args
+
+
+def launch_args(fid, kind, dev, hp, skind, k0, k1, steps, tol_x, tol_f, n_inst, i0, n_start,
+                first, n, F, out, known_sb, nt, tv, th):
+    """The kernel's arguments in order (:func:`prepare`; also host arrays, for the types of
+    ``compile_ptx``)."""
+    lp, sp, box, gmin, tab, ctype, gk = dev
+    return (fid, kind, lp, skind, sp, box, gmin, hp, tab, ctype, gk, k0, k1, steps, F(tol_x),
             F(tol_f), nt, tv, n_inst, i0, n_start, first, n, int(known_sb),
             *(o[:n] for o in out[:len(NAMES)]), th)
-    return kernel(F, dim, fid, nt > 0), grid, threads, args
 
 
 _DUMMY = {}

@@ -40,10 +40,14 @@ from . import fma as _fma
 from . import ids, landscapes, noise, optimizers, philox
 
 
-def make(jit, F, L, cold=None, fma=None, only=None):
+def make(jit, F, L, cold=None, fma=None, only=None, index=None):
     """``jit`` compiles scalar helpers used inside lane loops (inlined), ``cold`` the
     block-level functions; ``fma`` is the target's fused multiply-add (:mod:`.fma`, default
-    the CPU's); ``only``: the landscape family ids served (default all)."""
+    the CPU's); ``only``: the landscape family ids served (default all); ``index``: the
+    integer type of the step counter and of the global minima's loop (default ``np.int64``,
+    Numba's own; the CUDA kernels pass ``np.int32`` where the counts fit, which spares the
+    GPU 64-bit additions and compares per step; the caller guarantees ``steps + 2`` fits)."""
+    I = np.int64 if index is None else index
     cold = cold or jit
     fma = fma or _fma.cpu(jit)
     lanes = ids.lane_count(jit, L)
@@ -118,7 +122,7 @@ def make(jit, F, L, cold=None, fma=None, only=None):
         tol2 = tol_x * tol_x
         for k in range(L):
             dist[k] = inf
-        for m in range(int(p[ids.LP_NGLOBAL])):
+        for m in range(I(p[ids.LP_NGLOBAL])):
             for k in range(L):
                 acc[k] = zero
             for j in range(dim):
@@ -268,7 +272,7 @@ def make(jit, F, L, cold=None, fma=None, only=None):
         lam = w[ids.W_LAM]
         for k in range(L):
             t[ids.LS_T0 + 2, k] = -one       # value_grad's cache (cc, lam) is empty
-        for step in range(1, steps + 2):
+        for step in range(I(1), I(steps + 2)):
             if step <= rec.shape[0]:
                 for j in range(dim):
                     rec[step - 1, j] = x[j, 0]

@@ -3,10 +3,12 @@
 Workloads: 2-D Rastrigin + Adam (lr 0.05, β 0.9/0.999) + gradient noise σ = 0.5 (workload W of
 ``docs/benchmark.md``, as in ``scripts/bench.py``) and the same at 20-D; float32 and float64.
 Prints million trajectory-steps per second for the GPU kernel (its own kernel time) and, as
-the baseline in the same run, the generic kernel (every family and optimizer in one kernel, the
-dimension read at run time); the whole engine on the GPU, over the device's time (kernels
-and copies of the outcomes) and over the run's wall time (which adds the host's work not
-hidden behind the next chunk's kernels: aggregation above all), the latter also with
+baselines in the same run, the same kernel as built before issue 24's kernel items (64-bit
+indices, no launch bounds, IEEE float32 division and square root) and the generic kernel
+(every family and optimizer in one kernel, the dimension read at run time); the whole engine
+on the GPU, over the device's time (kernels and copies of the outcomes) and over the run's wall
+time (which adds the host's work not hidden behind the next chunk's kernels: aggregation above
+all), the latter also with
 aggregates only (``keep_outcomes=False``, as large studies run: aggregated on the device); the
 host's own time per chunk in both (the wall time less the time it waited for the device:
 aggregation, merging, instance generation, launches); the CPU engine and the NumPy
@@ -45,13 +47,15 @@ def flops_per_step(dim):
     return dim * (8 + 25 + 28 + 14 + 4)
 
 
-def kernel_rate(dim, n, steps, dtype, repeats=3, seed=0, generic=False):
+def kernel_rate(dim, n, steps, dtype, repeats=3, seed=0, generic=False, before=False):
     """The CUDA kernel alone on ``n`` trajectories (one launch, inputs already on the device),
     timed with CUDA events; returns (trajectory-steps/s, fraction of trajectories that hit the
     global target, fraction diverged) — the last two say the kernel did the work.
     ``generic``: the baseline, one kernel for every family and optimizer with the dimension
     read at run time (how swarm's kernels were built before 2026-11-26), instead of the kernel
-    built for Rastrigin and this dimension that swarm launches."""
+    built for Rastrigin and this dimension that swarm launches. ``before``: that kernel as
+    built before issue 24's kernel items (64-bit indices, no launch bounds, IEEE float32
+    division and square root: ``kcuda.kernel(fast=False, bounds=False, wide=True)``)."""
     from numba import cuda
 
     from swarm import starts
@@ -71,6 +75,8 @@ def kernel_rate(dim, n, steps, dtype, repeats=3, seed=0, generic=False):
         out)
     if generic:
         run = kcuda.build(F, kcuda.bucket(dim))
+    elif before:
+        run = kcuda.kernel(F, dim, pk.fid, fast=False, bounds=False, wide=True)
     run[grid, threads](*args)                       # compiles, and warms the card up
     cuda.synchronize()
     times = []
@@ -144,7 +150,8 @@ def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *
     the host's share shows; over the device's time and over the wall time),
     the CPU engine's and NumPy's rates
     (trajectory-steps/s) and the fraction of the GPU's peak reached by the kernel; with
-    ``baseline``, also the generic kernel's rate (``kernel_rate(generic=True)``). Returns []
+    ``baseline``, also the generic kernel's rate (``kernel_rate(generic=True)``) and the rate of
+    the kernel as built before issue 24's kernel items (``kernel_rate(before=True)``). Returns []
     when no CUDA GPU is available."""
     from numba import cuda
     if not cuda.is_available():
@@ -162,6 +169,8 @@ def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *
             gpu, hit, div = kernel_rate(dim, nk, steps, dtype, repeats)
             base = kernel_rate(dim, nk, steps, dtype, repeats, generic=True)[0] \
                 if baseline else float("nan")
+            pre = kernel_rate(dim, nk, steps, dtype, repeats, before=True)[0] \
+                if baseline else float("nan")
             eng, wall, kept = gpu_rate(dim, max(1, engine_n // dim), engine_steps, dtype, 1)
             _, wall_agg, agg = gpu_rate(dim, max(1, engine_n // dim), engine_steps, dtype, 1,
                                         keep=False)
@@ -169,6 +178,7 @@ def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *
             nump = numpy_rate(cpu_n, steps, dtype) if dim == 2 else float("nan")
             frac = gpu * flops_per_step(dim) / (peak[dtype] * 1e12)
             rows.append({"dim": dim, "dtype": dtype, "gpu": gpu, "generic": base,
+                         "before_items": pre,
                          "engine": eng, "engine_wall": wall, "engine_wall_agg": wall_agg,
                          "cpu": cpu,
                          "numpy": nump, "gpu_over_cpu": gpu / cpu, "peak_fraction": frac,
@@ -182,13 +192,15 @@ def run(n=100_000_000, steps=100, dims=(2, 20), dtypes=("float32", "float64"), *
 
 def table(rows):
     lines = [f"device: {rows[0]['device']}" if rows else "no CUDA GPU available",
-             f"{'workload':<28} {'dtype':<8} {'kernel M/s':>12} {'generic M/s':>12} "
+             f"{'workload':<28} {'dtype':<8} {'kernel M/s':>12} {'pre-#24 M/s':>12} "
+             f"{'generic M/s':>12} "
              f"{'engine M/s':>11} {'wall M/s':>9} {'agg-only':>9} "
              f"{'CPU M/s':>9} {'NumPy M/s':>10} {'kernel/CPU':>10} {'of peak':>8} "
              f"{'hit':>6} {'diverged':>8} {'host ms/chunk':>13} {'agg-only':>8}"]
     for r in rows:
         lines.append(f"{'rastrigin-' + str(r['dim']) + 'd adam σ=0.5':<28} {r['dtype']:<8} "
-                     f"{r['gpu'] / 1e6:>12.0f} {r['generic'] / 1e6:>12.0f} "
+                     f"{r['gpu'] / 1e6:>12.0f} {r['before_items'] / 1e6:>12.0f} "
+                     f"{r['generic'] / 1e6:>12.0f} "
                      f"{r['engine'] / 1e6:>11.0f} {r['engine_wall'] / 1e6:>9.0f} "
                      f"{r['engine_wall_agg'] / 1e6:>9.0f} "
                      f"{r['cpu'] / 1e6:>9.1f} {r['numpy'] / 1e6:>10.1f} "
@@ -198,7 +210,9 @@ def table(rows):
     if rows:
         r = rows[0]
         lines.append(f"kernel: {r['n']:,} trajectories (÷ dim) × {r['steps']} steps, one launch, "
-                     f"CUDA events; generic: the same launch with the kernel built for any "
+                     f"CUDA events; pre-#24: the same kernel as built before issue 24's kernel "
+                     f"items (64-bit indices, no launch bounds, IEEE float32 division); "
+                     f"generic: the same launch with the kernel built for any "
                      f"family, optimizer and dimension (the baseline); engine: "
                      f"swarm.run(backend='cuda'), {r['engine_n']:,} trajectories (÷ dim) × "
                      f"{r['engine_steps']} steps, over the device's time (kernels and copies to "
@@ -225,7 +239,7 @@ def main(argv=None):
     ap.add_argument("--dims", default="2,20")
     ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
     ap.add_argument("--no-baseline", action="store_true",
-                    help="skip the generic kernel (saves its compilation)")
+                    help="skip the generic and pre-#24 kernels (saves their compilations)")
     ap.add_argument("--peak-f32", type=float, default=PEAK_TFLOPS["float32"])
     ap.add_argument("--peak-f64", type=float, default=PEAK_TFLOPS["float64"])
     args = ap.parse_args(argv)

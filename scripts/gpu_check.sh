@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole GPU check in one command: the test suite on the GPU (its real-GPU tests included),
-# then scripts/bench_gpu.py and scripts/bench_aggregate.py, every figure into $OUT (default
-# ./gpu-check). Within ten minutes on one H100/H200 with 16 cores (the suite took 224 s there
+# then the kernels' static figures (scripts/kernel_stats.py: ptxas -v registers, local memory
+# and spills, and SASS counts where cuobjdump/nvdisasm are found), scripts/bench_gpu.py and
+# scripts/bench_aggregate.py, every figure into $OUT (default ./gpu-check). Within ten minutes on one H100/H200 with 16 cores (the suite took 224 s there
 # with 16 workers of 2 threads).
 #
 # Needs: an NVIDIA GPU, and swarm installed with its test extra and the CUDA extra matching the
@@ -28,6 +29,9 @@ set +e
 NUMBA_NUM_THREADS=2 timeout 420 "$PY" -m pytest -q -rfEs "${par[@]}" 2>&1 | tee "$OUT/pytest.txt"
 suite=${PIPESTATUS[0]}
 set -e
+# the static table of the kernels that bench_gpu.py then times (8 compilations, about a minute)
+timeout 150 "$PY" scripts/kernel_stats.py --json "$OUT/kernel_stats.json" 2>/dev/null \
+    | tee "$OUT/kernel_stats.txt" || true
 args=("$@")
 [ ${#args[@]} -eq 0 ] && args=(--n 100000000 --steps 100)
 timeout 240 "$PY" scripts/bench_gpu.py "${args[@]}" --json "$OUT/bench_gpu.json" 2>&1 \

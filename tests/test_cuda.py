@@ -2,6 +2,7 @@
 write-once rule, and clear errors. Tests that need a real GPU skip with the reason."""
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,12 +67,15 @@ def _signature(F, dim, nt=0):
                          ids=["generic-f32-d2-cc80", "generic-f64-d20-cc90", "peaks-f32-d20-cc90"])
 def test_kernel_compiles_to_ptx(F, dim, cc, fid):
     """The generic kernel (every family and optimizer: the benchmark's baseline) and a kernel
-    for a dimension above EXACT_DIM (bucket-sized local arrays, dimension read at run time)."""
+    for a dimension above EXACT_DIM (bucket-sized local arrays, dimension read at run time),
+    with the launch bounds that bucketed kernels declare."""
     run = kcuda.build(F, kcuda.bucket(dim), fid)
     with mock.patch("numba.cuda.dispatcher.get_current_device", return_value=_Device(cc)):
-        ptx, _ = cuda.compile_ptx(run.py_func, _signature(F, dim), cc=cc)
+        ptx, _ = cuda.compile_ptx(run.py_func, _signature(F, dim), cc=cc,
+                                  **kcuda.jit_options(F, bounds=True))
     assert f".target sm_{cc[0]}{cc[1]}" in ptx
     assert ".entry" in ptx
+    assert f".maxntid {kcuda.THREADS}, 1, 1" in ptx         # bucketed: launch bounds
 
 
 # one dtype per family (PTX's local arrays are a matter of indexing, not of the dtype: each
@@ -89,12 +93,25 @@ def test_family_kernel_compiles_to_ptx_without_local_memory(fid, F):
     optimizer with that family: every landscape × optimizer × dtype compiles. At 2-D its
     per-thread arrays are indexed by constants only, so nothing is left in local memory
     (``.local`` in PTX); an array chosen at run time (say ``z if rotated else g``) would put
-    them back there."""
+    them back there. Compiled with the kernels' own options (``jit_options``): no launch
+    bounds at 2-D, and in float32 only approximate division and square root (every kernel has
+    Adam's), while float64 keeps IEEE's (its results follow the CPU's rounding rules)."""
     cc = ((8, 0), (9, 0))[fid % 2]
     run = kcuda.kernel(F, 2, fid)
     with mock.patch("numba.cuda.dispatcher.get_current_device", return_value=_Device(cc)):
-        ptx, _ = cuda.compile_ptx(run.py_func, _signature(F, 2), cc=cc)
+        ptx, _ = cuda.compile_ptx(run.py_func, _signature(F, 2), cc=cc,
+                                  **kcuda.jit_options(F, bounds=kcuda.bounded(2)))
     assert f".target sm_{cc[0]}{cc[1]}" in ptx
+    assert not kcuda.bounded(2) and ".maxntid" not in ptx      # no launch bounds at 2-D
+    # (libdevice's exact routines seed Newton's iteration with rcp.approx in either dtype:
+    # not counted)
+    approx = re.findall(r"\b(?:div\.(?:approx|full)|sqrt\.approx)\.", ptx)
+    bits = 32 if F is np.float32 else 64
+    exact = re.findall(rf"\b(?:div|sqrt)\.rn\.f{bits}", ptx)
+    if F is np.float32:
+        assert approx and not exact, (len(approx), exact[:3])
+    else:
+        assert exact and not approx, (len(exact), approx[:3])
     depot = [ln.strip() for ln in ptx.splitlines() if ".local" in ln and "__local_depot" in ln]
     hint = ("; __cudart_i2opi is libdevice's sin/cos argument reduction for large |x|, which "
             "keeps its words in a local array: use kmath.sincos2pi, not math.sin/math.cos"
@@ -122,6 +139,18 @@ def test_kernels_are_built_per_family_and_small_dimension():
     assert kcuda.kernel(np.float32, 20, 0) is kcuda.kernel(np.float32, 30, 0)     # bucket 32
     with pytest.raises(ValueError, match="does not fit"):
         kcuda.build(np.float32, 2, 0, 3)
+    assert kcuda.kernel(np.float32, 2, 0, wide=True) is not kcuda.kernel(np.float32, 2, 0)
+
+
+def test_launches_that_overflow_32_bit_indices_get_the_wide_kernel():
+    """The kernel's step counter and thread index are 32-bit; a launch whose step counter
+    (to steps + 1) or thread index (n rounded up to whole blocks) would not fit gets the kernel
+    with 64-bit ones (the engine allows up to 2³² − 2 steps and any chunk size)."""
+    top = int(np.iinfo(np.int32).max)
+    assert not kcuda.wide(100, 1 << 22)
+    assert not kcuda.wide(top - 2, top - kcuda.THREADS)
+    assert kcuda.wide(top - 1, 1) and kcuda.wide(2 ** 32 - 2, 1)
+    assert kcuda.wide(1, top - kcuda.THREADS + 1)
 
 
 def test_cuda_module_writes_no_maths():
@@ -130,7 +159,8 @@ def test_cuda_module_writes_no_maths():
     tree = ast.parse((ROOT / "kernels" / "cuda.py").read_text())
     defs = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
     assert defs == {"bucket", "build", "run", "kernel", "inputs", "outputs", "prepare", "start",
-                    "staging", "copy_out", "dtypes", "names", "_dummy"}
+                    "staging", "copy_out", "dtypes", "names", "_dummy", "bounded", "jit_options",
+                    "wide", "launch_args"}
     names = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     forbidden = {"sin", "cos", "exp", "log", "sqrt", "RASTRIGIN", "ACKLEY", "GRIEWANK", "LEVY",
                  "STYBLINSKI_TANG", "HIMMELBLAU", "DOUBLE_WELL", "GAUSSIAN_PEAKS", "SGD",
@@ -171,6 +201,21 @@ def test_gpu_matches_cpu_statistically():
     c = swarm.run(fam, [O.sgd(lr=0.001)], backend="cpu", **short)
     d = swarm.run(fam, [O.sgd(lr=0.001)], backend="cuda", **short)
     np.testing.assert_allclose(c.outcomes["final_f"], d.outcomes["final_f"], rtol=1e-12)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAVE_GPU, reason="needs a real NVIDIA GPU (none visible)")
+def test_gpu_float32_fast_maths_matches_cpu_statistically():
+    """float32 kernels divide and take square roots approximately and flush subnormals
+    (``kcuda.jit_options``): their success probability must still be the CPU's, within its
+    99.9 % interval."""
+    from scipy.stats import binomtest
+    kw = dict(instances=4, starts=5000, steps=500, noise=0.5, seed=3, dtype="float32")
+    a = swarm.run(L.rastrigin(dim=2), [O.adam(lr=0.05)], backend="cpu", **kw)
+    b = swarm.run(L.rastrigin(dim=2), [O.adam(lr=0.05)], backend="cuda", **kw)
+    ka, kb = int(a.arm(0)["success"].sum()), int(b.arm(0)["success"].sum())
+    ci = binomtest(ka, a.arm(0)["success"].size).proportion_ci(0.999)
+    assert ci.low <= kb / b.arm(0)["success"].size <= ci.high
 
 
 @pytest.mark.gpu
@@ -276,3 +321,34 @@ def test_device_aggregation_columns_and_exponent_split_are_the_cpus():
             e = (raw >> 52) & 0x7FF
             m = (raw & ((1 << 52) - 1)) | ((1 << 52) if e else 0)
             assert E == max(e, 1) - 1 and abs(M) == m and (M < 0) == (x < 0), x
+
+
+def test_kernel_stats_counts_the_step_loop_of_a_sass_listing():
+    """scripts/kernel_stats.py's SASS counts on a hand-written listing: the longest backward
+    branch is the step loop, and 64-bit carry halves, FCHK, calls and local accesses are
+    counted where they are (not a forward branch, not the code after the loop)."""
+    from scripts import kernel_stats as ks
+    text = """
+        /*0000*/                   MOV R1, c[0x0][0x28] ;
+        /*0010*/                   STL [R1], R2 ;
+        /*0020*/                   IADD3 R4, P0, R4, 0x1, RZ ;
+        /*0030*/                   IADD3.X R5, RZ, R5, RZ, P0, !PT ;
+        /*0040*/              @!P1 BRA 0x60 ;
+        /*0050*/                   FCHK P0, R6, R7 ;
+        /*0060*/                   CALL.REL.NOINC 0x100 ;
+        /*0070*/                   ISETP.GE.AND.EX P0, PT, R5, RZ, PT, P0 ;
+        /*0080*/               @P0 BRA 0x20 ;
+        /*0090*/                   LDL R2, [R1] ;
+        /*00a0*/                   IMAD.X R9, R9, 0x1, R8, P2 ;
+        /*00b0*/                   EXIT ;
+    """
+    ins = ks.parse_sass(text)
+    assert [a for a, _ in ins] == list(range(0, 0xc0, 0x10))
+    loop = ks.step_loop(ins)
+    assert loop[0].startswith("IADD3 R4") and loop[-1].startswith("@P0 BRA")
+    c, whole = ks.counts(loop), ks.counts([i for _, i in ins])
+    assert (c["insns"], c["wide64"], c["fchk"], c["call"], c["ldl"], c["stl"]) == (7, 2, 1, 1, 0, 0)
+    assert (whole["wide64"], whole["ldl"], whole["stl"]) == (3, 1, 1)
+    ptx = "div.full.f32 %f1, %f2, %f3;\nsqrt.approx.ftz.f32 %f4, %f5;\ndiv.rn.f64 %fd1, %fd2, %fd3;"
+    p = ks.ptx_counts(ptx)
+    assert (p["div_approx"], p["sqrt_approx"], p["div_rn"], p["sqrt_rn"]) == (1, 1, 1, 0)
