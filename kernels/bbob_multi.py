@@ -664,8 +664,8 @@ def gallagher(jit, F, L, cold, fma, lanes, skip=True):
         distance and log is within (n + 4)u relative of its exact value (sums of n
         non-negative terms with fused multiply-adds; u the unit roundoff), and the test uses
         eps = 8(n + 8)u in every term (upper bounds for v₂ and q_k*, a lower one for the
-        budget, the factor 1 + 8 eps on q_k* and δ): 2e-14 relative in float64, 1e-5 in
-        float32, far below the gaps that decide a skip. q_k*(y) comes from cc, lam (one peak
+        budget, the factor 1 + 8 eps on q_k* and δ): in 20-D 2.5e-14 relative in float64,
+        1.3e-5 in float32, far below the gaps that decide a skip. q_k*(y) comes from cc, lam (one peak
         per lane), ‖y − y₀‖ from y₀: 3n operations per lane against the scan's 3n per peak."""
         L = lanes(gy)
         lay = at(dim, 0)
