@@ -520,43 +520,197 @@ def make(jit, F, L, cold, fma, linalg, lanes):
             21: f21, 22: f21, 23: f23, 24: f24}
 
 
-def gallagher(jit, F, L, cold, fma, lanes):
+def gallagher(jit, F, L, cold, fma, lanes, skip=True):
     """Gallagher's peaks (f21, f22), for their value and their basin label rule ``bbob_peak``
     (:mod:`.labels`), as a namespace: ``best_peak(p, y, best, kbest, q, dim)``, per lane the
     largest log hₖ − qₖ/(2n) (best) and its peak (kbest: a float or an integer row), qₖ by
     :mod:`.peaks`' sqdist (shared with Gaussian peaks), q scratch; ``gather_peak(p, kbest,
     kprev, cc, lam, dim)``, each lane's active centre ỹₖ and scales scₖ into cc, lam when some
-    lane's active peak differs from kprev (:mod:`.peaks`' gather)."""
+    lane's active peak differs from kprev (:mod:`.peaks`' gather); ``polish(p, y, gy, cc, lam,
+    y0, aux, v, t, kbest, idx, dim)``, the label rule's polish (most of its scans skipped
+    where a bound proves their outcome), then each lane's active peak into kbest; it returns
+    the number of lane scans done (``skip=False``: every lane scans in every step, the plain
+    rule that the tests compare it with)."""
     pk_ = peaks.make(jit, F, L, cold, fma)
     sqdist, gather = pk_.sqdist, pk_.gather
     log = kmath.make(jit, F, fma)[2]
     at = jit(_layout.bbob)
-    zero, half, inf = F(0.0), F(0.5), F(np.inf)
+    zero, one, two, half, inf = F(0.0), F(1.0), F(2.0), F(0.5), F(np.inf)
+    nan = F(np.nan)
+    unit = F(np.finfo(F).eps) * half        # the unit roundoff u
+    compact = L > 1                          # a make-time constant: Numba prunes the other branch
 
-    @cold
-    def best_peak(p, y, best, kbest, q, dim):
-        L = lanes(best)
-        lay = at(dim, 0)
-        npk = int(p[lay.count])
-        sco = lay.y + npk * dim
-        hto = sco + npk * dim
-        hn = half / F(dim)
-        for k in range(L):
-            best[k] = -inf
-            kbest[k] = zero
-        for pk in range(npk):
-            sqdist(p, lay.y + pk * dim, sco + pk * dim, y, q, dim)
-            lw = log(p[hto + pk])
-            fk = F(pk)
+    def scanner(two_best):
+        @cold
+        def scan(p, y, best, kbest, second, q, dim):
+            L = lanes(best)
+            lay = at(dim, 0)
+            npk = int(p[lay.count])
+            sco = lay.y + npk * dim
+            hto = sco + npk * dim
+            hn = half / F(dim)
             for k in range(L):
-                lv = fma(-hn, q[k], lw)
-                better = lv > best[k]
-                best[k] = lv if better else best[k]
-                kbest[k] = fk if better else kbest[k]
+                best[k] = -inf
+                kbest[k] = zero
+                if two_best:
+                    second[k] = -inf
+            for pk in range(npk):
+                sqdist(p, lay.y + pk * dim, sco + pk * dim, y, q, dim)
+                lw = log(p[hto + pk])
+                fk = F(pk)
+                for k in range(L):
+                    lv = fma(-hn, q[k], lw)
+                    better = lv > best[k]
+                    if two_best:
+                        # the runner-up: the largest score of the other peaks (a tie with
+                        # the best makes it equal to the best); NaN leaves it as it was
+                        second[k] = best[k] if better else (lv if lv > second[k]
+                                                            else second[k])
+                    best[k] = lv if better else best[k]
+                    kbest[k] = fk if better else kbest[k]
+        return scan
+
+    best_peak_ = scanner(False)
+    best_two = scanner(True)
+
+    @jit
+    def best_peak(p, y, best, kbest, q, dim):
+        best_peak_(p, y, best, kbest, q, q, dim)
 
     @jit
     def gather_peak(p, kbest, kprev, cc, lam, dim):
         lay = at(dim, 0)
         gather(p, lay.y, lay.y + int(p[lay.count]) * dim, dim, kbest, kprev, cc, lam, dim)
 
-    return SimpleNamespace(best_peak=best_peak, gather_peak=gather_peak)
+    @jit
+    def active(p, y, gy, cc, lam, y0, aux, v, t, kbest, idx, rs, lmax, lab, eps, dim):
+        """Each lane's active peak into kbest (the scan's, bit for bit), scanning only the
+        lanes whose skip test fails (see ``polish``); per lane state: y0, v (the q budget
+        Qb), t[0] (a2); t[1], t[3], aux[0], aux[1], gy: scratch."""
+        L = lanes(v)
+        lay = at(dim, 0)
+        npk = int(p[lay.count])
+        hto = lay.y + 2 * npk * dim
+        qs = t[1]
+        d2 = t[3]
+        a2 = t[0]
+        grow = one + F(8.0) * eps
+        for k in range(L):
+            qs[k] = zero
+            d2[k] = zero
+        for i in range(dim):
+            for k in range(L):
+                d = y[i, k] - cc[i, k]
+                qs[k] = fma(lam[i, k] * d, d, qs[k])
+                e = y[i, k] - y0[i, k]
+                d2[k] = fma(e, e, d2[k])
+        for k in range(L):
+            # skip only where the comparison holds (NaN anywhere: scan)
+            if skip:
+                d2[k] = zero if qs[k] * grow + a2[k] * (rs * math.sqrt(d2[k])) < v[k] else one
+            else:
+                d2[k] = one
+        n = 0
+        for k in range(L):
+            idx[n] = k
+            n += 1 if d2[k] != zero else 0
+        if n == 0:
+            return 0
+        if compact:
+            # the lanes to scan, packed into the first n columns of gy (free until the step):
+            # the scan's lane count is its rows' (n), its points' columns beyond n unread
+            for i in range(dim):
+                for m in range(n):
+                    gy[i, m] = y[i, idx[m]]
+            kc = aux[1][:n]
+            sc = t[3][:n]
+            best_two(p, gy, aux[0][:n], kc, sc, t[1][:n], dim)
+        else:                                   # one lane (GPU): n = 1, idx[0] = 0
+            kc = aux[1]
+            sc = t[3]
+            best_two(p, y, aux[0], kc, sc, t[1], dim)
+        twon = two * F(dim)
+        for m in range(n):
+            k = idx[m]
+            kb = int(kc[m])
+            kbest[k] = kb
+            for i in range(dim):
+                y0[i, k] = y[i, k]
+            w = sc[m]                           # the runner-up's computed score
+            err = eps * (two * lab + abs(w))
+            whi = w + err                       # ≥ the runner-up's exact score
+            ls = log(p[hto + kb])
+            v[k] = twon * (ls - whi) - twon * eps * (F(8.0) * lab + F(4.0) * abs(whi)
+                                                     + F(4.0) * abs(ls))
+            a2[k] = two * math.sqrt(twon * ((lmax + eps * lab) - (w - err))) * grow
+        return n
+
+    @cold
+    def polish(p, y, gy, cc, lam, y0, aux, v, t, kbest, idx, dim):
+        """The label rule's polish in y (:mod:`.labels`' ``peak_polisher`` with best_peak and
+        gather_peak: the same steps, bit for bit), then each lane's active peak at the end
+        into kbest, with the scan of all peaks skipped in the lanes where a bound proves it
+        would pick the lane's active peak again. ``cc``, ``lam``: the active centres and scales
+        (gather_peak's cache, keyed by t[2]); ``y0`` ``(dim, L)``, ``v`` ``(L,)``, ``t[0]``:
+        each lane's state since its last scan; ``aux`` ``(dim ≥ 2, L)``, t[1], t[3], ``idx``
+        (integers): scratch.
+
+        The bound. A scan at y₀ gives the active peak k* and the runner-up v₂ = maxₖ≠ₖ* vₖ(y₀),
+        vₖ = log hₖ − qₖ/(2n), qₖ = ‖√scₖ ⊙ (y − ỹₖ)‖². √qₖ moves by at most δ = √max sc·‖y − y₀‖
+        (the triangle inequality), so for k ≠ k* vₖ(y) ≤ v₂ + δ·√(2n(l_max − v₂))/n, l_max =
+        max log hₖ (the worst case over the peaks' heights). k* is the scan's unique maximum,
+        hence its pick (ties: the runner-up equals the best and no lane skips), when
+        q_k*(y) + 2δ√(2n(l_max − v₂)) < 2n(log h_k* − v₂). Rounding: every computed score,
+        distance and log is within (n + 4)u relative of its exact value (sums of n
+        non-negative terms with fused multiply-adds; u the unit roundoff), and the test uses
+        eps = 8(n + 8)u in every term (upper bounds for v₂ and q_k*, a lower one for the
+        budget, the factor 1 + 8 eps on q_k* and δ): in 20-D 2.5e-14 relative in float64,
+        1.3e-5 in float32, far below the gaps that decide a skip. q_k*(y) comes from cc, lam (one peak
+        per lane), ‖y − y₀‖ from y₀: 3n operations per lane against the scan's 3n per peak."""
+        L = lanes(gy)
+        lay = at(dim, 0)
+        npk = int(p[lay.count])
+        sco = lay.y + npk * dim
+        hto = sco + npk * dim
+        h = p[ids.LP_POLISH_H]
+        kprev = t[2]
+        nrm = t[3]
+        scmax = zero
+        for i in range(npk * dim):
+            scmax = max(scmax, p[sco + i])
+        hmax = zero
+        hmin = inf
+        for pk in range(npk):
+            hmax = max(hmax, p[hto + pk])
+            hmin = min(hmin, p[hto + pk])
+        lmax = log(hmax)
+        lab = max(abs(lmax), abs(log(hmin)))
+        rs = math.sqrt(scmax)
+        eps = F(8 * (dim + 8)) * unit
+        for k in range(L):
+            kprev[k] = -one
+            kbest[k] = 0
+            v[k] = nan                          # no scan yet: every lane scans
+            t[0, k] = zero
+        scans = 0
+        for _ in range(int(p[ids.LP_POLISH_STEPS])):
+            scans += active(p, y, gy, cc, lam, y0, aux, v, t, kbest, idx, rs, lmax, lab, eps,
+                            dim)
+            gather_peak(p, kbest, kprev, cc, lam, dim)
+            for k in range(L):
+                nrm[k] = zero
+            for i in range(dim):
+                for k in range(L):
+                    d = lam[i, k] * (y[i, k] - cc[i, k])
+                    gy[i, k] = d
+                    nrm[k] += d * d
+            for k in range(L):
+                n = math.sqrt(nrm[k])
+                nrm[k] = h / n if n > zero else zero
+            for i in range(dim):
+                for k in range(L):
+                    y[i, k] -= nrm[k] * gy[i, k]
+        return scans + active(p, y, gy, cc, lam, y0, aux, v, t, kbest, idx, rs, lmax, lab, eps,
+                              dim)
+
+    return SimpleNamespace(best_peak=best_peak, gather_peak=gather_peak, polish=polish)

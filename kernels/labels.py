@@ -228,16 +228,20 @@ def make(jit, F, L, cold, fam, only=None):
         cells(fid, p, tab, ctype, gk, z, f, ki, out, dim, False)
 
     if fam.gallagher is not None:
-        best_peak = fam.gallagher.best_peak
-        polish_gallagher = peak_polisher(best_peak, fam.gallagher.gather_peak)
+        polish_gallagher = fam.gallagher.polish
 
         @jit
         def bbob_peak(fid, p, tab, ctype, gk, x, g, z, gz, cc, lam, f, t, ki, out, dim):
             """COCO's Gallagher f21/f22: polish in z = R x, then the active peak (0: the
-            global one, at x_opt). The boundary penalty is left out of the polish."""
+            global one, at x_opt). The boundary penalty is left out of the polish. The
+            polish (:mod:`.bbob_multi`'s ``gallagher``) is ``peak`` 's, step for step, with
+            the scans of all peaks skipped where a bound proves that they would pick the
+            lane's active peak again; x, g hold the active centres and scales, cc the point
+            of each lane's last scan, f its bound, lam and out are scratch."""
             matvec(p, bbob_at(dim).a, x, z, dim)
-            polish_gallagher(p, z, gz, x, g, t, ki, dim)   # x, g: free scratch now
-            best_peak(p, z, f, out, t[1], dim)
+            polish_gallagher(p, z, gz, x, g, cc, lam, f, t, ki, out, dim)
+            for k in range(lanes(f)):
+                out[k] = ki[k]
 
     @jit
     def unknown(fid, p, tab, ctype, gk, x, g, z, gz, cc, lam, f, t, ki, out, dim):

@@ -260,3 +260,64 @@ def test_the_kernel_path_gives_the_standalone_bits(function):
         fs, gs = run(build(np.float64)[function], row, X)
         np.testing.assert_array_equal(f, fs, err_msg=f"f{function} d{d}")
         np.testing.assert_array_equal(g, gs, err_msg=f"f{function} d{d}")
+
+
+_POLISH = {}
+
+
+def polisher(F, lanes, skip):
+    """``gallagher(...).polish`` (the label rule's polish) for dtype F, ``lanes`` lanes, with
+    the skip test (``skip``) or scanning every lane in every step (the plain rule)."""
+    key = (np.dtype(F).name, lanes, skip)
+    if key not in _POLISH:
+        _POLISH[key] = bbob_multi.gallagher(_hot, F, lanes, _cold, _fma.cpu(_hot),
+                                            ids.lane_count(_hot, lanes), skip=skip).polish
+    return _POLISH[key]
+
+
+def polish(pol, row, Y, F, lanes):
+    """The polished points, final active peaks and lane scans of ``pol`` from the columns of
+    Y (d, m) (m a multiple of ``lanes``); scratch and state filled with NaN (garbage peaks)."""
+    d, m = Y.shape
+    K = np.empty(m, np.int64)
+    out = np.empty((d, m), F)
+    scans = 0
+    p = row.astype(F)
+    for s in range(0, m, lanes):
+        y = Y[:, s:s + lanes].astype(F)
+        gy, cc, lam, y0, aux = (np.full((d, lanes), np.nan, F) for _ in range(5))
+        v = np.full(lanes, np.nan, F)
+        t = np.full((4, lanes), np.nan, F)
+        kb = np.full(lanes, 10 ** 6, np.int64)
+        idx = np.full(lanes, -1, np.int64)
+        scans += pol(p, y, gy, cc, lam, y0, aux, v, t, kb, idx, d)
+        K[s:s + lanes] = kb
+        out[:, s:s + lanes] = y
+    return K, out, scans
+
+
+# 18 s and 13 s under load 6 on the 2-core VM, nearly all of it compiling the polish builds
+@pytest.mark.parametrize("F", [np.float64, pytest.param(np.float32, marks=pytest.mark.slow)])
+def test_gallagher_polish_skips_scans_and_keeps_every_bit(F):
+    """The label rule's polish with its scans skipped where the bound allows (kernels/
+    bbob_multi.py's ``gallagher``): the same polished points and active peaks, bit for bit, as
+    scanning every peak in every step, in blocks of 8 lanes and (float64) of one (the CUDA
+    build), at a fraction of the scans; and (5-D) the same peaks as ``naive_bbob.gallagher_label``."""
+    rng = np.random.default_rng(21)
+    steps, h = 150, 0.08
+    for function, d, inst in ((21, 5, 2), (22, 20, 1), (21, 20, 3)):
+        row = instances.bbob_row(function, d, inst).copy()
+        row[ids.LP_POLISH_STEPS] = steps
+        row[ids.LP_POLISH_H] = h
+        Y = rng.uniform(-5.0, 5.0, (d, 16))
+        K, P, full = polish(polisher(F, L, False), row, Y, F, L)
+        assert full == len(K) * (steps + 1)                 # every lane, every step and the end
+        for lanes in (L, 1) if F is np.float64 else (L,):      # the CUDA build: float64
+            k, pts, scans = polish(polisher(F, lanes, True), row, Y, F, lanes)
+            np.testing.assert_array_equal(k, K, err_msg=f"f{function} d{d} lanes {lanes}")
+            np.testing.assert_array_equal(pts, P, err_msg=f"f{function} d{d} lanes {lanes}")
+            assert scans < 0.5 * full, (function, d, lanes, scans, full)
+        if F is np.float64 and d == 5:                      # the plain loops are slow
+            data = bbob.instance_data(function, d, inst)
+            x = (data["R"].T @ Y).T                          # y = R x, R orthogonal
+            np.testing.assert_array_equal(K, nb.gallagher_label(data, x, steps, h))

@@ -50,8 +50,10 @@ C_MAX = 2.0 / (3.0 * math.sqrt(3.0))  # the double well's |tilt| bound
 TOP = ("name", "description", "landscape", "optimizers", "noise", "start", "instances",
        "starts", "steps", "seed", "dtype", "backend", "tol_x", "tol_f", "chunk_size", "device")
 # COCO's BBOB rows (bbob_f1 … bbob_f24: fixed instances, dim ≥ 2) have their spec and
-# parameter checks in tests/test_bbob_kernels.py
+# parameter checks in tests/test_bbob_kernels.py; the valid-spec runs take a few of them
+# (the sphere, rotated Rastrigin, Gallagher's 101 peaks: the lattice and peak label rules)
 FAMILIES = [f for f in L.FAMILIES if L.REGISTRY[f].fid not in L.ids.BBOB_FAMILIES]
+BBOB_ROWS = ["bbob_f1", "bbob_f15", "bbob_f21"]
 KINDS = list(O.FACTORIES)
 RULES = ("uniform", "gaussian", "point", "at_minimum", "grid")
 # families whose instances list their local minima (start rule at_minimum), up to this dim
@@ -179,7 +181,8 @@ HYPER = {"lr": LR, "lr_eff": LR, **{k: _good(h) for k, h in _HYPERS.items() if k
 LAND_VALUES = {"dim": st.integers(1, 3), "rotate": st.booleans(), "shift": _floats(0.0, 1.0),
                "bound": _floats(1.0, 10.0), "half_width": _floats(0.1, 6.0),
                "tilt": st.one_of(_floats(0.01, 0.38), _floats(-0.38, -0.01)),
-               "peaks": st.integers(1, 8), "cond": _floats(1.0, 1e4)}
+               "peaks": st.integers(1, 8), "cond": _floats(1.0, 1e4),
+               "instance": st.integers(1, 20), "allow_uninformative_gradient": st.booleans()}
 
 
 @st.composite
@@ -203,10 +206,11 @@ def optimizer_tables(draw, kind=None):
 def landscapes(draw, family=None, max_dim=3):
     fam = family or draw(st.sampled_from(FAMILIES))
     t = {"family": fam}
+    low = 2 if L.REGISTRY[fam].fid in L.ids.BBOB_FAMILIES else 1       # BBOB: dim ≥ 2
     for k in _params(L.FAMILIES[fam]):
         if draw(st.booleans()):
-            t[k] = draw(st.sampled_from(range(max_dim, 0, -1)) if k == "dim" else
-                        LAND_VALUES[k])
+            t[k] = draw(st.sampled_from(range(max(max_dim, low), low - 1, -1)) if k == "dim"
+                        else LAND_VALUES[k])
     if set(t) == {"family"} and draw(st.booleans()):
         return fam                                             # landscape = "levy"
     return t
@@ -262,7 +266,8 @@ def start_rules(draw, land, rule=None):
 
 @st.composite
 def valid_specs(draw, family=None, kind=None, rule=None):
-    """A small valid spec as a dict: ≤ 2 instances, ≤ 8 starts, ≤ 20 steps, dims 1–3."""
+    """A small valid spec as a dict: ≤ 2 instances, ≤ 8 starts, ≤ 20 steps, dims 1–3 (BBOB:
+    2–3)."""
     if rule == "at_minimum":
         family = family or draw(st.sampled_from(sorted(LISTED)))
     land = draw(landscapes(family, LISTED[family] if rule == "at_minimum" else 3))
@@ -335,7 +340,7 @@ def _assert_one_clean_line(err):
 
 # ---------------------------------------------------------------- valid specs run
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", FAMILIES + BBOB_ROWS)
 @_settings(6)
 @given(data=st.data(), inline=st.booleans())
 def test_valid_small_specs_run_and_their_counts_add_up(family, data, inline, tmp_path_factory):

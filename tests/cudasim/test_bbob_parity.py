@@ -35,3 +35,21 @@ def test_bbob_float64_bit_identical(function, monkeypatch):
     assert cpu.hash == sim.hash
     assert np.all(np.isfinite(cpu.outcomes["final_f"])), "a NaN function proves nothing"
     assert fam.fid in ids.BBOB_FAMILIES
+
+
+@pytest.mark.parametrize("function,dim", [(21, 5), (22, 4)])
+def test_gallagher_skipped_scans_float64_bit_identical(function, dim, monkeypatch):
+    """f21/f22's label polish skips most scans of all peaks (kernels/bbob_multi.py's
+    ``gallagher``): on the CPU by packing the lanes that scan, on the GPU (one lane) by a
+    branch; the same labels and outcomes. A polish long enough for skips (40 steps of 0.08,
+    most of them skipped in 5-D: tests/test_bbob_multi.py), four starts."""
+    name = f"bbob_f{function}"
+    monkeypatch.setitem(L.REGISTRY, name, dataclasses.replace(L.REGISTRY[name], polish=(40, 0.08)))
+    fam = L.bbob(function, dim)
+    kw = dict(instances=1, starts=4, steps=5, noise=0.1, seed=4, dtype="float64")
+    cpu = swarm.run(fam, [O.nesterov(lr=0.01, momentum=0.9)], backend="cpu", **kw)
+    sim = swarm.run(fam, [O.nesterov(lr=0.01, momentum=0.9)], backend="cuda", **kw)
+    for k in cpu.outcomes:
+        np.testing.assert_array_equal(cpu.outcomes[k], sim.outcomes[k], err_msg=k)
+    assert cpu.hash == sim.hash
+    assert len(set(cpu.outcomes["start_basin"].ravel().tolist())) >= 2   # several peaks
